@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKDIR ?= /tmp/gan_jax/paper_mnist
+ARGS ?=
+
+.PHONY: setup data run smoke test lint format clean
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python -m gan_jax.data
+
+run: data
+	$(BIN)/python launch.py --game=nonsaturating --workdir=$(WORKDIR) $(ARGS)
+
+smoke: data
+	$(BIN)/python launch.py --config=experiments/configs/smoke.py --workdir=/tmp/gan_jax/smoke $(ARGS)
+
+test: data
+	$(BIN)/ruff check gan_jax tests experiments launch.py
+	$(BIN)/ruff format --check gan_jax tests experiments launch.py
+	$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check gan_jax tests experiments launch.py
+	$(BIN)/ruff format --check gan_jax tests experiments launch.py
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix gan_jax tests experiments launch.py
+	$(BIN)/ruff format gan_jax tests experiments launch.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

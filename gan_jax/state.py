@@ -1,0 +1,108 @@
+"""The one train state: every array a run needs to continue, in a single pytree.
+
+Module definitions and optax transformations are static; they live in ``Setup`` and are
+closed over by the step functions, never stored in the state.
+"""
+
+from typing import NamedTuple
+
+import flax.linen as nn
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from gan_jax import data, models
+
+# Independent random streams derived from the run key by fold_in.
+INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM = 0, 1, 2, 3
+
+
+class TrainState(flax.struct.PyTreeNode):
+    step: jax.Array  # int32: training iterations done
+    data_index: jax.Array  # int32: real minibatches consumed (the data position)
+    data_perm: jax.Array  # int32 [N]: the current epoch's shuffle (data.next_batch_indices)
+    nonfinite_step: jax.Array  # int32: first step with a NaN/Inf loss or gradient, -1 if none
+    g_params: dict
+    d_params: dict
+    g_opt_state: optax.OptState
+    d_opt_state: optax.OptState
+    rng: jax.Array  # the run key; per-step keys are fold_in(fold_in(rng, STEP_STREAM), step)
+
+
+class Setup(NamedTuple):
+    """The static half of a run: modules and optimizers."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    g_tx: optax.GradientTransformation
+    d_tx: optax.GradientTransformation
+
+
+def classical_momentum(learning_rate, momentum) -> optax.GradientTransformation:
+    """pylearn2's Momentum: inc <- momentum * inc - lr * g; param <- param + inc."""
+    return optax.chain(optax.scale_by_learning_rate(learning_rate), optax.trace(decay=momentum))
+
+
+def paper_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformation:
+    """SGD of mnist.yaml with its schedules, as functions of this optimizer's update count t.
+
+    lr_t = max(lr_0 / decay^t, min_lr) (ExponentialDecay, every update); momentum rises linearly
+    from ``momentum_init`` to ``momentum_final`` over epochs [start, saturate] (MomentumAdjustor,
+    set once an epoch: during epoch e it uses alpha = (e + 1 - start) / (saturate - start)).
+    """
+    lr = optax.exponential_decay(
+        init_value=optim.learning_rate,
+        transition_steps=1,
+        decay_rate=1.0 / optim.lr_decay,
+        end_value=optim.min_lr,
+    )
+
+    def momentum(count):
+        epoch = count // updates_per_epoch
+        span = optim.momentum_saturate_epoch - optim.momentum_start_epoch
+        alpha = jnp.clip((epoch + 1 - optim.momentum_start_epoch) / span, 0.0, 1.0)
+        return optim.momentum_init + alpha * (optim.momentum_final - optim.momentum_init)
+
+    return optax.inject_hyperparams(classical_momentum)(learning_rate=lr, momentum=momentum)
+
+
+def make_setup(config, num_train: int) -> Setup:
+    generator, discriminator = models.build_models(config)
+    d_per_epoch = num_train // config.batch_size  # D takes one real minibatch per update
+    g_per_epoch = d_per_epoch
+    if config.update_scheme == "alternating":
+        g_per_epoch = max(1, d_per_epoch * config.g_steps // config.d_steps)
+    return Setup(
+        generator=generator,
+        discriminator=discriminator,
+        g_tx=paper_optimizer(config.optim, g_per_epoch),
+        d_tx=paper_optimizer(config.optim, d_per_epoch),
+    )
+
+
+def create_train_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -> TrainState:
+    """Initial state; G's output bias is set to the marginal logit of the training pixels."""
+    rng = jax.random.PRNGKey(config.seed)
+    g_key, d_key = jax.random.split(jax.random.fold_in(rng, INIT_STREAM))
+    m = config.model
+    g_params = setup.generator.init(g_key, jnp.zeros((1, m.z_dim)))["params"]
+    g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
+    d_params = setup.discriminator.init(d_key, jnp.zeros((1, m.data_dim)), train=False)["params"]
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        data_index=jnp.zeros((), jnp.int32),
+        data_perm=data.epoch_permutation(jax.random.fold_in(rng, DATA_STREAM), 0, num_train),
+        nonfinite_step=jnp.full((), -1, jnp.int32),
+        g_params=g_params,
+        d_params=d_params,
+        g_opt_state=setup.g_tx.init(g_params),
+        d_opt_state=setup.d_tx.init(d_params),
+        rng=rng,
+    )
+
+
+def hyperparams(opt_state) -> dict:
+    """The current lr and momentum that ``inject_hyperparams`` keeps in an optimizer state."""
+    return {k: opt_state.hyperparams[k] for k in ("learning_rate", "momentum")}

@@ -1,0 +1,30 @@
+"""Shared fixtures: a tiny config of the paper model and small fake image sets (compiles stay cheap)."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from experiments.configs import smoke  # noqa: E402
+
+
+def tiny_config(**overrides):
+    config = smoke.get_config()
+    for key, value in overrides.items():
+        config[key] = value
+    return config
+
+
+@pytest.fixture
+def config():
+    return tiny_config()
+
+
+@pytest.fixture(scope="session")
+def images():
+    """500 fake 784-pixel images in [0, 1) (5 minibatches of 100)."""
+    return np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)

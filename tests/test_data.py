@@ -1,0 +1,106 @@
+import gzip
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from gan_jax import data
+
+
+# A pickle whose loading would run a shell command: the unpickler must refuse it.
+class _Exploit:  # noqa: E302
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real dataset from the cache that `make data` fills (CI runs it before the tests)."""
+    return data.load_hub()
+
+
+def test_split_sizes_ranges_and_scaling(mnist):
+    sizes = {name: (x.shape, y.shape) for name, (x, y) in mnist.items()}
+    assert sizes == {
+        "train": ((50_000, 784), (50_000,)),
+        "valid": ((10_000, 784), (10_000,)),
+        "test": ((10_000, 784), (10_000,)),
+    }
+    for x, y in mnist.values():
+        assert x.dtype == np.float32 and x.min() == 0.0 and x.max() <= 255 / 256
+        np.testing.assert_array_equal(x * 256, np.round(x * 256))  # real-valued uint8 / 256
+        assert set(np.unique(y)) == set(range(10))
+    train_x, _ = mnist["train"]
+    assert 0.12 < train_x.mean() < 0.14  # MNIST's mean pixel
+
+
+def test_safe_unpickler_accepts_arrays_and_rejects_code():
+    arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2])),)
+    loaded = data.safe_unpickle(pickle.dumps(arrays, protocol=3))
+    np.testing.assert_array_equal(loaded[0][0], arrays[0][0])
+    with pytest.raises(pickle.UnpicklingError, match="posix.system|os.system|refusing"):
+        data.safe_unpickle(pickle.dumps(_Exploit(), protocol=2))
+
+
+def one_line_error(fn, *args):
+    with pytest.raises(data.DatasetError) as info:
+        fn(*args)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_truncated_and_tampered_files_are_one_line_errors(tmp_path):
+    assert "make data" in one_line_error(data.load_hub, str(tmp_path))
+    good = os.path.join(data.default_cache_dir(), data.PICKLE_NAME)
+    with open(good, "rb") as f:
+        payload = f.read()
+    (tmp_path / data.PICKLE_NAME).write_bytes(payload[: len(payload) // 2])
+    assert "SHA-256" in one_line_error(data.load_hub, str(tmp_path))
+    (tmp_path / data.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
+    assert "SHA-256" in one_line_error(data.load_hub, str(tmp_path))
+
+
+def test_a_pickle_with_code_is_refused_even_past_the_hash(tmp_path, monkeypatch):
+    """Defence in depth: were the hash check bypassed, the unpickler still refuses."""
+    (tmp_path / data.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
+    monkeypatch.setattr(data, "_sha256", lambda path: data.PICKLE_SHA256)
+    assert "refusing" in one_line_error(data.load_hub, str(tmp_path))
+
+
+def test_unknown_source_names_the_choices():
+    assert "hub, tfds" in one_line_error(data.load_mnist, "bogus")
+
+
+def test_tfds_source_gives_the_same_split_and_scaling():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=60_000, policy=tfds.testing.MockPolicy.USE_CODE):
+        splits = data.load_tfds()
+        source = tfds.data_source("mnist", split="train", download=False)
+        first_valid = np.asarray(source[50_000]["image"], np.float32).reshape(784) / 256
+    assert {k: v[0].shape for k, v in splits.items()} == {
+        "train": (50_000, 784),
+        "valid": (10_000, 784),
+        "test": (10_000, 784),
+    }
+    np.testing.assert_array_equal(splits["valid"][0][0], first_valid)
+    for x, y in splits.values():
+        assert x.dtype == np.float32 and y.dtype == np.int32 and x.max() <= 255 / 256
+
+
+@pytest.mark.skipif(not os.environ.get("GAN_JAX_TFDS_DIR"), reason="needs a prepared TFDS data_dir")
+def test_tfds_and_hub_hold_the_same_images(mnist):
+    """Same images, same scaling; TFDS's own storage order decides train vs valid membership."""
+    splits = data.load_tfds(os.environ["GAN_JAX_TFDS_DIR"])
+    for name in ("test",):
+        a = np.sort(splits[name][0].view(np.uint32).sum(1))
+        b = np.sort(mnist[name][0].view(np.uint32).sum(1))
+        np.testing.assert_array_equal(a, b)
+    both = lambda s: np.concatenate([s["train"][0], s["valid"][0]])  # noqa: E731
+    np.testing.assert_array_equal(np.sort(both(splits).sum(1)), np.sort(both(mnist).sum(1)))
+
+
+def test_missing_tfds_dir_is_a_one_line_error(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    assert "TFDS" in one_line_error(data.load_tfds, str(tmp_path))

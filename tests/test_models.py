@@ -1,0 +1,79 @@
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.configs import paper_mnist
+from gan_jax import models
+from gan_jax.state import create_train_state, make_setup
+
+
+def paper_models():
+    return models.build_models(paper_mnist.get_config())
+
+
+def test_generator_shapes_range_and_init():
+    gen, _ = paper_models()
+    z = models.sample_noise(jax.random.PRNGKey(0), 7, 100)
+    params = gen.init(jax.random.PRNGKey(1), z)["params"]
+    x = gen.apply({"params": params}, z)
+    chex.assert_shape(x, (7, 784))
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+    kernels = [params[name]["kernel"] for name in ("Dense_0", "Dense_1", "out")]
+    assert [k.shape for k in kernels] == [(100, 1200), (1200, 1200), (1200, 784)]
+    for k in kernels:  # pylearn2 irange .05: U(-0.05, 0.05), so std = 0.05 / sqrt(3)
+        assert float(jnp.abs(k).max()) <= 0.05
+        assert abs(float(k.std()) - 0.05 / np.sqrt(3)) < 0.002
+
+
+def test_noise_is_uniform_with_unit_variance():
+    z = models.sample_noise(jax.random.PRNGKey(0), 4000, 100)
+    assert float(jnp.abs(z).max()) <= np.sqrt(3.0)
+    assert abs(float(z.var()) - 1.0) < 0.01 and abs(float(z.mean())) < 0.01
+
+
+def test_discriminator_maxout_shapes_and_pieces():
+    _, disc = paper_models()
+    x = jnp.ones((3, 784)) * 0.5
+    params = disc.init(jax.random.PRNGKey(0), x, train=False)["params"]
+    logits = disc.apply({"params": params}, x, train=False)
+    chex.assert_shape(logits, (3,))
+    assert params["Maxout_0"]["Dense_0"]["kernel"].shape == (784, 240 * 5)
+    assert params["Maxout_1"]["Dense_0"]["kernel"].shape == (240, 240 * 5)
+    assert params["out"]["kernel"].shape == (240, 1)
+    assert float(jnp.abs(params["Maxout_0"]["Dense_0"]["kernel"]).max()) <= 0.005
+
+
+def test_maxout_takes_the_max_over_pieces():
+    layer = models.Maxout(units=2, pieces=3, init_scale=1.0)
+    x = jnp.array([[1.0, -2.0]])
+    params = layer.init(jax.random.PRNGKey(0), x)["params"]
+    z = x @ params["Dense_0"]["kernel"] + params["Dense_0"]["bias"]
+    expected = np.asarray(z).reshape(1, 2, 3).max(-1)
+    np.testing.assert_allclose(layer.apply({"params": params}, x), expected, rtol=1e-6)
+
+
+def test_dropout_only_in_training():
+    _, disc = paper_models()
+    x = jax.random.uniform(jax.random.PRNGKey(0), (64, 784))
+    params = disc.init(jax.random.PRNGKey(1), x, train=False)["params"]
+    eval_a = disc.apply({"params": params}, x, train=False)
+    eval_b = disc.apply({"params": params}, x, train=False)
+    chex.assert_trees_all_equal(eval_a, eval_b)
+    train_a = disc.apply({"params": params}, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)})
+    train_b = disc.apply({"params": params}, x, train=True, rngs={"dropout": jax.random.PRNGKey(3)})
+    assert float(jnp.abs(train_a - eval_a).max()) > 1e-6
+    assert float(jnp.abs(train_a - train_b).max()) > 1e-6
+
+
+def test_generator_output_bias_is_the_marginal_logit(config, images):
+    config.model.g_hidden = (8,)
+    mean_pixel = images.mean(axis=0)
+    mean_pixel[:3] = [0.0, 1.0, 0.25]
+    setup = make_setup(config, len(images))
+    state = create_train_state(config, setup, mean_pixel, len(images))
+    bias = np.asarray(state.g_params["out"]["bias"])
+    np.testing.assert_allclose(1.0 / (1.0 + np.exp(-bias[3:])), mean_pixel[3:], rtol=1e-5)
+    np.testing.assert_allclose(
+        bias[:3], [np.log(1e-7 / (1 - 1e-7)), np.log((1 - 1e-7) / 1e-7), np.log(1 / 3)], rtol=1e-4
+    )

@@ -1,0 +1,218 @@
+"""One-step tests with exact expectations: which parameters each gradient sees, which batches."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from conftest import tiny_config
+
+from gan_jax import data, games, models, steps
+from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup, paper_optimizer
+
+
+def build(config, images):
+    # Larger init than the paper's so that one step's updates stand far above float32 rounding.
+    config.model.d_init_scale = config.model.g_init_scale = 0.3
+    setup = make_setup(config, len(images))
+    state = create_train_state(config, setup, images.mean(axis=0), len(images))
+    return setup, state, steps.make_step(config, setup, len(images))
+
+
+def d_logits(setup, params, x, key):
+    return setup.discriminator.apply({"params": params}, x, train=True, rngs={"dropout": key})
+
+
+def batch_at(state, counter, images, batch):
+    key = jax.random.fold_in(state.rng, DATA_STREAM)
+    _, idx = data.next_batch_indices(
+        key, data.epoch_permutation(key, 0, len(images)), counter, len(images), batch
+    )
+    return jnp.asarray(images)[idx]
+
+
+def update_error(new, old, expected):
+    """max |(new - old) - expected| / max |expected| over the tree."""
+    err = jax.tree.map(lambda n, o, e: float(jnp.abs((n - o) - e).max()), new, old, expected)
+    scale = max(float(jnp.abs(e).max()) for e in jax.tree.leaves(expected))
+    assert scale > 1e-4, "the update is too small to test"
+    return max(jax.tree.leaves(err)) / scale
+
+
+def assert_update(new, old, expected):
+    assert update_error(new, old, expected) < 1e-4
+
+
+def test_simultaneous_uses_pre_update_parameters(images):
+    """Both gradients at (theta_G, theta_D) of step 0 from one batch and one z; the first SGD
+    update with momentum from a zero trace is -lr_0 * grad."""
+    config = tiny_config()
+    setup, state, step = build(config, images)
+    new, metrics = step(state, jnp.asarray(images))
+
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
+    k_z, k_real, k_fake = jax.random.split(key, 3)
+    x_real = batch_at(state, 0, images, config.batch_size)
+    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+
+    def d_obj(dp):
+        x_fake = setup.generator.apply({"params": state.g_params}, z)
+        return 0.5 * games.minimax_d_loss(
+            real_logits=d_logits(setup, dp, x_real, k_real), fake_logits=d_logits(setup, dp, x_fake, k_fake)
+        )
+
+    def g_obj(gp):
+        x_fake = setup.generator.apply({"params": gp}, z)
+        return games.nonsaturating_g_loss(fake_logits=d_logits(setup, state.d_params, x_fake, k_fake))
+
+    d_grads, g_grads = jax.grad(d_obj)(state.d_params), jax.grad(g_obj)(state.g_params)
+    lr = config.optim.learning_rate
+    assert_update(new.d_params, state.d_params, jax.tree.map(lambda g: -lr * g, d_grads))
+    assert_update(new.g_params, state.g_params, jax.tree.map(lambda g: -lr * g, g_grads))
+    np.testing.assert_allclose(metrics["d_loss"], d_obj(state.d_params), rtol=1e-6)
+    np.testing.assert_allclose(metrics["g_loss"], g_obj(state.g_params), rtol=1e-6)
+    assert int(new.step) == 1 and int(new.data_index) == 1
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_alternating_k_batches_then_g_through_updated_d(images, k):
+    config = tiny_config(update_scheme="alternating", d_steps=k)
+    setup, state, step = build(config, images)
+    new, metrics = step(state, jnp.asarray(images))
+    assert int(new.data_index) == k
+
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
+    d_keys = jax.random.split(jax.random.fold_in(key, 0), k)
+    lr = config.optim.learning_rate
+    d_params, trace = state.d_params, None
+    for i in range(k):  # D sub-step i uses minibatch i and fresh z
+        k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
+        x_real = batch_at(state, i, images, config.batch_size)
+        x_fake = setup.generator.apply(
+            {"params": state.g_params}, models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+        )
+
+        def d_obj(dp, x_real=x_real, x_fake=x_fake, k_real=k_real, k_fake=k_fake):
+            return 0.5 * games.minimax_d_loss(
+                real_logits=d_logits(setup, dp, x_real, k_real),
+                fake_logits=d_logits(setup, dp, x_fake, k_fake),
+            )
+
+        grads = jax.grad(d_obj)(d_params)
+        lr_i = lr / config.optim.lr_decay**i
+        inc = jax.tree.map(lambda g, lr_i=lr_i: -lr_i * g, grads)
+        if trace is not None:  # classical momentum, 0.5 in the first epoch
+            inc = jax.tree.map(lambda a, t: a + 0.5 * t, inc, trace)
+        trace = inc
+        d_params = jax.tree.map(lambda p, u: p + u, d_params, inc)
+    total = jax.tree.map(lambda a, b: a - b, d_params, state.d_params)
+    assert_update(new.d_params, state.d_params, total)
+
+    k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
+    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+
+    def g_obj(gp, dp):
+        x_fake = setup.generator.apply({"params": gp}, z)
+        return games.nonsaturating_g_loss(fake_logits=d_logits(setup, dp, x_fake, k_drop))
+
+    through_new = jax.tree.map(lambda g: -lr * g, jax.grad(g_obj)(state.g_params, d_params))
+    through_old = jax.tree.map(lambda g: -lr * g, jax.grad(g_obj)(state.g_params, state.d_params))
+    assert_update(new.g_params, state.g_params, through_new)
+    assert update_error(new.g_params, state.g_params, through_old) > 1e-2
+    np.testing.assert_allclose(metrics["g_loss"], g_obj(state.g_params, d_params), rtol=1e-6)
+
+
+def test_k_sub_steps_read_k_distinct_minibatches(images):
+    key = jax.random.PRNGKey(3)
+    perm = data.epoch_permutation(key, 0, len(images))
+    seen = []
+    for counter in range(5):
+        perm, idx = data.next_batch_indices(key, perm, counter, len(images), 100)
+        seen.append(np.asarray(idx))
+    flat = np.concatenate(seen)
+    assert sorted(flat.tolist()) == list(range(500))  # one epoch: every example exactly once
+    perm, idx = data.next_batch_indices(key, perm, 5, len(images), 100)  # epoch 1 reshuffles
+    assert not np.array_equal(np.asarray(idx), seen[0])
+
+
+@pytest.mark.parametrize("scheme", steps.UPDATES)
+def test_no_retrace_and_bit_identical_determinism(images, scheme):
+    config = tiny_config(update_scheme=scheme)
+    setup, state, step = build(config, images)
+    traced = jax.jit(chex.assert_max_traces(step, n=1), donate_argnums=0)
+    device_images = jnp.asarray(images)
+    for _ in range(3):
+        state, metrics = traced(state, device_images)
+    _, again, _ = build(config, images)
+    replay = jax.jit(step, donate_argnums=0)
+    for _ in range(3):
+        again, metrics_again = replay(again, device_images)
+    chex.assert_trees_all_equal(state, again)
+    chex.assert_trees_all_equal(metrics, metrics_again)
+    assert set(metrics) == {
+        "d_loss",
+        "g_loss",
+        "d_real",
+        "d_fake",
+        "g_grad_norm",
+        "d_grad_norm",
+        "lr",
+        "momentum",
+    }
+
+
+def test_scan_of_steps_equals_steps_one_by_one(images):
+    """The step is scan-shaped: N steps fused in one dispatch give the same state."""
+    config = tiny_config()
+    setup, state, step = build(config, images)
+    device_images = jnp.asarray(images)
+    fused, _ = jax.jit(lambda s: jax.lax.scan(lambda c, _: step(c, device_images), s, None, length=3))(state)
+    single = jax.jit(step)
+    for _ in range(3):
+        state, _ = single(state, device_images)
+    chex.assert_trees_all_close(fused, state, rtol=1e-6, atol=1e-7)
+
+
+def test_nonfinite_loss_is_recorded_with_its_step(images):
+    config = tiny_config()
+    setup, state, step = build(config, images)
+    state = state.replace(d_params=jax.tree.map(lambda p: p * jnp.nan, state.d_params))
+    state, _ = step(state, jnp.asarray(images))
+    state, _ = step(state, jnp.asarray(images))
+    assert int(state.nonfinite_step) == 1
+
+
+def test_paper_schedules_by_hand():
+    """lr_t = 0.1 / 1.000004^t (floor 1e-6); momentum 0.5 in epoch 0, +0.2 * e / 249, 0.7 from 249."""
+    config = tiny_config()
+    tx = paper_optimizer(config.optim, updates_per_epoch=2)
+    params = {"w": jnp.ones(())}
+    opt_state = tx.init(params)
+    seen = []
+    for _ in range(600):
+        _, opt_state = tx.update({"w": jnp.ones(())}, opt_state, params)
+        seen.append((float(opt_state.hyperparams["learning_rate"]), float(opt_state.hyperparams["momentum"])))
+    for t in (0, 1, 5, 499):
+        assert seen[t][0] == pytest.approx(0.1 / 1.000004**t, rel=1e-5)
+    assert seen[0][1] == pytest.approx(0.5) and seen[1][1] == pytest.approx(0.5)
+    assert seen[2][1] == pytest.approx(0.5 + 0.2 / 249, rel=1e-6)  # epoch 1
+    assert seen[2 * 100][1] == pytest.approx(0.5 + 0.2 * 100 / 249, rel=1e-6)
+    assert seen[2 * 249][1] == pytest.approx(0.7, rel=1e-6) and seen[599][1] == pytest.approx(0.7, rel=1e-6)
+    floor = optax.exponential_decay(0.1, 1, 1 / 1.000004, end_value=1e-6)(10**7)
+    assert float(floor) == pytest.approx(1e-6)
+
+
+def test_classical_momentum_matches_pylearn2_recursion():
+    """inc_t = mu * inc_{t-1} - lr_t * g_t, param += inc_t, with lr changing every update."""
+    config = tiny_config()
+    tx = paper_optimizer(config.optim, updates_per_epoch=1000)
+    params = jnp.array([1.0, -2.0])
+    opt_state = tx.init(params)
+    p, inc = np.array([1.0, -2.0]), np.zeros(2)
+    for t, g in enumerate([np.array([0.3, -1.0]), np.array([2.0, 0.5]), np.array([-1.0, 1.0])]):
+        updates, opt_state = tx.update(jnp.asarray(g, jnp.float32), opt_state, params)
+        params = optax.apply_updates(params, updates)
+        inc = 0.5 * inc - (0.1 / 1.000004**t) * g
+        p = p + inc
+    np.testing.assert_allclose(params, p, rtol=1e-6)

@@ -1,0 +1,130 @@
+"""End to end through launch.py: outputs, exact resume, clean stops and one-line errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT
+
+SMOKE = ["--config=experiments/configs/smoke.py"]
+
+
+def launch(*args, wait=True):
+    cmd = [sys.executable, "launch.py", *SMOKE, *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def rows(workdir):
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        return [{k: v for k, v in json.loads(line).items() if k != "steps_per_sec"} for line in f]
+
+
+def checkpoints(workdir):
+    return sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
+
+
+def png(workdir, step):
+    with open(os.path.join(workdir, "samples", f"step_{step:07d}.png"), "rb") as f:
+        return f.read()
+
+
+def one_line_error(proc):
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """An uninterrupted 30-step run."""
+    workdir = str(tmp_path_factory.mktemp("straight"))
+    proc = launch(f"--workdir={workdir}", "--config.num_steps=30")
+    assert proc.returncode == 0, proc.stderr
+    return workdir
+
+
+def test_outputs_of_a_run(straight):
+    table = rows(straight)
+    assert [r["step"] for r in table] == [5, 10, 15, 20, 25, 30]
+    expected = {
+        "d_loss",
+        "g_loss",
+        "d_real",
+        "d_fake",
+        "g_grad_norm",
+        "d_grad_norm",
+        "lr",
+        "momentum",
+        "epoch",
+    }
+    assert expected <= set(table[-1])
+    assert checkpoints(straight) == [10, 20, 30]
+    assert os.path.exists(os.path.join(straight, "samples", "step_0000030.png"))
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(straight, "tb")))
+    with open(os.path.join(straight, "config.json")) as f:
+        assert json.load(f)["num_steps"] == 30
+
+
+def test_resume_is_bit_identical(straight, tmp_path):
+    workdir = str(tmp_path)
+    assert launch(f"--workdir={workdir}", "--config.num_steps=20").returncode == 0
+    resumed = launch(f"--workdir={workdir}", "--config.num_steps=30")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "from step 20" in resumed.stdout
+    assert rows(workdir) == rows(straight)
+    assert png(workdir, 30) == png(straight, 30)
+
+
+def test_sigterm_saves_and_the_resumed_run_matches(tmp_path):
+    workdir = str(tmp_path / "killed")
+    proc = launch(
+        f"--workdir={workdir}", "--config.num_steps=100000", "--config.ckpt_every=100000", wait=False
+    )
+    metrics = os.path.join(workdir, "metrics.jsonl")
+    deadline = time.time() + 120
+    while not (os.path.exists(metrics) and os.path.getsize(metrics) > 0) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    stopped = checkpoints(workdir)[-1]
+    assert stopped >= 5 and f"SIGTERM at step {stopped}" in stderr
+    target = f"--config.num_steps={stopped + 7}"
+    assert launch(f"--workdir={workdir}", target).returncode == 0
+    fresh = str(tmp_path / "fresh")
+    assert launch(f"--workdir={fresh}", target).returncode == 0
+    assert rows(workdir) == rows(fresh)
+    assert png(workdir, stopped + 7) == png(fresh, stopped + 7)
+
+
+def test_unknown_game_lists_the_choices(tmp_path):
+    line = one_line_error(launch("--game=bogus", f"--workdir={tmp_path}"))
+    assert "minimax" in line and "nonsaturating" in line
+
+
+def test_misspelled_config_field_is_one_line(tmp_path):
+    line = one_line_error(launch("--config.num_stepz=3", f"--workdir={tmp_path}"))
+    assert "num_steps" in line
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    proc = launch(f"--workdir={tmp_path}", "--config.optim.learning_rate=1e30", "--config.ckpt_every=1")
+    line = one_line_error(proc)
+    assert "non-finite loss or gradient at step 2" in line and "last good checkpoint: step 1" in line
+    assert checkpoints(str(tmp_path)) == [1]
+
+
+def test_checkpoint_of_another_model_shape_is_refused(tmp_path):
+    assert launch(f"--workdir={tmp_path}", "--config.num_steps=10").returncode == 0
+    line = one_line_error(
+        launch(f"--workdir={tmp_path}", "--config.num_steps=20", "--config.model.d_units=8")
+    )
+    assert "does not fit this config's model" in line
+    assert checkpoints(str(tmp_path)) == [10]
