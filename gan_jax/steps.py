@@ -25,14 +25,26 @@ def _apply(tx, grads, opt_state, params):
     return optax.apply_updates(params, updates), opt_state
 
 
-def _finish(state: TrainState, finite, metrics, **changes):
-    """Advances the step, records the first non-finite step (numbered as logged: the step count
-    after the update) and adds lr/momentum to metrics."""
+def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tuple, **changes):
+    """Advances the step and builds the flat metrics dict.
+
+    ``losses`` = (d_loss, g_loss), ``logits`` = (real, fake) of the last D pass, ``norms`` =
+    (G, D) gradient norms. The first non-finite step is recorded as logged: the count after the update.
+    """
     step = state.step + 1
     bad = (state.nonfinite_step < 0) & ~finite
     new = state.replace(step=step, nonfinite_step=jnp.where(bad, step, state.nonfinite_step), **changes)
-    metrics |= {"lr": hyperparams(new.d_opt_state)["learning_rate"]}
-    metrics |= {"momentum": hyperparams(new.d_opt_state)["momentum"]}
+    hparams = hyperparams(new.d_opt_state)
+    metrics = {
+        "d_loss": losses[0],
+        "g_loss": losses[1],
+        "d_real": _mean_sigmoid(logits[0]),
+        "d_fake": _mean_sigmoid(logits[1]),
+        "g_grad_norm": norms[0],
+        "d_grad_norm": norms[1],
+        "lr": hparams["learning_rate"],
+        "momentum": hparams["momentum"],
+    }
     return new, metrics
 
 
@@ -79,19 +91,13 @@ def make_step(config, setup: Setup, num_train: int) -> Callable:
         d_params, d_opt_state = _apply(setup.d_tx, d_grads, state.d_opt_state, state.d_params)
         g_params, g_opt_state = _apply(setup.g_tx, g_grads, state.g_opt_state, state.g_params)
         g_norm, d_norm = optax.tree.norm(g_grads), optax.tree.norm(d_grads)
-        metrics = {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": _mean_sigmoid(real_logits),
-            "d_fake": _mean_sigmoid(fake_logits),
-            "g_grad_norm": g_norm,
-            "d_grad_norm": d_norm,
-        }
         finite = _all_finite(d_loss, g_loss, g_norm, d_norm)
         return _finish(
             state,
             finite,
-            metrics,
+            (d_loss, g_loss),
+            (real_logits, fake_logits),
+            (g_norm, d_norm),
             data_index=state.data_index + 1,
             data_perm=perm,
             g_params=g_params,
@@ -138,18 +144,12 @@ def make_step(config, setup: Setup, num_train: int) -> Callable:
             g_params, g_opt_state = _apply(setup.g_tx, g_grads, g_opt_state, g_params)
             g_norm = optax.tree.norm(g_grads)
             finite &= _all_finite(g_loss, g_norm)
-        metrics = {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": _mean_sigmoid(real_logits),
-            "d_fake": _mean_sigmoid(fake_logits),
-            "g_grad_norm": g_norm,
-            "d_grad_norm": d_norm,
-        }
         return _finish(
             state,
             finite,
-            metrics,
+            (d_loss, g_loss),
+            (real_logits, fake_logits),
+            (g_norm, d_norm),
             data_index=state.data_index + config.d_steps,
             data_perm=perm,
             g_params=g_params,
