@@ -5,13 +5,17 @@ python launch.py --game=minimax --update=alternating --d_steps=1 --workdir=/tmp/
 python launch.py --config=experiments/configs/smoke.py --config.num_steps=50 --workdir=/tmp/w
 """
 
+import json
 import os
 import sys
 
+import jax
+import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gan_jax import data, games, steps, train
+from gan_jax import data, evaluate, games, steps, train
+from gan_jax.state import EVAL_STREAM
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -30,6 +34,9 @@ _D_STEPS = flags.DEFINE_integer(
     "d_steps", None, "k, D steps per G step (alternating); overrides config.d_steps."
 )
 _SEED = flags.DEFINE_integer("seed", None, "Random seed; overrides config.seed.")
+_MODE = flags.DEFINE_enum("mode", "train", ["train", "evaluate", "sample"], "What to do with --workdir.")
+_NUM_SAMPLES = flags.DEFINE_integer("num_samples", 10_000, "Samples to draw (--mode=sample/evaluate).")
+_SAMPLES = flags.DEFINE_string("samples", None, "A [N, 784] float32 .npy of samples to evaluate instead.")
 
 
 def parse_flags(argv):
@@ -51,13 +58,55 @@ def main(argv):
         if flag.value is not None:
             config[name] = flag.value
     try:
-        train.train(config, _WORKDIR.value)
+        if _MODE.value == "train":
+            train.train(config, _WORKDIR.value)
+        elif _MODE.value == "sample":
+            path = os.path.join(_WORKDIR.value, "samples.npy")
+            np.save(path, _draw(_WORKDIR.value)[0])
+            print(f"wrote {_NUM_SAMPLES.value} samples to {path}")
+        else:
+            _evaluate()
     except train.Interrupted as e:
         print(e, file=sys.stderr)
         sys.exit(128 + e.signum)
-    except (data.DatasetError, train.TrainError, ValueError) as e:
+    except (data.DatasetError, train.TrainError, evaluate.EvalError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+def _draw(workdir):
+    """Fair samples from the latest checkpoint of ``workdir`` (its own config.json)."""
+    config = evaluate.load_run_config(workdir)
+    x_train = data.load_dataset(config.data)["train"][0]
+    setup, state = evaluate.restore_generator(workdir, config, x_train.mean(axis=0), len(x_train))
+    key = jax.random.fold_in(state.rng, EVAL_STREAM)
+    samples = evaluate.draw_samples(setup, state.g_params, key, _NUM_SAMPLES.value, config.model.z_dim)
+    return samples, int(state.step)
+
+
+def _evaluate():
+    if _SAMPLES.value:
+        try:
+            samples, step = np.load(_SAMPLES.value, allow_pickle=False), None
+        except (OSError, ValueError) as e:
+            raise evaluate.EvalError(f"cannot read {_SAMPLES.value} as a .npy array ({e})") from None
+        out_path, data_config = os.path.splitext(_SAMPLES.value)[0] + ".eval.json", None
+    else:
+        samples, step = _draw(_WORKDIR.value)
+        out_path = os.path.join(_WORKDIR.value, "eval.json")
+        data_config = evaluate.load_run_config(_WORKDIR.value).data
+    floors = None
+    if data_config is not None and data_config.get("name", "mnist") != "mnist":
+        results = evaluate.toy_metrics(samples, data_config)
+    else:
+        splits = data.load_mnist()
+        results = evaluate.mnist_metrics(samples, splits)
+        floors = evaluate.real_data_floors(splits)
+    results |= {"step": step, "num_samples": len(samples), "real_data": floors}
+    with open(out_path, "w") as f:
+        json.dump(results, f, indent=2)
+    print(evaluate.format_table(results, floors))
+    print(f"wrote {out_path}")
 
 
 if __name__ == "__main__":

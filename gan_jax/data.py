@@ -172,6 +172,53 @@ def load_mnist(source: str = "hub", data_dir: str | None = None) -> dict:
     raise DatasetError(f"unknown data source {source!r}; choose one of {', '.join(SOURCES)}")
 
 
+DATASETS = ("mnist", "ring", "grid", "gauss1d", "mixture1d")
+
+
+def load_dataset(data_config) -> dict:
+    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``) or a toy.
+
+    Toy training sets are ``num_train`` float32 draws from ``gan_jax.toy_data`` under ``data_config.seed``
+    (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.
+    """
+    name = data_config.get("name", "mnist")
+    if name == "mnist":
+        return load_mnist(data_config.source, data_config.dir or None)
+    from gan_jax import toy_data
+
+    n, seed = data_config.num_train, data_config.seed
+    if name == "ring":
+        x = toy_data.ring(n, seed, data_config.num_modes, data_config.radius, data_config.std)
+    elif name == "grid":
+        x = toy_data.grid(n, seed, data_config.side, data_config.spacing, data_config.std)
+    elif name == "gauss1d":
+        x = toy_data.gaussian_1d(n, seed, data_config.means[0], data_config.stds[0])
+    elif name == "mixture1d":
+        x = toy_data.mixture_1d(n, seed, data_config.means, data_config.stds)
+    else:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    x = np.asarray(x, np.float32).reshape(n, -1)
+    return {"train": (x, np.zeros(n, np.int32))}
+
+
+def toy_centres(data_config) -> np.ndarray:
+    """The mode centres of a 2-D toy dataset, as its sampler defines them."""
+    from gan_jax import toy_data
+
+    if data_config.name == "ring":
+        return toy_data.ring_centres(data_config.num_modes, data_config.radius)
+    return toy_data.grid_centres(data_config.side, data_config.spacing)
+
+
+def toy_density(data_config, x) -> np.ndarray:
+    """The exact density of a 1-D toy dataset at x (float64)."""
+    from gan_jax import toy_data
+
+    if data_config.name == "gauss1d":
+        return toy_data.gaussian_1d_pdf(x, data_config.means[0], data_config.stds[0])
+    return toy_data.mixture_1d_pdf(x, data_config.means, data_config.stds)
+
+
 def epoch_permutation(data_key: jax.Array, epoch, num_examples: int) -> jax.Array:
     """The shuffle of epoch ``epoch``: permutation(fold_in(data_key, epoch))."""
     return jax.random.permutation(jax.random.fold_in(data_key, epoch), num_examples).astype(jnp.int32)

@@ -20,3 +20,9 @@ def grid(samples: np.ndarray, rows: int, cols: int, side: int = 28, pad: int = 1
 
 def save_png(path: str, image: np.ndarray, scale: int = 2) -> None:
     Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST).save(path)
+
+
+def read_png(path: str) -> np.ndarray:
+    """uint8 [H, W, 3] RGB pixels of a PNG file."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))

@@ -4,6 +4,7 @@ tensorboardX writes the events with protobuf only, so no TensorFlow install is n
 """
 
 import json
+import math
 import os
 
 import numpy as np
@@ -18,14 +19,17 @@ class MetricWriter:
         self._tb = SummaryWriter(os.path.join(workdir, "tb"))
 
     def scalars(self, step: int, scalars: dict) -> None:
-        row = {"step": int(step)} | {k: float(v) for k, v in scalars.items()}
+        values = {k: float(v) for k, v in scalars.items()}
+        # NaN/Inf are not JSON: they are written as null (and left out of TensorBoard).
+        row = {"step": int(step)} | {k: (v if math.isfinite(v) else None) for k, v in values.items()}
         self._jsonl.write(json.dumps(row) + "\n")
         self._jsonl.flush()
-        for name, value in scalars.items():
-            self._tb.add_scalar(name, float(value), int(step))
+        for name, value in values.items():
+            if math.isfinite(value):
+                self._tb.add_scalar(name, value, int(step))
 
-    def image(self, step: int, name: str, image: np.ndarray) -> None:
-        self._tb.add_image(name, image, int(step), dataformats="HW")
+    def image(self, step: int, name: str, image: np.ndarray, dataformats: str = "HW") -> None:
+        self._tb.add_image(name, image, int(step), dataformats=dataformats)
 
     def text(self, step: int, name: str, text: str) -> None:
         self._tb.add_text(name, text, int(step))

@@ -1,4 +1,5 @@
-"""The 2014 MNIST generator and maxout discriminator (goodfeli/adversarial, mnist.yaml)."""
+"""G and D: the 2014 MNIST generator and maxout discriminator (goodfeli/adversarial, mnist.yaml), and
+plain MLPs for the low-dimensional benchmarks. ``config.model.name`` picks the pair."""
 
 from collections.abc import Sequence
 
@@ -81,8 +82,45 @@ def marginal_logit(mean_pixel: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     return np.log(p / (1.0 - p)).astype(np.float32)
 
 
-def build_models(config) -> tuple[Generator, Discriminator]:
+class MLPGenerator(nn.Module):
+    """x = G(z) with ReLU hidden layers and a linear output (data on the real line or plane)."""
+
+    hidden: Sequence[int] = (128, 128)
+    out_dim: int = 2
+
+    @nn.compact
+    def __call__(self, z: jax.Array) -> jax.Array:
+        h = z
+        for width in self.hidden:
+            h = nn.relu(nn.Dense(width)(h))
+        return nn.Dense(self.out_dim, name="out")(h)
+
+
+class MLPDiscriminator(nn.Module):
+    """l(x) with ReLU hidden layers; no dropout (``train`` is accepted for a common signature)."""
+
+    hidden: Sequence[int] = (128, 128)
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        del train
+        h = x
+        for width in self.hidden:
+            h = nn.relu(nn.Dense(width)(h))
+        return nn.Dense(1, name="out")(h)[..., 0]
+
+
+MODELS = ("paper_mlp", "mlp")
+
+
+def build_models(config) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair) or 'mlp'."""
     m = config.model
+    name = m.get("name", "paper_mlp")
+    if name == "mlp":
+        return MLPGenerator(tuple(m.g_hidden), m.data_dim), MLPDiscriminator(tuple(m.d_hidden))
+    if name != "paper_mlp":
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     g = Generator(hidden=tuple(m.g_hidden), out_dim=m.data_dim, init_scale=m.g_init_scale)
     d = Discriminator(
         units=m.d_units,

@@ -16,7 +16,7 @@ import optax
 from gan_jax import data, models
 
 # Independent random streams derived from the run key by fold_in.
-INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM = 0, 1, 2, 3
+INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3, 4
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -68,6 +68,21 @@ def paper_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformati
     return optax.inject_hyperparams(classical_momentum)(learning_rate=lr, momentum=momentum)
 
 
+OPTIMIZERS = ("paper_sgd", "adam")
+
+
+def make_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformation:
+    """``optim.name``: 'paper_sgd' (the 2014 schedule above) or 'adam' (constant lr, b1, b2)."""
+    name = optim.get("name", "paper_sgd")
+    if name == "adam":
+        return optax.inject_hyperparams(optax.adam)(
+            learning_rate=optim.learning_rate, b1=optim.b1, b2=optim.b2
+        )
+    if name != "paper_sgd":
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return paper_optimizer(optim, updates_per_epoch)
+
+
 def make_setup(config, num_train: int) -> Setup:
     generator, discriminator = models.build_models(config)
     d_per_epoch = num_train // config.batch_size  # D takes one real minibatch per update
@@ -77,18 +92,19 @@ def make_setup(config, num_train: int) -> Setup:
     return Setup(
         generator=generator,
         discriminator=discriminator,
-        g_tx=paper_optimizer(config.optim, g_per_epoch),
-        d_tx=paper_optimizer(config.optim, d_per_epoch),
+        g_tx=make_optimizer(config.optim, g_per_epoch),
+        d_tx=make_optimizer(config.optim, d_per_epoch),
     )
 
 
 def create_train_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -> TrainState:
-    """Initial state; G's output bias is set to the marginal logit of the training pixels."""
+    """Initial state; the paper model's G output bias is the marginal logit of the training pixels."""
     rng = jax.random.PRNGKey(config.seed)
     g_key, d_key = jax.random.split(jax.random.fold_in(rng, INIT_STREAM))
     m = config.model
     g_params = setup.generator.init(g_key, jnp.zeros((1, m.z_dim)))["params"]
-    g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
+    if m.get("name", "paper_mlp") == "paper_mlp":  # sigmoid output: start at the data's marginals
+        g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
     d_params = setup.discriminator.init(d_key, jnp.zeros((1, m.data_dim)), train=False)["params"]
     return TrainState(
         step=jnp.zeros((), jnp.int32),
@@ -104,5 +120,6 @@ def create_train_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: 
 
 
 def hyperparams(opt_state) -> dict:
-    """The current lr and momentum that ``inject_hyperparams`` keeps in an optimizer state."""
-    return {k: opt_state.hyperparams[k] for k in ("learning_rate", "momentum")}
+    """The current lr and momentum (Adam's b1) that ``inject_hyperparams`` keeps in an optimizer state."""
+    h = opt_state.hyperparams
+    return {"learning_rate": h["learning_rate"], "momentum": h["momentum"] if "momentum" in h else h["b1"]}

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from gan_jax import data, games, images, metric_writers, models, steps
+from gan_jax import data, evaluate, figures, games, images, metric_writers, models, steps
 from gan_jax.state import SAMPLE_STREAM, TrainState, create_train_state, make_setup
 
 GRID = 10
@@ -37,6 +37,8 @@ def validate(config) -> None:
         raise ValueError(
             f"unknown update {config.update_scheme!r}; choose one of: {', '.join(steps.UPDATES)}"
         )
+    if config.eval_every < 0 or (config.eval_every and config.eval_samples < 1):
+        raise ValueError("config.eval_every must be >= 0 (0: never) and config.eval_samples >= 1")
     for name in ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps"):
         if int(config[name]) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
@@ -70,7 +72,7 @@ def _check_finite(state: TrainState, mngr: ocp.CheckpointManager) -> None:
 def train(config, workdir: str) -> TrainState:
     """Trains ``config`` in ``workdir`` up to ``config.num_steps`` and returns the final state."""
     validate(config)
-    splits = data.load_mnist(config.data.source, config.data.dir or None)
+    splits = data.load_dataset(config.data)
     x_train = splits["train"][0]
     if x_train.shape[1] != config.model.data_dim:
         raise ValueError(f"data has {x_train.shape[1]} dims, config.model.data_dim={config.model.data_dim}")
@@ -94,14 +96,27 @@ def train(config, workdir: str) -> TrainState:
         f.write(config.to_json_best_effort(indent=2))
     metric_writers.truncate_jsonl(os.path.join(workdir, "metrics.jsonl"), start)
     writer = metric_writers.MetricWriter(workdir)
-    fixed_z = models.sample_noise(
-        jax.random.fold_in(state.rng, SAMPLE_STREAM), GRID * GRID, config.model.z_dim
-    )
+    num_fixed = GRID * GRID if config.model.data_dim == 784 else 1000
+    fixed_z = models.sample_noise(jax.random.fold_in(state.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
+    critic = jax.jit(lambda d_params, x: setup.discriminator.apply({"params": d_params}, x, train=False))
 
     def write_samples(step):
-        grid = images.grid(np.asarray(sampler(state.g_params, fixed_z)), GRID, GRID)
-        images.save_png(os.path.join(workdir, "samples", f"step_{step:07d}.png"), grid)
-        writer.image(step, "samples", grid)
+        x = np.asarray(sampler(state.g_params, fixed_z))
+        path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
+        if x.shape[1] == 784:
+            grid = images.grid(x, GRID, GRID)
+            images.save_png(path, grid)
+            writer.image(step, "samples", grid)
+            return
+        if x.shape[1] == 2:
+            figures.scatter_2d(path, x, data.toy_centres(config.data), f"step {step}")
+        else:
+            lo, hi = np.percentile(x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * x_train.std()
+            x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
+            d_values = jax.nn.sigmoid(critic(state.d_params, x_grid[:, None]))
+            p_data = data.toy_density(config.data, x_grid)
+            figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
+        writer.image(step, "samples", images.read_png(path), dataformats="HWC")
 
     caught = []
     handlers = {
@@ -142,6 +157,12 @@ def train(config, workdir: str) -> TrainState:
             if step % config.ckpt_every == 0 or last:
                 _check_finite(state, mngr)
                 mngr.save(step, args=ocp.args.StandardSave(state), force=True)
+            if config.eval_every and (step % config.eval_every == 0 or last):
+                results = evaluate.evaluate_generator(setup, state, splits, config)
+                results = evaluate.scalars(results)
+                writer.scalars(step, results)
+                print(f"step {step} eval: " + ", ".join(f"{k} {v:.4g}" for k, v in results.items()))
+                window_start, window_steps = time.perf_counter(), 0
         mngr.wait_until_finished()
     finally:
         for s, h in handlers.items():

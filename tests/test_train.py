@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -128,3 +129,42 @@ def test_checkpoint_of_another_model_shape_is_refused(tmp_path):
     )
     assert "does not fit this config's model" in line
     assert checkpoints(str(tmp_path)) == [10]
+
+
+def test_sample_mode_writes_samples_of_the_checkpoint(straight):
+    proc = launch(f"--workdir={straight}", "--mode=sample", "--num_samples=50")
+    assert proc.returncode == 0, proc.stderr
+    samples = np.load(os.path.join(straight, "samples.npy"))
+    assert samples.shape == (50, 784) and samples.dtype == np.float32
+    assert 0.0 <= samples.min() and samples.max() <= 1.0
+
+
+def test_evaluate_errors_are_one_line(tmp_path):
+    assert "no config.json" in one_line_error(launch("--mode=evaluate", f"--workdir={tmp_path}"))
+    few = tmp_path / "few.npy"
+    np.save(few, np.zeros((100, 784), np.float32))
+    assert "at least 10000" in one_line_error(launch("--mode=evaluate", f"--samples={few}"))
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((100, 3), np.float32))
+    assert "[N, 784]" in one_line_error(launch("--mode=evaluate", f"--samples={bad}"))
+
+
+def test_toy_run_evaluates_mode_coverage(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "launch.py", "--config=experiments/configs/ring.py", f"--workdir={tmp_path}"]
+        + [
+            "--config.num_steps=40",
+            "--config.eval_every=20",
+            "--config.sample_every=20",
+            "--config.log_every=20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    evals = [r for r in rows(str(tmp_path)) if "modes_covered" in r]
+    assert [r["step"] for r in evals] == [20, 40]
+    assert all(r["num_modes"] == 8 and 0 <= r["modes_covered"] <= 8 for r in evals)
+    assert os.path.getsize(os.path.join(tmp_path, "samples", "step_0000040.png")) > 1000

@@ -14,6 +14,7 @@ def get_config():
     c.log_every = 5
     c.ckpt_every = 10
     c.sample_every = 10
+    c.eval_every = 0
     c.model.g_hidden = (32, 32)
     c.model.z_dim = 8
     c.model.d_units = 16

@@ -1,0 +1,140 @@
+"""Measures a generator the way the 2014 paper did (Parzen, Table 1) and the way the field does now
+(Fréchet classifier distance, classifier score, class histogram, precision/recall on the shipped
+classifier's features), with the real-data floors computed by the same code.
+
+Also restores a workdir's latest checkpoint and draws samples from it.
+"""
+
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
+from gan_jax.state import EVAL_STREAM, create_train_state, make_setup
+
+PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
+PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
+KEYS = (
+    "parzen_ll",
+    "parzen_se",
+    "parzen_sigma",
+    "fcd",
+    "classifier_score",
+    "precision",
+    "recall",
+    "class_kl",
+)
+TOY_KEYS = ("modes_covered", "num_modes", "high_quality", "reverse_kl")
+
+
+class EvalError(RuntimeError):
+    """Evaluation cannot proceed; the message is one line."""
+
+
+def mnist_metrics(samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_samples=PARZEN_SAMPLES) -> dict:
+    """All metrics of ``samples`` [M, 784] in [0, 1] against the held-out MNIST splits.
+
+    Parzen: sigma on valid[:1000], mean LL and its standard error over the 10k test images.
+    FCD, precision/recall: classifier features of the samples vs those of the test set.
+    Classifier score and class KL to uniform: the classifier's softmax on the samples.
+    """
+    samples = np.asarray(samples, np.float32)
+    if samples.ndim != 2 or samples.shape[1] != 784:
+        raise EvalError(f"samples must have shape [N, 784], got {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise EvalError("samples contain NaN or Inf")
+    if len(sigmas) == 0:
+        raise EvalError("the Parzen sigma grid is empty")
+    if len(samples) < min_samples:
+        raise EvalError(f"{len(samples)} samples; the Parzen protocol needs at least {min_samples}")
+    test_x = splits["test"][0]
+    out = sample_metrics.parzen_evaluate(test_x, splits["valid"][0][:PARZEN_VALID], samples, sigmas)
+    params = classifier.load_classifier()
+    feats, probs = classifier.features_and_probs(params, samples)
+    test_feats, _ = classifier.features_and_probs(params, test_x)
+    precision, recall = sample_metrics.precision_recall(test_feats, feats)
+    hist, class_kl = sample_metrics.class_kl_to_uniform(probs.argmax(axis=1))
+    return out | {
+        "fcd": sample_metrics.frechet_distance(feats, test_feats),
+        "classifier_score": sample_metrics.classifier_score(probs),
+        "precision": precision,
+        "recall": recall,
+        "class_kl": class_kl,
+        "class_histogram": hist.tolist(),
+    }
+
+
+def real_data_floors(splits, num: int = PARZEN_SAMPLES) -> dict:
+    """The same metrics with ``num`` training images as the "samples": what real data scores."""
+    return mnist_metrics(splits["train"][0][:num], splits, min_samples=num)
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise EvalError(f"no config.json in {workdir}; is it a training workdir?")
+    with open(path) as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: int):
+    """(setup, state) of the latest checkpoint in ``workdir``; one-line EvalError if there is none."""
+    setup = make_setup(config, num_train)
+    target = jax.tree.map(
+        ocp.utils.to_shape_dtype_struct, create_train_state(config, setup, mean_pixel, num_train)
+    )
+    directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    with ocp.CheckpointManager(directory) as mngr:
+        step = mngr.latest_step() if os.path.isdir(directory) else None
+        if step is None:
+            raise EvalError(f"no checkpoint in {workdir}")
+        return setup, mngr.restore(step, args=ocp.args.StandardRestore(target))
+
+
+def draw_samples(setup, g_params, key, num: int, z_dim: int, batch_size: int = 1000) -> np.ndarray:
+    """``num`` fair samples x = G(z) [num, data_dim] float32; batch i uses z from fold_in(key, i)."""
+    sampler = steps.make_sampler(setup)
+    out = []
+    for i, start in enumerate(range(0, num, batch_size)):
+        z = models.sample_noise(jax.random.fold_in(key, i), batch_size, z_dim)
+        out.append(np.asarray(sampler(g_params, z))[: num - start])
+    return np.concatenate(out).astype(np.float32)
+
+
+def toy_metrics(samples, data_config) -> dict:
+    """Mode coverage of 2-D samples (VEEGAN/PacGAN protocol); none for 1-D toys."""
+    if samples.shape[1] != 2:
+        return {}
+    return mode_metrics.mode_metrics(samples, data.toy_centres(data_config), data_config.std)
+
+
+def evaluate_generator(setup, state, splits, config) -> dict:
+    """Metrics of ``config.eval_samples`` fair samples of the state's G (noise from the run key's
+    eval stream, so evaluations through training compare like with like)."""
+    key = jax.random.fold_in(state.rng, EVAL_STREAM)
+    samples = draw_samples(setup, state.g_params, key, config.eval_samples, config.model.z_dim)
+    if config.data.get("name", "mnist") != "mnist":
+        return toy_metrics(samples, config.data)
+    return mnist_metrics(samples, splits, min_samples=min(PARZEN_SAMPLES, config.eval_samples))
+
+
+def scalars(results: dict) -> dict:
+    """The numeric entries of a results dict (what goes to metrics.jsonl and TensorBoard)."""
+    return {k: v for k, v in results.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def format_table(metrics: dict, floors: dict | None = None) -> str:
+    """A two- or three-column text table of the headline metrics."""
+    rows = [f"{'metric':<18}{'model':>14}" + (f"{'real data':>14}" if floors else "")]
+    for key in KEYS + TOY_KEYS + ("step",):
+        if metrics.get(key) is None:
+            continue
+        line = f"{key:<18}{metrics[key]:>14.4f}"
+        if floors and key in floors:
+            line += f"{floors[key]:>14.4f}"
+        rows.append(line)
+    return "\n".join(rows)
