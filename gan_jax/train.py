@@ -86,10 +86,15 @@ def train(config, workdir: str) -> TrainState:
     os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
     options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
     mngr = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"), options=options)
-    state = _restore(mngr, state, workdir)
+    try:  # the manager's threads must be closed on every way out, or exit prints their tracebacks
+        state = _restore(mngr, state, workdir)
+        _check_finite(state, mngr)
+    except BaseException:
+        mngr.close()
+        raise
     start, total = int(state.step), int(config.num_steps)
-    _check_finite(state, mngr)
     if start >= total:
+        mngr.close()
         print(f"workdir {workdir} is already at step {start} >= num_steps={total}; nothing to do")
         return state
     with open(os.path.join(workdir, "config.json"), "w") as f:
