@@ -66,9 +66,7 @@ def main(argv):
             f"({letter}) step {step}",
         )
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-    fig.savefig(_OUT.value, dpi=110)
+    figures.save(fig, _OUT.value, dpi=110)
     print(f"wrote {_OUT.value}")
 
 

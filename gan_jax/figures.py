@@ -2,12 +2,22 @@
 over the mode centres in 2-D) and training curves from ``metrics.jsonl``."""
 
 import json
+import os
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+
+def save(fig, path: str, dpi: int = 100) -> None:
+    """Lays out, writes (creating the folder) and closes a figure."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
 
 
 def figure1_panel(ax, x_grid, p_data, g_samples, d_values, z=None, gz=None, title=""):
@@ -37,9 +47,7 @@ def density_1d(path, x_grid, p_data, g_samples, d_values, z=None, gz=None, title
     fig, ax = plt.subplots(figsize=(5, 3.2))
     figure1_panel(ax, x_grid, p_data, g_samples, d_values, z, gz, title)
     ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def scatter_2d(path, samples, centres=None, title=""):
@@ -53,9 +61,7 @@ def scatter_2d(path, samples, centres=None, title=""):
         ax.set_ylim(centres[:, 1].min() - pad, centres[:, 1].max() + pad)
     ax.set_aspect("equal")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def training_curves(path, metrics_path, keys=("d_loss", "g_loss", "d_real", "d_fake")):
@@ -69,9 +75,7 @@ def training_curves(path, metrics_path, keys=("d_loss", "g_loss", "d_real", "d_f
         ax.plot(*zip(*pts, strict=True))
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def nearest_neighbour_grid(samples, train_x, rows: int, cols: int) -> np.ndarray:
