@@ -104,7 +104,8 @@ def main(argv):
             lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " | |")
             print(lines[-1], flush=True)
     with open(_OUT.value, "w") as f:
-        f.write(HEADER.format(seeds=_SEEDS.value, last=_SEEDS.value - 1, steps=_STEPS.value) + "\n".join(lines) + "\n" + PUBLISHED)
+        header = HEADER.format(seeds=_SEEDS.value, last=_SEEDS.value - 1, steps=_STEPS.value)
+        f.write(header + "\n".join(lines) + "\n" + PUBLISHED)
     print(f"wrote {_OUT.value}")
 
 
