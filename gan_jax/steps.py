@@ -52,10 +52,14 @@ def _all_finite(*xs):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in xs]))
 
 
+def check_update_scheme(name: str) -> None:
+    if name not in UPDATES:
+        raise ValueError(f"unknown update {name!r}; choose one of: {', '.join(UPDATES)}")
+
+
 def make_step(config, setup: Setup, num_train: int) -> Callable:
     """The pure (un-jitted) train step chosen by ``config.update_scheme`` and ``config.game``."""
-    if config.update_scheme not in UPDATES:
-        raise ValueError(f"unknown update {config.update_scheme!r}; choose one of: {', '.join(UPDATES)}")
+    check_update_scheme(config.update_scheme)
     game = games.get_game(config.game)
     gen, disc = setup.generator, setup.discriminator
     batch, z_dim, d_scale = config.batch_size, config.model.z_dim, config.d_loss_scale

@@ -33,10 +33,7 @@ class Interrupted(Exception):
 
 def validate(config) -> None:
     games.get_game(config.game)
-    if config.update_scheme not in steps.UPDATES:
-        raise ValueError(
-            f"unknown update {config.update_scheme!r}; choose one of: {', '.join(steps.UPDATES)}"
-        )
+    steps.check_update_scheme(config.update_scheme)
     if config.eval_every < 0 or (config.eval_every and config.eval_samples < 1):
         raise ValueError("config.eval_every must be >= 0 (0: never) and config.eval_samples >= 1")
     for name in ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps"):
