@@ -10,6 +10,7 @@ import os
 import sys
 
 import jax
+import ml_collections
 import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -75,13 +76,14 @@ def main(argv):
 
 
 def _draw(workdir):
-    """Fair samples from the latest checkpoint of ``workdir`` (its own config.json)."""
+    """Fair samples from the latest checkpoint of ``workdir``, with the run's config and data."""
     config = evaluate.load_run_config(workdir)
-    x_train = data.load_dataset(config.data)["train"][0]
+    splits = data.load_dataset(config.data)
+    x_train = splits["train"][0]
     setup, state = evaluate.restore_generator(workdir, config, x_train.mean(axis=0), len(x_train))
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
     samples = evaluate.draw_samples(setup, state.g_params, key, _NUM_SAMPLES.value, config.model.z_dim)
-    return samples, int(state.step)
+    return samples, int(state.step), config.data, splits
 
 
 def _evaluate():
@@ -90,18 +92,14 @@ def _evaluate():
             samples, step = np.load(_SAMPLES.value, allow_pickle=False), None
         except (OSError, ValueError) as e:
             raise evaluate.EvalError(f"cannot read {_SAMPLES.value} as a .npy array ({e})") from None
-        out_path, data_config = os.path.splitext(_SAMPLES.value)[0] + ".eval.json", None
+        out_path, data_config, splits = os.path.splitext(_SAMPLES.value)[0] + ".eval.json", None, None
     else:
-        samples, step = _draw(_WORKDIR.value)
+        samples, step, data_config, splits = _draw(_WORKDIR.value)
         out_path = os.path.join(_WORKDIR.value, "eval.json")
-        data_config = evaluate.load_run_config(_WORKDIR.value).data
-    floors = None
-    if data_config is not None and data_config.get("name", "mnist") != "mnist":
-        results = evaluate.toy_metrics(samples, data_config)
-    else:
-        splits = data.load_mnist()
-        results = evaluate.mnist_metrics(samples, splits)
-        floors = evaluate.real_data_floors(splits)
+    if data_config is None:  # a samples file: MNIST samples from any model
+        data_config, splits = ml_collections.ConfigDict({"name": "mnist"}), data.load_mnist()
+    results = evaluate.evaluate_samples(samples, data_config, splits)
+    floors = evaluate.real_data_floors(splits) if evaluate.is_mnist(data_config) else None
     results |= {"step": step, "num_samples": len(samples), "real_data": floors}
     with open(out_path, "w") as f:
         json.dump(results, f, indent=2)

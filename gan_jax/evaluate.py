@@ -112,14 +112,23 @@ def toy_metrics(samples, data_config) -> dict:
     return mode_metrics.mode_metrics(samples, data.toy_centres(data_config), data_config.std)
 
 
+def is_mnist(data_config) -> bool:
+    return data_config.get("name", "mnist") == "mnist"
+
+
+def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAMPLES) -> dict:
+    """The metrics that apply to ``data_config``'s dataset: MNIST's or the toys' mode coverage."""
+    if not is_mnist(data_config):
+        return toy_metrics(samples, data_config)
+    return mnist_metrics(samples, splits, min_samples=min_samples)
+
+
 def evaluate_generator(setup, state, splits, config) -> dict:
     """Metrics of ``config.eval_samples`` fair samples of the state's G (noise from the run key's
     eval stream, so evaluations through training compare like with like)."""
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
     samples = draw_samples(setup, state.g_params, key, config.eval_samples, config.model.z_dim)
-    if config.data.get("name", "mnist") != "mnist":
-        return toy_metrics(samples, config.data)
-    return mnist_metrics(samples, splits, min_samples=min(PARZEN_SAMPLES, config.eval_samples))
+    return evaluate_samples(samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples))
 
 
 def scalars(results: dict) -> dict:
