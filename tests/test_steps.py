@@ -162,16 +162,20 @@ def test_no_retrace_and_bit_identical_determinism(images, scheme):
     }
 
 
-def test_scan_of_steps_equals_steps_one_by_one(images):
-    """The step is scan-shaped: N steps fused in one dispatch give the same state."""
-    config = tiny_config()
+@pytest.mark.parametrize("scheme", steps.UPDATES)
+def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
+    """N steps fused in one dispatch (make_multi_step) give exactly the state and last metrics
+    of N jitted single steps on CPU."""
+    config = tiny_config(update_scheme=scheme)
     setup, state, step = build(config, images)
     device_images = jnp.asarray(images)
-    fused, _ = jax.jit(lambda s: jax.lax.scan(lambda c, _: step(c, device_images), s, None, length=3))(state)
+    fused_state, fused_metrics = jax.jit(steps.make_multi_step(step, 3))(state, device_images)
     single = jax.jit(step)
     for _ in range(3):
-        state, _ = single(state, device_images)
-    chex.assert_trees_all_close(fused, state, rtol=1e-6, atol=1e-7)
+        state, metrics = single(state, device_images)
+    assert int(fused_state.step) == 3
+    for a, b in zip(jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_nonfinite_loss_is_recorded_with_its_step(images):
