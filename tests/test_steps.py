@@ -174,7 +174,9 @@ def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
     for _ in range(3):
         state, metrics = single(state, device_images)
     assert int(fused_state.step) == 3
-    for a, b in zip(jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics))):
+    for a, b in zip(
+        jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics)), strict=True
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
