@@ -16,7 +16,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from gan_jax import data, evaluate, games, steps, train
-from gan_jax.state import EVAL_STREAM
+from gan_jax.state import EVAL_STREAM, num_replicas
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -62,9 +62,10 @@ def main(argv):
         if _MODE.value == "train":
             train.train(config, _WORKDIR.value)
         elif _MODE.value == "sample":
-            path = os.path.join(_WORKDIR.value, "samples.npy")
-            np.save(path, _draw(_WORKDIR.value)[0])
-            print(f"wrote {_NUM_SAMPLES.value} samples to {path}")
+            for samples, _, out_dir, _, _ in _draw(_WORKDIR.value):
+                path = os.path.join(out_dir, "samples.npy")
+                np.save(path, samples)
+                print(f"wrote {len(samples)} samples to {path}")
         else:
             _evaluate()
     except train.Interrupted as e:
@@ -76,35 +77,48 @@ def main(argv):
 
 
 def _draw(workdir):
-    """Fair samples from the latest checkpoint of ``workdir``, with the run's config and data."""
+    """Fair samples from the latest checkpoint of ``workdir``, with the run's config and data: one
+    (samples, step, output dir, data config, splits) per replica (workdir/replica_<r> when R > 1)."""
     config = evaluate.load_run_config(workdir)
     splits = data.load_dataset(config.data)
     x_train = splits["train"][0]
     setup, state = evaluate.restore_generator(workdir, config, x_train.mean(axis=0), len(x_train))
-    key = jax.random.fold_in(state.rng, EVAL_STREAM)
-    samples = evaluate.draw_samples(setup, state.g_params, key, _NUM_SAMPLES.value, config.model.z_dim)
-    return samples, int(state.step), config.data, splits
+    replicas = num_replicas(config)
+    dirs = train.replica_dirs(workdir, replicas)
+    for out_dir, view in zip(dirs, train.replica_views(state, replicas), strict=True):
+        key = jax.random.fold_in(view.rng, EVAL_STREAM)
+        samples = evaluate.draw_samples(setup, view.g_params, key, _NUM_SAMPLES.value, config.model.z_dim)
+        yield samples, int(view.step), out_dir, config.data, splits
 
 
 def _evaluate():
     if _SAMPLES.value:
         try:
-            samples, step = np.load(_SAMPLES.value, allow_pickle=False), None
+            samples = np.load(_SAMPLES.value, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise evaluate.EvalError(f"cannot read {_SAMPLES.value} as a .npy array ({e})") from None
-        out_path, data_config, splits = os.path.splitext(_SAMPLES.value)[0] + ".eval.json", None, None
-    else:
-        samples, step, data_config, splits = _draw(_WORKDIR.value)
-        out_path = os.path.join(_WORKDIR.value, "eval.json")
-    if data_config is None:  # a samples file: MNIST samples from any model
-        data_config, splits = ml_collections.ConfigDict({"name": "mnist"}), data.load_mnist()
+        # a samples file: MNIST samples from any model
+        mnist = ml_collections.ConfigDict({"name": "mnist"})
+        _write_eval(
+            samples, None, os.path.splitext(_SAMPLES.value)[0] + ".eval.json", mnist, data.load_mnist()
+        )
+        return
+    floors = None
+    for samples, step, out_dir, data_config, splits in _draw(_WORKDIR.value):
+        floors = _write_eval(samples, step, os.path.join(out_dir, "eval.json"), data_config, splits, floors)
+
+
+def _write_eval(samples, step, out_path, data_config, splits, floors=None) -> dict | None:
+    """Evaluates, writes ``out_path`` and prints the table; returns the real-data floors for reuse."""
     results = evaluate.evaluate_samples(samples, data_config, splits)
-    floors = evaluate.real_data_floors(splits) if evaluate.is_mnist(data_config) else None
+    if floors is None and evaluate.is_mnist(data_config):
+        floors = evaluate.real_data_floors(splits)
     results |= {"step": step, "num_samples": len(samples), "real_data": floors}
     with open(out_path, "w") as f:
         json.dump(results, f, indent=2)
     print(evaluate.format_table(results, floors))
     print(f"wrote {out_path}")
+    return floors
 
 
 if __name__ == "__main__":

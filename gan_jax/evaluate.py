@@ -14,7 +14,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
-from gan_jax.state import EVAL_STREAM, create_train_state, make_setup
+from gan_jax.state import EVAL_STREAM, create_state, make_setup
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -82,11 +82,10 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: int):
-    """(setup, state) of the latest checkpoint in ``workdir``; one-line EvalError if there is none."""
+    """(setup, state) of the latest checkpoint in ``workdir`` (replicas stacked when the run had
+    ``num_replicas`` > 1); one-line EvalError if there is none."""
     setup = make_setup(config, num_train)
-    target = jax.tree.map(
-        ocp.utils.to_shape_dtype_struct, create_train_state(config, setup, mean_pixel, num_train)
-    )
+    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, create_state(config, setup, mean_pixel, num_train))
     directory = os.path.join(os.path.abspath(workdir), "checkpoints")
     with ocp.CheckpointManager(directory) as mngr:
         step = mngr.latest_step() if os.path.isdir(directory) else None

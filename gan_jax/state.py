@@ -97,9 +97,13 @@ def make_setup(config, num_train: int) -> Setup:
     )
 
 
-def create_train_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -> TrainState:
-    """Initial state; the paper model's G output bias is the marginal logit of the training pixels."""
-    rng = jax.random.PRNGKey(config.seed)
+def create_train_state(
+    config, setup: Setup, mean_pixel: np.ndarray, num_train: int, seed: int | None = None
+) -> TrainState:
+    """Initial state; the paper model's G output bias is the marginal logit of the training pixels.
+
+    ``seed`` defaults to ``config.seed``."""
+    rng = jax.random.PRNGKey(config.seed if seed is None else seed)
     g_key, d_key = jax.random.split(jax.random.fold_in(rng, INIT_STREAM))
     m = config.model
     g_params = setup.generator.init(g_key, jnp.zeros((1, m.z_dim)))["params"]
@@ -117,6 +121,29 @@ def create_train_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: 
         d_opt_state=setup.d_tx.init(d_params),
         rng=rng,
     )
+
+
+def num_replicas(config) -> int:
+    return int(config.get("num_replicas", 1))
+
+
+def create_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -> TrainState:
+    """The run's initial state: one TrainState, or with ``config.num_replicas`` = R > 1 the R states
+    of seeds ``seed, ..., seed + R - 1`` stacked on a leading axis (trained together under jax.vmap)."""
+    replicas = num_replicas(config)
+    if replicas < 1:
+        raise ValueError(f"config.num_replicas must be >= 1, got {replicas}")
+    if replicas == 1:
+        return create_train_state(config, setup, mean_pixel, num_train)
+    states = [
+        create_train_state(config, setup, mean_pixel, num_train, config.seed + r) for r in range(replicas)
+    ]
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
+def replica(state: TrainState, r: int) -> TrainState:
+    """Replica ``r`` of a stacked state."""
+    return jax.tree.map(lambda x: x[r], state)
 
 
 def hyperparams(opt_state) -> dict:

@@ -14,7 +14,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import data, evaluate, figures, games, images, metric_writers, models, steps
-from gan_jax.state import SAMPLE_STREAM, TrainState, create_train_state, make_setup
+from gan_jax.state import SAMPLE_STREAM, TrainState, create_state, make_setup, num_replicas, replica
 
 GRID = 10
 
@@ -39,6 +39,9 @@ def validate(config) -> None:
     for name in ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps"):
         if int(config[name]) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
+    for name in ("steps_per_call", "num_replicas"):
+        if int(config.get(name, 1)) < 1:
+            raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
 
 
 def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str) -> TrainState:
@@ -57,13 +60,53 @@ def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str) -> Tr
 
 
 def _check_finite(state: TrainState, mngr: ocp.CheckpointManager) -> None:
-    bad = int(state.nonfinite_step)
-    if bad >= 0:
+    bad = np.atleast_1d(np.asarray(state.nonfinite_step))
+    if (bad >= 0).any():
         mngr.wait_until_finished()
+        where = f"step {bad[bad >= 0].min()}"
+        if len(bad) > 1:
+            where += f" (replicas {np.flatnonzero(bad >= 0).tolist()})"
         raise TrainError(
-            f"non-finite loss or gradient at step {bad}; stopped; last good checkpoint: "
+            f"non-finite loss or gradient at {where}; stopped; last good checkpoint: "
             f"step {mngr.latest_step()}"
         )
+
+
+def replica_dirs(workdir: str, replicas: int) -> list[str]:
+    """Where each replica's metrics, samples and evaluations go: ``workdir`` itself for a single run,
+    ``workdir/replica_<r>`` for ``num_replicas`` > 1 (the checkpoints hold all replicas together)."""
+    if replicas == 1:
+        return [workdir]
+    return [os.path.join(workdir, f"replica_{r}") for r in range(replicas)]
+
+
+def replica_views(state: TrainState, replicas: int) -> list[TrainState]:
+    return [state] if replicas == 1 else [replica(state, r) for r in range(replicas)]
+
+
+def next_stop(step: int, config, total: int) -> int:
+    """The first step after ``step`` at which the loop must see the state: a multiple of a log,
+    sample, checkpoint or eval cadence, or the last step. Fused chunks end there, so the cadences are
+    exact at any ``steps_per_call``."""
+    cadences = [config.log_every, config.sample_every, config.ckpt_every]
+    cadences += [config.eval_every] if config.eval_every else []
+    return min([total] + [(step // c + 1) * c for c in cadences])
+
+
+def make_train_step(config, setup, num_train: int):
+    """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
+    distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1."""
+    step_fn = steps.make_step(config, setup, num_train)
+    if num_replicas(config) > 1:
+        step_fn = jax.vmap(step_fn, in_axes=(0, None))
+    compiled = {}
+
+    def train_step(state, images, n):
+        if n not in compiled:
+            compiled[n] = steps.jit_step(steps.make_multi_step(step_fn, n))
+        return compiled[n](state, images)
+
+    return train_step
 
 
 def train(config, workdir: str) -> TrainState:
@@ -74,13 +117,16 @@ def train(config, workdir: str) -> TrainState:
     if x_train.shape[1] != config.model.data_dim:
         raise ValueError(f"data has {x_train.shape[1]} dims, config.model.data_dim={config.model.data_dim}")
     setup = make_setup(config, len(x_train))
-    step_fn = steps.jit_step(steps.make_step(config, setup, len(x_train)))
+    train_step = make_train_step(config, setup, len(x_train))
     sampler = steps.make_sampler(setup)
-    state = create_train_state(config, setup, x_train.mean(axis=0), len(x_train))
+    state = create_state(config, setup, x_train.mean(axis=0), len(x_train))
     train_images = jax.device_put(x_train)
+    replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
 
     workdir = os.path.abspath(workdir)
-    os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
+    dirs = replica_dirs(workdir, replicas)
+    for d in dirs:
+        os.makedirs(os.path.join(d, "samples"), exist_ok=True)
     options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
     mngr = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"), options=options)
     try:  # the manager's threads must be closed on every way out, or exit prints their tracebacks
@@ -89,86 +135,112 @@ def train(config, workdir: str) -> TrainState:
     except BaseException:
         mngr.close()
         raise
-    start, total = int(state.step), int(config.num_steps)
+    start, total = int(np.max(state.step)), int(config.num_steps)
     if start >= total:
         mngr.close()
         print(f"workdir {workdir} is already at step {start} >= num_steps={total}; nothing to do")
         return state
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=2))
-    metric_writers.truncate_jsonl(os.path.join(workdir, "metrics.jsonl"), start)
-    writer = metric_writers.MetricWriter(workdir)
+    for d in dirs:
+        metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
+    writers = [metric_writers.MetricWriter(d) for d in dirs]
     num_fixed = GRID * GRID if config.model.data_dim == 784 else 1000
-    fixed_z = models.sample_noise(jax.random.fold_in(state.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
+    fixed_z = [
+        models.sample_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
+        for view in replica_views(state, replicas)
+    ]
     critic = jax.jit(lambda d_params, x: setup.discriminator.apply({"params": d_params}, x, train=False))
 
-    def write_samples(step):
-        x = np.asarray(sampler(state.g_params, fixed_z))
-        path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
+    def write_samples(step, r, view):
+        x = np.asarray(sampler(view.g_params, fixed_z[r]))
+        path = os.path.join(dirs[r], "samples", f"step_{step:07d}.png")
         if x.shape[1] == 784:
             grid = images.grid(x, GRID, GRID)
             images.save_png(path, grid)
-            writer.image(step, "samples", grid)
+            writers[r].image(step, "samples", grid)
             return
         if x.shape[1] == 2:
             figures.scatter_2d(path, x, data.toy_centres(config.data), f"step {step}")
         else:
             lo, hi = np.percentile(x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * x_train.std()
             x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
-            d_values = jax.nn.sigmoid(critic(state.d_params, x_grid[:, None]))
+            d_values = jax.nn.sigmoid(critic(view.d_params, x_grid[:, None]))
             p_data = data.toy_density(config.data, x_grid)
             figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
-        writer.image(step, "samples", images.read_png(path), dataformats="HWC")
+        writers[r].image(step, "samples", images.read_png(path), dataformats="HWC")
 
     caught = []
     handlers = {
         s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in (signal.SIGTERM, signal.SIGINT)
     }
     epoch_batches = len(x_train) // config.batch_size
-    print(f"training {config.game}/{config.update_scheme} from step {start} to {total} in {workdir}")
+    print(
+        f"training {config.game}/{config.update_scheme} from step {start} to {total} in {workdir}"
+        + (
+            f" ({replicas} replicas, seeds {config.seed}..{config.seed + replicas - 1})"
+            if replicas > 1
+            else ""
+        )
+    )
     try:
         if start == 0:
-            writer.text(0, "config", "```\n" + str(config) + "\n```")
-            write_samples(0)
+            for r, view in enumerate(replica_views(state, replicas)):
+                writers[r].text(0, "config", "```\n" + str(config) + "\n```")
+                write_samples(0, r, view)
         window_start, window_steps = time.perf_counter(), 0
-        for step in range(start + 1, total + 1):
-            state, metrics = step_fn(state, train_images)
-            window_steps += 1
+        step = start
+        while step < total:
+            n = min(per_call, next_stop(step, config, total) - step)
+            state, metrics = train_step(state, train_images, n)
+            step += n
+            window_steps += n
             last = step == total
             if caught:
                 _check_finite(state, mngr)
                 mngr.save(step, args=ocp.args.StandardSave(state), force=True)
                 mngr.wait_until_finished()
                 raise Interrupted(caught[0], step)
+            views = replica_views(state, replicas)
             if step % config.log_every == 0 or last:
                 _check_finite(state, mngr)
                 rate = window_steps / (time.perf_counter() - window_start)
-                scalars = jax.device_get(metrics) | {"steps_per_sec": rate}
-                scalars["epoch"] = int(state.data_index) / epoch_batches
-                writer.scalars(step, scalars)
-                eta = (total - step) / rate
-                print(
-                    f"step {step}/{total} d_loss {scalars['d_loss']:.4f} g_loss {scalars['g_loss']:.4f} "
-                    f"D(x) {scalars['d_real']:.3f} D(G(z)) {scalars['d_fake']:.3f} "
-                    f"{rate:.1f} steps/s ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}",
-                    flush=True,
-                )
+                all_metrics = jax.device_get(metrics)
+                for r, view in enumerate(views):
+                    scalars = jax.tree.map(lambda m, r=r: m if replicas == 1 else m[r], all_metrics)
+                    scalars |= {"steps_per_sec": rate, "epoch": int(view.data_index) / epoch_batches}
+                    writers[r].scalars(step, scalars)
+                    eta = (total - step) / rate
+                    print(
+                        (f"[replica {r}] " if replicas > 1 else "")
+                        + f"step {step}/{total} d_loss {scalars['d_loss']:.4f} "
+                        f"g_loss {scalars['g_loss']:.4f} "
+                        f"D(x) {scalars['d_real']:.3f} D(G(z)) {scalars['d_fake']:.3f} "
+                        f"{rate:.1f} steps/s ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}",
+                        flush=True,
+                    )
                 window_start, window_steps = time.perf_counter(), 0
             if step % config.sample_every == 0 or last:
-                write_samples(step)
+                for r, view in enumerate(views):
+                    write_samples(step, r, view)
             if step % config.ckpt_every == 0 or last:
                 _check_finite(state, mngr)
                 mngr.save(step, args=ocp.args.StandardSave(state), force=True)
             if config.eval_every and (step % config.eval_every == 0 or last):
-                results = evaluate.evaluate_generator(setup, state, splits, config)
-                results = evaluate.scalars(results)
-                writer.scalars(step, results)
-                print(f"step {step} eval: " + ", ".join(f"{k} {v:.4g}" for k, v in results.items()))
+                for r, view in enumerate(views):
+                    results = evaluate.scalars(evaluate.evaluate_generator(setup, view, splits, config))
+                    writers[r].scalars(step, results)
+                    print(
+                        (f"[replica {r}] " if replicas > 1 else "")
+                        + f"step {step} eval: "
+                        + ", ".join(f"{k} {v:.4g}" for k, v in results.items())
+                    )
                 window_start, window_steps = time.perf_counter(), 0
         mngr.wait_until_finished()
     finally:
         for s, h in handlers.items():
             signal.signal(s, h)
-        writer.close()
+        for writer in writers:
+            writer.close()
         mngr.close()
     return state
