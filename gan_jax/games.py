@@ -1,7 +1,10 @@
 """GAN games as pure functions of discriminator logits (log-space, nothing saturates to log 0).
 
 With D(x) = sigmoid(l(x)): log D = -softplus(-l) and log(1 - D) = -softplus(l).
-Each game pairs a D loss (minimised by D) with a G loss (minimised by G).
+Each game pairs a D loss (minimised by D) with a G loss (minimised by G). Calling convention:
+``d_loss(real_logits=..., fake_logits=...)`` and ``g_loss(real_logits=..., fake_logits=...)``; games whose
+``needs_real_for_g`` is False ignore ``real_logits`` (default None), so ``g_loss(fake_logits=...)`` works.
+For games with ``critic=True`` the D output l is an unbounded score, not the logit of a probability.
 """
 
 from collections.abc import Callable
@@ -10,36 +13,179 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+# --- Goodfellow et al. (2014): the minimax game of Eq. 1 and the non-saturating G of Sec. 3 ---------
+
 
 def minimax_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
     """-V(D, G) of Eq. 1: E[softplus(-l_real)] + E[softplus(l_fake)]."""
     return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
 
 
-def minimax_g_loss(*, fake_logits: jax.Array) -> jax.Array:
+def minimax_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
     """The G side of Eq. 1: E[log(1 - D(G(z)))] = -E[softplus(l_fake)]; d/dl = -sigmoid(l).
 
     Saturates when D rejects G's samples (l_fake << 0), as Sec. 3 of the paper warns.
     """
+    del real_logits
     return -jnp.mean(jax.nn.softplus(fake_logits))
 
 
-def nonsaturating_g_loss(*, fake_logits: jax.Array) -> jax.Array:
+def nonsaturating_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
     """Sec. 3's alternative: maximise log D(G(z)), i.e. E[softplus(-l_fake)]; d/dl = sigmoid(l) - 1.
 
     Same fixed point as the minimax game, strong gradients early in training.
     """
+    del real_logits
     return jnp.mean(jax.nn.softplus(-fake_logits))
 
 
+# --- Least squares (LSGAN; Mao et al. 2017, Eq. 2 with a-b-c = 0-1-1) ---------------------------
+
+
+def least_squares_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]  (b = 1 for real, a = 0 for fake; D is the raw output)."""
+    return 0.5 * jnp.mean(jnp.square(real_logits - 1.0)) + 0.5 * jnp.mean(jnp.square(fake_logits))
+
+
+def least_squares_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """1/2 E[(D(G(z)) - 1)^2]  (c = 1: G wants its samples coded as real)."""
+    del real_logits
+    return 0.5 * jnp.mean(jnp.square(fake_logits - 1.0))
+
+
+# --- Wasserstein (WGAN; Arjovsky et al. 2017) -----------------------------------------------------
+
+
+def wasserstein_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """Critic loss E[D(G(z))] - E[D(x)]; its minimum over 1-Lipschitz D is -W_1(p_data, p_g)."""
+    return jnp.mean(fake_logits) - jnp.mean(real_logits)
+
+
+def wasserstein_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """-E[D(G(z))] (the G-dependent part of W_1's dual)."""
+    del real_logits
+    return -jnp.mean(fake_logits)
+
+
+# --- Hinge (Lim & Ye 2017, "Geometric GAN"; Miyato et al. 2018) ---------------------------------
+
+
+def hinge_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
+    return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
+
+
+def hinge_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """-E[D(G(z))] (as in Miyato et al. 2018's SN-GAN)."""
+    del real_logits
+    return -jnp.mean(fake_logits)
+
+
+# --- Relativistic average standard GAN (RaSGAN; Jolicoeur-Martineau 2018) -----------------------
+
+
+def relativistic_average_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """-E_x[log sigmoid(C(x) - E C(G(z)))] - E_z[log(1 - sigmoid(C(G(z)) - E C(x)))]
+    = E[softplus(-(l_real - mean l_fake))] + E[softplus(l_fake - mean l_real)]."""
+    return jnp.mean(jax.nn.softplus(jnp.mean(fake_logits) - real_logits)) + jnp.mean(
+        jax.nn.softplus(fake_logits - jnp.mean(real_logits))
+    )
+
+
+def relativistic_average_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """The D loss with real and fake swapped:
+    -E_z[log sigmoid(C(G(z)) - E C(x))] - E_x[log(1 - sigmoid(C(x) - E C(G(z))))]
+    = E[softplus(mean l_real - l_fake)] + E[softplus(l_real - mean l_fake)]. Needs ``real_logits``."""
+    if real_logits is None:
+        raise ValueError("the relativistic average G loss needs real_logits")
+    return relativistic_average_d_loss(real_logits=fake_logits, fake_logits=real_logits)
+
+
 class Game(NamedTuple):
+    """A game: its two losses and what a train step must know about it.
+
+    needs_real_for_g: g_loss reads real_logits (the G step must also run D on real data).
+    critic: D's output is an unbounded score (Wasserstein-style), not the logit of a probability;
+        sigmoid(l) and "D(x) = 1/2" diagnostics mean nothing for it.
+    needs_lipschitz: the game is only well posed with a Lipschitz-constrained D (see ``constraint``).
+    constraint: how to impose it (empty when none is needed).
+    fixed_point: the documented equilibrium (optimal D for fixed G, the G optimum, losses there).
+    reference: the paper.
+    """
+
     d_loss: Callable[..., jax.Array]
     g_loss: Callable[..., jax.Array]
+    needs_real_for_g: bool = False
+    critic: bool = False
+    needs_lipschitz: bool = False
+    constraint: str = ""
+    fixed_point: str = ""
+    reference: str = ""
 
+
+_GOODFELLOW_FIXED_POINT = (
+    "D*(x) = p_data/(p_data + p_g) (Prop. 1); C(G) = -log 4 + 2 JSD(p_data || p_g) is minimised iff "
+    "p_g = p_data (Thm. 1), where D* = 1/2, V = -log 4 (D loss log 4)"
+)
 
 GAMES = {
-    "minimax": Game(d_loss=minimax_d_loss, g_loss=minimax_g_loss),
-    "nonsaturating": Game(d_loss=minimax_d_loss, g_loss=nonsaturating_g_loss),
+    "minimax": Game(
+        d_loss=minimax_d_loss,
+        g_loss=minimax_g_loss,
+        fixed_point=_GOODFELLOW_FIXED_POINT,
+        reference="Goodfellow et al. 2014, Eq. 1",
+    ),
+    "nonsaturating": Game(
+        d_loss=minimax_d_loss,
+        g_loss=nonsaturating_g_loss,
+        fixed_point=_GOODFELLOW_FIXED_POINT + "; same fixed point with -log D(G(z)) as G's loss",
+        reference="Goodfellow et al. 2014, Sec. 3",
+    ),
+    "least_squares": Game(
+        d_loss=least_squares_d_loss,
+        g_loss=least_squares_g_loss,
+        fixed_point=(
+            "D*(x) = (b p_data + a p_g)/(p_data + p_g) = p_data/(p_data + p_g) for a-b-c = 0-1-1; "
+            "p_g = p_data, where D* = 1/2, D loss 1/4, G loss 1/8 (the Pearson chi^2 reading of "
+            "Mao et al.'s Thm. 1 needs b - c = 1, b - a = 2, e.g. -1-1-0 coding)"
+        ),
+        reference="Mao et al. 2017, Least Squares GANs, Eq. 2",
+    ),
+    "wasserstein": Game(
+        d_loss=wasserstein_d_loss,
+        g_loss=wasserstein_g_loss,
+        critic=True,
+        needs_lipschitz=True,
+        constraint=(
+            "1-Lipschitz critic: weight clipping (regularisers.clip_weights, c = 0.01; Arjovsky et al. 2017) "
+            "or gradient penalty (regularisers.gradient_penalty, lambda = 10; Gulrajani et al. 2017)"
+        ),
+        fixed_point=(
+            "D* = argmax over 1-Lipschitz f of E f(x) - E f(G(z)); -D loss at D* = W_1(p_data, p_g), "
+            "minimised at p_g = p_data, where D* is constant and the D loss is 0"
+        ),
+        reference="Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Eq. 3",
+    ),
+    "hinge": Game(
+        d_loss=hinge_d_loss,
+        g_loss=hinge_g_loss,
+        critic=True,
+        fixed_point=(
+            "D*(x) = sign(p_data - p_g) (any value in [-1, 1] where they are equal); the D loss at D* is "
+            "2 - 2 TV(p_data, p_g), so p_g = p_data, where the D loss is 2"
+        ),
+        reference="Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, SN-GAN",
+    ),
+    "relativistic_average": Game(
+        d_loss=relativistic_average_d_loss,
+        g_loss=relativistic_average_g_loss,
+        needs_real_for_g=True,
+        fixed_point=(
+            "p_g = p_data (the relativistic divergence is 0 there); with C constant, "
+            "sigmoid(C(x) - E C(G(z))) = 1/2 and both losses are 2 log 2"
+        ),
+        reference="Jolicoeur-Martineau 2018, The relativistic discriminator (RaSGAN)",
+    ),
 }
 
 
