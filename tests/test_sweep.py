@@ -1,0 +1,295 @@
+"""Sweeps: a dry run's exact TPU commands, a tiny local sweep through launch.py, collect's tables, errors."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from experiments import collect
+from experiments.sweeps import product
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE = "experiments/sweeps/smoke.py"
+GCS = "gs://bkt/sweeps/smoke"
+SETUP = (
+    "rm -rf gan_jax && mkdir gan_jax && tar -xzf gan_jax.tar.gz -C gan_jax && cd gan_jax && "
+    "curl -LsSf https://astral.sh/uv/install.sh | sh && ~/.local/bin/uv venv --seed --python=3.11 .venv && "
+    "~/.local/bin/uv pip install --python=.venv/bin/python -c constraints.txt -e . 'jax[tpu]' && "
+    ".venv/bin/python -m gan_jax.data"
+)
+VM = "gcloud compute tpus tpu-vm"
+WHERE = "--zone=europe-west4-a --project=proj"
+
+
+def run_sweep(*args, timeout=300):
+    cmd = [sys.executable, "experiments/sweep.py", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def remote_trial(seed: int, evaluate: bool) -> str:
+    """The ssh --command of smoke trial ``seed``, as bash should hand it to gcloud."""
+    d = f"runs/seed={seed}"
+    train = (
+        f".venv/bin/python launch.py --config=experiments/configs/smoke.py --config.num_steps=20 "
+        f"--config.eval_every=0 --config.model.g_hidden='(16,16)' --seed={seed} --workdir={d}"
+    )
+    runs = train + (f" && .venv/bin/python launch.py --mode=evaluate --workdir={d}" if evaluate else "")
+    return (
+        f"cd gan_jax && mkdir -p {d} && {{ {runs}; }} >> {d}/log.txt 2>&1; rc=$?; "
+        f"gcloud storage rsync --recursive {d} {GCS}/seed={seed}; tail -n 1 {d}/log.txt; exit $rc"
+    )
+
+
+def printed(command: str) -> str:
+    """How the dry run prints an ssh --command: in double quotes, $ escaped."""
+    return '--command="' + command.replace("$", "\\$") + '"'
+
+
+def bash_argv(line: str) -> list[str]:
+    """The argv bash makes of a printed command line."""
+    out = subprocess.run(["bash", "-c", "printf '%s\\0' " + line], capture_output=True, text=True, check=True)
+    return out.stdout.split("\0")[:-1]
+
+
+def test_tpu_dry_run_prints_the_exact_commands():
+    args = ["--backend=tpu", f"--root={GCS}/", "--project=proj", "--zone=europe-west4-a", "--num_tpus=2"]
+    result = run_sweep(
+        f"--sweep={SMOKE}", *args, "--evaluate", "--dry_run", "--tpu_name_prefix=t", timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    expected = [
+        "# here: package the code (HEAD)",
+        f"git -C {ROOT} archive --format=tar.gz --output=/tmp/t.tar.gz HEAD",
+    ]
+    for i in (0, 1):  # round robin: one trial per VM
+        expected += [
+            f"# t-{i}: 1 trial(s), in turn",
+            f"{VM} create t-{i} --accelerator-type=v4-8 --version=tpu-ubuntu2204-base {WHERE}",
+            f"{VM} scp /tmp/t.tar.gz t-{i}:gan_jax.tar.gz --worker=all {WHERE}",
+            f'{VM} ssh t-{i} --worker=all --command="{SETUP}" {WHERE}',
+            f"# trial seed={i}",
+            f"{VM} ssh t-{i} --worker=all {printed(remote_trial(i, evaluate=True))} {WHERE}",
+            f"{VM} delete t-{i} --quiet {WHERE}",
+        ]
+    assert lines == expected
+    # What bash passes to gcloud: $? and $rc reach the VM unexpanded, the remote shell is valid.
+    argv = bash_argv(lines[7])
+    assert argv[:7] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "t-0", "--worker=all"]
+    assert argv[7] == "--command=" + remote_trial(0, evaluate=True)
+    assert argv[8:] == ["--zone=europe-west4-a", "--project=proj"]
+    subprocess.run(["bash", "-n", "-c", argv[7].removeprefix("--command=")], check=True)
+    assert bash_argv(lines[5])[-3] == "--command=" + SETUP
+
+
+def test_tpu_dry_run_repo_url_keep_tpus_one_vm():
+    args = [
+        "--backend=tpu",
+        f"--root={GCS}",
+        "--repo_url=https://example.com/g.git",
+        "--keep_tpus",
+        "--dry_run",
+    ]
+    result = run_sweep(f"--sweep={SMOKE}", *args, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    where = "--zone=us-central2-b"
+    clone = "rm -rf gan_jax && git clone --depth=1 https://example.com/g.git gan_jax && cd gan_jax && "
+    setup = clone + SETUP.split("cd gan_jax && ")[1]
+    assert lines[:3] == [
+        "# gan-jax-sweep-0: 2 trial(s), in turn",
+        f"{VM} create gan-jax-sweep-0 --accelerator-type=v4-8 --version=tpu-ubuntu2204-base {where}",
+        f'{VM} ssh gan-jax-sweep-0 --worker=all --command="{setup}" {where}',
+    ]
+    assert lines[3:] == [
+        line
+        for seed in (0, 1)
+        for line in (
+            f"# trial seed={seed}",
+            f"{VM} ssh gan-jax-sweep-0 --worker=all {printed(remote_trial(seed, evaluate=False))} {where}",
+        )
+    ]  # no tarball, no delete
+
+
+def test_product_and_local_dry_run_names(tmp_path):
+    trials = product({"config.model.g_hidden": [(8,), (16, 16)]}, game="minimax", seed=range(2))
+    assert trials[1] == {"config.model.g_hidden": (8,), "game": "minimax", "seed": 1}
+    assert len(trials) == 4
+    path = tmp_path / "s.py"
+    path.write_text(
+        f"from experiments.sweeps import product\nCONFIG = 'experiments/configs/smoke.py'\n"
+        f"def get_sweep():\n    return {trials!r}\n"
+    )
+    result = run_sweep(f"--sweep={path}", f"--root={tmp_path}/r", "--dry_run", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == (
+        f"{sys.executable} launch.py --config=experiments/configs/smoke.py --config.model.g_hidden='(8,)' "
+        f"--game=minimax --seed=1 --workdir={tmp_path}/r/model.g_hidden=8,seed=1"
+    )
+    assert not (tmp_path / "r").exists()  # a dry run runs nothing
+
+
+HEAD = "CONFIG = 'experiments/configs/smoke.py'\n"
+RETURNS = HEAD + "def get_sweep():\n    return "
+BAD_SWEEPS = {
+    "no get_sweep": (HEAD, "needs CONFIG"),
+    "syntax": (HEAD + "def get_sweep(:\n", "cannot load"),
+    "empty": (RETURNS + "[]\n", "non-empty list"),
+    "unknown key": (RETURNS + "[{'gamez': 1}]\n", "unknown override 'gamez'"),
+    "unknown field": (
+        RETURNS + "[{'config.model.nope': 1}]\n",
+        "unknown override 'config.model.nope': no such field in experiments/configs/smoke.py",
+    ),
+    "same names": (RETURNS + "[{'seed': '1'}, {'seed': 1}]\n", "both named seed=1"),
+    "no config file": (RETURNS + "[{'config': 'experiments/configs/nope.py'}]\n", "no config file"),
+    "get_sweep raises": (RETURNS + "[1 / 0]\n", "get_sweep() failed: ZeroDivisionError"),
+    "no sweep file": (None, "no sweep file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SWEEPS))
+def test_bad_sweep_one_line_error(tmp_path, case):
+    text, message = BAD_SWEEPS[case]
+    if text is not None:
+        (tmp_path / "bad.py").write_text(text)
+    result = run_sweep(f"--sweep={tmp_path / 'bad.py'}", f"--root={tmp_path}/r", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_tpu_backend_needs_gcs_root(tmp_path):
+    result = run_sweep(f"--sweep={SMOKE}", "--backend=tpu", f"--root={tmp_path}", "--dry_run", timeout=60)
+    assert (result.returncode, result.stderr) == (2, "error: --backend=tpu needs a gs:// --root\n")
+
+
+def test_failed_trials_reported_and_others_continue(tmp_path):
+    (tmp_path / "bad.py").write_text(RETURNS + "[{'game': 'bogus'}, {'update': 'bogus'}]\n")
+    result = run_sweep(f"--sweep={tmp_path / 'bad.py'}", f"--root={tmp_path}", "--parallel=1")
+    assert result.returncode == 1
+    failed = sorted(line for line in result.stderr.splitlines() if line.startswith("FAILED"))
+    assert len(failed) == 2, result.stderr
+    assert failed[0].startswith("FAILED game=bogus: exit 2: error: bad flag: flag --game=bogus")
+    assert failed[1].startswith("FAILED update=bogus: exit 2: error: bad flag: flag --update=bogus")
+    assert "0/2 trials finished" in result.stdout
+    assert "--game=bogus" in (tmp_path / "game=bogus" / "log.txt").read_text()
+
+
+def test_local_smoke_sweep_then_collect(tmp_path):
+    result = run_sweep(f"--sweep={SMOKE}", f"--root={tmp_path}", "--parallel=2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2/2 trials finished" in result.stdout
+    last_d_loss = {}
+    for seed in (0, 1):
+        workdir = tmp_path / f"seed={seed}"
+        config = json.loads((workdir / "config.json").read_text())
+        assert (config["seed"], config["num_steps"], config["model"]["g_hidden"]) == (seed, 20, [16, 16])
+        rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+        assert rows[-1]["step"] == 20
+        last_d_loss[str(seed)] = rows[-1]["d_loss"]
+        assert "training nonsaturating/simultaneous" in (workdir / "log.txt").read_text()
+
+    text = collect.write_results(str(tmp_path), "d_loss", "ascending", None, "seed")
+    with open(tmp_path / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [r["seed"] for r in table] == sorted(last_d_loss, key=last_d_loss.get)  # lowest d_loss first
+    assert {r["seed"]: float(r["d_loss"]) for r in table} == last_d_loss
+    assert (tmp_path / "results.md").read_text() == text
+    assert "| seed | d_loss | g_loss | d_real | d_fake |" in text
+    assert "\n| 2 | 0.6931 ± " in text  # the seeds' summary row: n = 2
+    assert (tmp_path / "results.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def write_trial(root, name, rows, eval_json=None):
+    workdir = root / name
+    workdir.mkdir()
+    (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if eval_json is not None:
+        (workdir / "eval.json").write_text(json.dumps(eval_json))
+
+
+def test_collect_sorts_groups_and_reads_the_last_value(tmp_path):
+    parzen = {
+        ("minimax", 0): 100.0,
+        ("minimax", 1): 110.0,
+        ("nonsaturating", 0): 200.0,
+        ("nonsaturating", 1): 220.0,
+    }
+    for (game, seed), ll in parzen.items():
+        rows = [{"step": 10, "parzen_ll": -1.0, "fcd": 9.0}, {"step": 20, "parzen_ll": ll, "fcd": ll / 100}]
+        rows.append({"step": 25, "d_loss": 0.5})  # a train row after the last eval row
+        write_trial(tmp_path, f"game={game},seed={seed}", rows)
+    (tmp_path / "not_a_trial").mkdir()
+    write_trial(
+        tmp_path, "game=minimax,seed=2", [{"step": 5, "d_loss": 1.0}], {"parzen_ll": 300.0, "step": 99}
+    )
+
+    text = collect.write_results(str(tmp_path), "parzen_ll", "auto", ["parzen_ll", "fcd"], "seed")
+    with open(tmp_path / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    order = [(r["game"], r["seed"], r["parzen_ll"], r["step"]) for r in table]
+    assert order == [
+        ("minimax", "2", "300.0", "5"),  # eval.json's parzen_ll, metrics.jsonl's step
+        ("nonsaturating", "1", "220.0", "25"),
+        ("nonsaturating", "0", "200.0", "25"),
+        ("minimax", "1", "110.0", "25"),
+        ("minimax", "0", "100.0", "25"),
+    ]
+    assert "| game | seed | parzen_ll | fcd |" in text
+    summary = text.split("## Mean ± std over seed")[1]
+    assert "| nonsaturating | 2 | 210 ± 14.1 | 2.1 ± 0.141 |" in summary
+    assert "| minimax | 3 | 170 ± 113 | 1.05 ± 0.0707 |" in summary  # fcd of seed 2 is missing
+    assert summary.index("minimax") > summary.index("nonsaturating")  # best mean parzen_ll first
+
+    collect.write_results(str(tmp_path), "fcd", "auto", None, "seed")  # fcd: lower is better
+    with open(tmp_path / "results.csv") as f:
+        assert [r["fcd"] for r in csv.DictReader(f)] == ["1.0", "1.1", "2.0", "2.2", ""]
+
+
+def test_collect_errors(tmp_path):
+    with pytest.raises(collect.CollectError, match="no trial directories"):
+        collect.write_results(str(tmp_path), "parzen_ll", "auto", None, "seed")
+    write_trial(tmp_path, "seed=0", [{"step": 1, "d_loss": 0.7}])
+    with pytest.raises(
+        collect.CollectError, match="no trial has metric 'parzen_ll'; --sort_by one of: d_loss, step"
+    ):
+        collect.write_results(str(tmp_path), "parzen_ll", "auto", None, "seed")
+    with pytest.raises(collect.CollectError, match="copy gs://b/s to a local directory"):
+        collect.write_results("gs://b/s", "d_loss", "auto", None, "seed")
+
+
+def test_tpu_backend_runs_the_plan_and_deletes_after_a_failed_trial(tmp_path):
+    """A fake gcloud on PATH records its calls; the trial with seed=1 fails on the 'VM'."""
+    calls = tmp_path / "calls.txt"
+    fake = tmp_path / "bin" / "gcloud"
+    fake.parent.mkdir()
+    fake.write_text(
+        f'#!/bin/bash\necho "$4 $5" >> {calls}\n'
+        'if [[ "$*" == *"runs/seed=1 "* ]]; then echo "error: boom"; exit 3; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
+    prefix = f"test-{os.getpid()}"
+    cmd = [sys.executable, "experiments/sweep.py", f"--sweep={SMOKE}", "--backend=tpu", f"--root={GCS}"]
+    cmd.append(f"--tpu_name_prefix={prefix}")
+    try:
+        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        if os.path.exists(f"/tmp/{prefix}.tar.gz"):
+            os.remove(f"/tmp/{prefix}.tar.gz")
+    assert result.returncode == 1, result.stdout + result.stderr
+    vm = f"{prefix}-0"
+    assert calls.read_text().splitlines() == [
+        f"create {vm}",
+        f"scp /tmp/{prefix}.tar.gz",
+        f"ssh {vm}",  # setup
+        f"ssh {vm}",  # seed=0
+        f"ssh {vm}",  # seed=1, fails
+        f"delete {vm}",
+    ]
+    assert result.stderr == "FAILED seed=1: exit 3: error: boom\n"
+    assert "1/2 trials finished" in result.stdout
