@@ -87,7 +87,9 @@ def _draw(workdir):
     dirs = train.replica_dirs(workdir, replicas)
     for out_dir, view in zip(dirs, train.replica_views(state, replicas), strict=True):
         key = jax.random.fold_in(view.rng, EVAL_STREAM)
-        samples = evaluate.draw_samples(setup, view.g_params, key, _NUM_SAMPLES.value, config.model.z_dim)
+        samples = evaluate.draw_samples(
+            setup, steps.sampling_params(view), key, _NUM_SAMPLES.value, config.model.z_dim
+        )
         yield samples, int(view.step), out_dir, config.data, splits
 
 

@@ -14,11 +14,13 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import data, evaluate, figures, images, models, steps  # noqa: E402
+from gan_jax import data, evaluate, figures, images, models, steps, train  # noqa: E402
+from gan_jax.state import num_replicas  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/paper_mnist", "A trained MNIST run.")
 _OUT = flags.DEFINE_string("out", "experiments/figures", "Folder for the PNGs.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the fair samples and interpolation end points.")
+_REPLICA = flags.DEFINE_integer("replica", 0, "Which replica of a num_replicas > 1 run.")
 
 
 def main(argv):
@@ -28,22 +30,26 @@ def main(argv):
     config = evaluate.load_run_config(_WORKDIR.value)
     x_train = data.load_dataset(config.data)["train"][0]
     setup, state = evaluate.restore_generator(_WORKDIR.value, config, x_train.mean(0), len(x_train))
+    replicas = num_replicas(config)
+    state = train.replica_views(state, replicas)[_REPLICA.value]
+    run_dir = train.replica_dirs(_WORKDIR.value, replicas)[_REPLICA.value]
+    tag = f"_r{_REPLICA.value}" if replicas > 1 else ""
     key = jax.random.PRNGKey(_SEED.value)
     z_dim = config.model.z_dim
     step = int(state.step)
 
-    samples = evaluate.draw_samples(setup, state.g_params, key, 30, z_dim)
+    samples = evaluate.draw_samples(setup, steps.sampling_params(state), key, 30, z_dim)
     fig2 = figures.nearest_neighbour_grid(samples, x_train, rows=5, cols=6)
-    images.save_png(os.path.join(_OUT.value, f"figure2_step{step}.png"), fig2)
+    images.save_png(os.path.join(_OUT.value, f"figure2_step{step}{tag}.png"), fig2)
 
     ends = np.asarray(models.sample_noise(jax.random.fold_in(key, 1), 10, z_dim))
     z = np.concatenate([figures.interpolation_z(ends[2 * i], ends[2 * i + 1], 10) for i in range(5)])
-    line = np.asarray(steps.make_sampler(setup)(state.g_params, z))
-    images.save_png(os.path.join(_OUT.value, f"figure3_step{step}.png"), images.grid(line, 5, 10))
+    line = np.asarray(steps.make_sampler(setup)(steps.sampling_params(state), z))
+    images.save_png(os.path.join(_OUT.value, f"figure3_step{step}{tag}.png"), images.grid(line, 5, 10))
 
     figures.training_curves(
-        os.path.join(_OUT.value, f"curves_step{step}.png"),
-        os.path.join(_WORKDIR.value, "metrics.jsonl"),
+        os.path.join(_OUT.value, f"curves_step{step}{tag}.png"),
+        os.path.join(run_dir, "metrics.jsonl"),
         keys=("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "parzen_ll", "fcd"),
     )
     print(f"wrote figure2/figure3/curves for step {step} to {_OUT.value}")

@@ -123,10 +123,10 @@ def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAM
 
 
 def evaluate_generator(setup, state, splits, config) -> dict:
-    """Metrics of ``config.eval_samples`` fair samples of the state's G (noise from the run key's
-    eval stream, so evaluations through training compare like with like)."""
+    """Metrics of ``config.eval_samples`` fair samples of the state's G (its EMA if it keeps one;
+    noise from the run key's eval stream, so evaluations through training compare like with like)."""
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
-    samples = draw_samples(setup, state.g_params, key, config.eval_samples, config.model.z_dim)
+    samples = draw_samples(setup, steps.sampling_params(state), key, config.eval_samples, config.model.z_dim)
     return evaluate_samples(samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples))
 
 

@@ -29,6 +29,7 @@ class TrainState(flax.struct.PyTreeNode):
     g_opt_state: optax.OptState
     d_opt_state: optax.OptState
     rng: jax.Array  # the run key; per-step keys are fold_in(fold_in(rng, STEP_STREAM), step)
+    g_ema: dict | None = None  # EMA of g_params when config.ema_decay > 0 (else None: no leaves)
 
 
 class Setup(NamedTuple):
@@ -89,10 +90,13 @@ def make_setup(config, num_train: int) -> Setup:
     g_per_epoch = d_per_epoch
     if config.update_scheme == "alternating":
         g_per_epoch = max(1, d_per_epoch * config.g_steps // config.d_steps)
+    g_optim = config.optim.copy_and_resolve_references()
+    with g_optim.unlocked():  # two time scales: G's learning rate = D's x g_lr_multiplier
+        g_optim.learning_rate = g_optim.learning_rate * config.get("g_lr_multiplier", 1.0)
     return Setup(
         generator=generator,
         discriminator=discriminator,
-        g_tx=make_optimizer(config.optim, g_per_epoch),
+        g_tx=make_optimizer(g_optim, g_per_epoch),
         d_tx=make_optimizer(config.optim, d_per_epoch),
     )
 
@@ -120,6 +124,7 @@ def create_train_state(
         g_opt_state=setup.g_tx.init(g_params),
         d_opt_state=setup.d_tx.init(d_params),
         rng=rng,
+        g_ema=jax.tree.map(jnp.copy, g_params) if config.get("ema_decay", 0.0) > 0 else None,
     )
 
 

@@ -10,10 +10,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax import data, games, models
+from gan_jax import data, games, models, options
 from gan_jax.state import DATA_STREAM, STEP_STREAM, Setup, TrainState, hyperparams
 
 UPDATES = ("simultaneous", "alternating")
+PENALTY_KEY = 7  # fold_in index of the penalties' key (the step's other keys are as before)
 
 
 def _mean_sigmoid(logits):
@@ -58,7 +59,8 @@ def check_update_scheme(name: str) -> None:
 
 
 def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Callable:
-    """The pure (un-jitted) train step chosen by ``config.update_scheme`` and ``config.game``.
+    """The pure (un-jitted) train step chosen by ``config.update_scheme``, ``config.game`` and the
+    training options of ``gan_jax.options`` (penalties, label smoothing, clipping, G EMA, order).
 
     ``batch_sharding`` (a ``jax.sharding.Sharding`` or None): where the minibatch and its noise live;
     under ``jax.jit`` over a mesh, a batch sharded on a ``data`` axis makes the step data-parallel
@@ -66,8 +68,10 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     """
     check_update_scheme(config.update_scheme)
     game = games.get_game(config.game)
+    options.check(config, game)
     gen, disc = setup.generator, setup.discriminator
     batch, z_dim, d_scale = config.batch_size, config.model.z_dim, config.d_loss_scale
+    d_base_loss = options.d_base_loss(config, game)
 
     def place(x):
         return x if batch_sharding is None else jax.lax.with_sharding_constraint(x, batch_sharding)
@@ -83,19 +87,33 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     def d_logits(d_params, x, key):
         return disc.apply({"params": d_params}, x, train=True, rngs={"dropout": key})
 
+    def d_objective(d_params, x_real, x_fake, keys, step):
+        """D's loss: the game's (scaled by d_loss_scale) plus the configured penalties. ``keys`` =
+        (dropout of the real pass, of the fake pass, of the penalties)."""
+        k_real, k_fake, k_pen = keys
+        k_pen, k_drop = jax.random.split(k_pen)
+        real_logits = d_logits(d_params, x_real, k_real)
+        fake_logits = d_logits(d_params, x_fake, k_fake)
+        d_loss = d_scale * d_base_loss(real_logits, fake_logits)
+        d_loss += options.d_penalty(
+            config, lambda x: d_logits(d_params, x, k_drop), x_real, x_fake, k_pen, step
+        )
+        return d_loss, (real_logits, fake_logits)
+
     def simultaneous(state: TrainState, images):
         """Both gradients at the same (theta_G, theta_D), one minibatch, one z (the 2014 code)."""
         key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
         k_z, k_real, k_fake = jax.random.split(key, 3)
+        k_d = (k_real, k_fake, jax.random.fold_in(key, PENALTY_KEY))
         perm, x_real = real_batch(state.rng, state.data_perm, state.data_index, images)
         z = noise(k_z)
 
         def losses(g_params, d_params):
             x_fake = gen.apply({"params": g_params}, z)
-            real_logits = d_logits(d_params, x_real, k_real)
-            fake_logits = d_logits(d_params, x_fake, k_fake)  # one dropped-out pass serves D and G
-            d_loss = d_scale * game.d_loss(real_logits=real_logits, fake_logits=fake_logits)
-            return (d_loss, game.g_loss(fake_logits=fake_logits)), (real_logits, fake_logits)
+            # one dropped-out pass serves D and G
+            d_loss, (real_logits, fake_logits) = d_objective(d_params, x_real, x_fake, k_d, state.step)
+            g_loss = game.g_loss(real_logits=real_logits, fake_logits=fake_logits)
+            return (d_loss, g_loss), (real_logits, fake_logits)
 
         (d_loss, g_loss), vjp, (real_logits, fake_logits) = jax.vjp(
             losses, state.g_params, state.d_params, has_aux=True
@@ -116,61 +134,82 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             data_index=state.data_index + 1,
             data_perm=perm,
             g_params=g_params,
-            d_params=d_params,
+            d_params=options.after_d_update(config, d_params),
             g_opt_state=g_opt_state,
             d_opt_state=d_opt_state,
+            g_ema=options.after_g_update(config, state.g_ema, g_params, state.step),
         )
 
     def alternating(state: TrainState, images):
-        """Algorithm 1: k D steps (own minibatch, fresh z each), then G steps on fresh z
-        through the updated D."""
+        """Algorithm 1: k D steps (own minibatch, fresh z each), then n G steps on fresh z through the
+        updated D (``config.order='g_first'``: the G steps first, through the old D)."""
         key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
         d_keys = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)
         g_keys = jax.random.split(jax.random.fold_in(key, 1), config.g_steps)
-        d_params, d_opt_state = state.d_params, state.d_opt_state
-        g_params, g_opt_state = state.g_params, state.g_opt_state
-        finite, perm = jnp.array(True), state.data_perm
-        for i in range(config.d_steps):
-            k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
-            perm, x_real = real_batch(state.rng, perm, state.data_index + i, images)
-            x_fake = gen.apply({"params": g_params}, noise(k_z))
+        s = {
+            "d_params": state.d_params,
+            "d_opt_state": state.d_opt_state,
+            "g_params": state.g_params,
+            "g_opt_state": state.g_opt_state,
+            "perm": state.data_perm,
+            "x_real": None,
+            "finite": jnp.array(True),
+        }
 
-            def d_objective(d_params, x_real=x_real, x_fake=x_fake, k_real=k_real, k_fake=k_fake):
-                real_logits = d_logits(d_params, x_real, k_real)
-                fake_logits = d_logits(d_params, x_fake, k_fake)
-                d_loss = d_scale * game.d_loss(real_logits=real_logits, fake_logits=fake_logits)
-                return d_loss, (real_logits, fake_logits)
+        def d_steps(s):
+            for i in range(config.d_steps):
+                k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
+                k_d = (k_real, k_fake, jax.random.fold_in(d_keys[i], PENALTY_KEY))
+                s["perm"], x_real = real_batch(state.rng, s["perm"], state.data_index + i, images)
+                x_fake = gen.apply({"params": s["g_params"]}, noise(k_z))
+                (d_loss, logits), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+                    s["d_params"], x_real, x_fake, k_d, state.step
+                )
+                d_params, s["d_opt_state"] = _apply(setup.d_tx, d_grads, s["d_opt_state"], s["d_params"])
+                s["d_params"] = options.after_d_update(config, d_params)
+                s |= {
+                    "d_loss": d_loss,
+                    "logits": logits,
+                    "d_norm": optax.tree.norm(d_grads),
+                    "x_real": x_real,
+                }
+                s["finite"] &= _all_finite(d_loss, s["d_norm"])
+            return s
 
-            (d_loss, (real_logits, fake_logits)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
-                d_params
-            )
-            d_params, d_opt_state = _apply(setup.d_tx, d_grads, d_opt_state, d_params)
-            d_norm = optax.tree.norm(d_grads)
-            finite &= _all_finite(d_loss, d_norm)
-        for j in range(config.g_steps):
-            k_z, k_drop = jax.random.split(g_keys[j])
-            z = noise(k_z)
+        def g_steps(s):
+            x_real = s["x_real"]
+            if x_real is None and game.needs_real_for_g:  # G first: a real batch of its own
+                _, x_real = real_batch(state.rng, s["perm"], state.data_index, images)
+            for j in range(config.g_steps):
+                k_z, k_drop = jax.random.split(g_keys[j])
+                k_real = jax.random.fold_in(g_keys[j], PENALTY_KEY)  # RaGAN's real pass
+                z = noise(k_z)
 
-            def g_objective(g_params, z=z, k_drop=k_drop):
-                fake_logits = d_logits(d_params, gen.apply({"params": g_params}, z), k_drop)
-                return game.g_loss(fake_logits=fake_logits)
+                def g_objective(g_params, z=z, k_drop=k_drop, k_real=k_real, d_params=s["d_params"]):
+                    fake_logits = d_logits(d_params, gen.apply({"params": g_params}, z), k_drop)
+                    real_logits = d_logits(d_params, x_real, k_real) if game.needs_real_for_g else None
+                    return game.g_loss(real_logits=real_logits, fake_logits=fake_logits)
 
-            g_loss, g_grads = jax.value_and_grad(g_objective)(g_params)
-            g_params, g_opt_state = _apply(setup.g_tx, g_grads, g_opt_state, g_params)
-            g_norm = optax.tree.norm(g_grads)
-            finite &= _all_finite(g_loss, g_norm)
+                g_loss, g_grads = jax.value_and_grad(g_objective)(s["g_params"])
+                s["g_params"], s["g_opt_state"] = _apply(setup.g_tx, g_grads, s["g_opt_state"], s["g_params"])
+                s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads)}
+                s["finite"] &= _all_finite(g_loss, s["g_norm"])
+            return s
+
+        s = d_steps(g_steps(s)) if options.order(config) == "g_first" else g_steps(d_steps(s))
         return _finish(
             state,
-            finite,
-            (d_loss, g_loss),
-            (real_logits, fake_logits),
-            (g_norm, d_norm),
+            s["finite"],
+            (s["d_loss"], s["g_loss"]),
+            s["logits"],
+            (s["g_norm"], s["d_norm"]),
             data_index=state.data_index + config.d_steps,
-            data_perm=perm,
-            g_params=g_params,
-            d_params=d_params,
-            g_opt_state=g_opt_state,
-            d_opt_state=d_opt_state,
+            data_perm=s["perm"],
+            g_params=s["g_params"],
+            d_params=s["d_params"],
+            g_opt_state=s["g_opt_state"],
+            d_opt_state=s["d_opt_state"],
+            g_ema=options.after_g_update(config, state.g_ema, s["g_params"], state.step),
         )
 
     return simultaneous if config.update_scheme == "simultaneous" else alternating
@@ -201,3 +240,8 @@ def jit_step(step_fn: Callable) -> Callable:
 def make_sampler(setup: Setup) -> Callable:
     """Jitted x = G(z) for fixed-noise sample grids."""
     return jax.jit(lambda g_params, z: setup.generator.apply({"params": g_params}, z))
+
+
+def sampling_params(state: TrainState):
+    """G's parameters for samples and evaluation: the EMA when ``config.ema_decay`` > 0 keeps one."""
+    return state.g_params if state.g_ema is None else state.g_ema

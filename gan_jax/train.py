@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from gan_jax import data, evaluate, figures, games, images, metric_writers, models, steps
+from gan_jax import data, evaluate, figures, games, images, metric_writers, models, options, steps
 from gan_jax.state import SAMPLE_STREAM, TrainState, create_state, make_setup, num_replicas, replica
 
 GRID = 10
@@ -32,8 +32,8 @@ class Interrupted(Exception):
 
 
 def validate(config) -> None:
-    games.get_game(config.game)
     steps.check_update_scheme(config.update_scheme)
+    options.check(config, games.get_game(config.game))
     if config.eval_every < 0 or (config.eval_every and config.eval_samples < 1):
         raise ValueError("config.eval_every must be >= 0 (0: never) and config.eval_samples >= 1")
     for name in ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps"):
@@ -153,7 +153,7 @@ def train(config, workdir: str) -> TrainState:
     critic = jax.jit(lambda d_params, x: setup.discriminator.apply({"params": d_params}, x, train=False))
 
     def write_samples(step, r, view):
-        x = np.asarray(sampler(view.g_params, fixed_z[r]))
+        x = np.asarray(sampler(steps.sampling_params(view), fixed_z[r]))
         path = os.path.join(dirs[r], "samples", f"step_{step:07d}.png")
         if x.shape[1] == 784:
             grid = images.grid(x, GRID, GRID)

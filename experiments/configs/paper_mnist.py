@@ -20,6 +20,21 @@ def get_config() -> ml_collections.ConfigDict:
     c.g_steps = 1  # G steps per iteration (alternating only)
     c.d_loss_scale = 0.5  # the 2014 code averaged the real and fake terms of the D loss
     c.seed = 0
+    # Options beyond 2014 (gan_jax/options.py), all off here. 'g_first': alternating G steps before D's.
+    c.order = "d_first"
+    c.ema_decay = 0.0  # > 0: an EMA of G's parameters, used for samples and evaluation
+    c.ema_start = 0  # the EMA copies G until this step
+    c.g_lr_multiplier = 1.0  # two time scales: G's learning rate = optim.learning_rate x this
+    c.reg = ml_collections.ConfigDict()
+    c.reg.gp_weight = 0.0  # WGAN-GP lambda (10 is usual)
+    c.reg.gp_target = 1.0
+    c.reg.gp_one_sided = False
+    c.reg.r1_gamma = 0.0
+    c.reg.r2_gamma = 0.0
+    c.reg.reg_every = 1  # lazy R1/R2
+    c.reg.dragan_weight = 0.0
+    c.reg.clip = 0.0  # WGAN weight clipping c (0.01 is usual); Wasserstein game only
+    c.reg.label_smoothing = 0.0  # one-sided; minimax/nonsaturating only
 
     c.batch_size = 100
     c.num_epochs = 500

@@ -1,0 +1,122 @@
+"""Training options beyond the game: D regularisers, label smoothing, weight clipping, the G EMA, the
+order of alternating sub-steps. All are config fields (``config.reg.*``, ``config.ema_decay``,
+``config.ema_start``, ``config.order``); all default off, which is the 2014 setup.
+
+``check(config, game)`` refuses, in one line, a value out of range or an option that does not apply
+to the chosen game (weight clipping without a Wasserstein critic, label smoothing of a loss that has no
+labels). ``d_penalty`` is the weighted sum added to D's loss.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from gan_jax import games, regularisers
+
+ORDERS = ("d_first", "g_first")
+_REG_DEFAULTS = {
+    "gp_weight": 0.0,  # lambda of the WGAN-GP penalty E[(||grad D(x_hat)|| - target)^2]
+    "gp_target": 1.0,
+    "gp_one_sided": False,  # E[max(0, ||grad|| - target)^2] instead
+    "r1_gamma": 0.0,  # (gamma / 2) E||grad D(x_real)||^2 (Mescheder et al. 2018)
+    "r2_gamma": 0.0,  # (gamma / 2) E||grad D(G(z))||^2
+    "reg_every": 1,  # lazy R1/R2: applied every N steps, scaled by N (Karras et al. 2020)
+    "dragan_weight": 0.0,  # lambda of DRAGAN's penalty around perturbed real data (Kodali et al. 2017)
+    "clip": 0.0,  # WGAN weight clipping to [-c, c] after each D update (Arjovsky et al. 2017)
+    "label_smoothing": 0.0,  # one-sided: real target 1 - alpha (Salimans et al. 2016)
+}
+
+
+def reg(config) -> dict:
+    """``config.reg`` with every field present (older configs lack some)."""
+    given = dict(config.get("reg", {}) or {})
+    return {k: given.get(k, v) for k, v in _REG_DEFAULTS.items()}
+
+
+def ema_decay(config) -> float:
+    return float(config.get("ema_decay", 0.0))
+
+
+def order(config) -> str:
+    return config.get("order", "d_first")
+
+
+def check(config, game: games.Game) -> None:
+    """One-line ValueError for an option out of range or one that does not apply to ``game``."""
+    r, name = reg(config), config.game
+    for key in ("gp_weight", "r1_gamma", "r2_gamma", "dragan_weight", "clip"):
+        if r[key] < 0:
+            raise ValueError(f"config.reg.{key} must be >= 0, got {r[key]}")
+    if int(r["reg_every"]) < 1:
+        raise ValueError(f"config.reg.reg_every must be >= 1, got {r['reg_every']}")
+    if not 0.0 <= r["label_smoothing"] < 1.0:
+        raise ValueError(f"config.reg.label_smoothing must be in [0, 1), got {r['label_smoothing']}")
+    if r["clip"] > 0 and not game.needs_lipschitz:
+        raise ValueError(
+            f"config.reg.clip (weight clipping) needs a Wasserstein critic; game {name!r} is not one"
+        )
+    if game.needs_lipschitz and r["clip"] == 0 and r["gp_weight"] == 0:
+        raise ValueError(
+            f"game {name!r} needs a Lipschitz critic: set config.reg.clip (e.g. 0.01) "
+            "or config.reg.gp_weight (e.g. 10)"
+        )
+    if r["label_smoothing"] > 0 and name not in ("minimax", "nonsaturating"):
+        raise ValueError(
+            f"config.reg.label_smoothing applies to the cross-entropy D loss only, not game {name!r}"
+        )
+    if not 0.0 <= ema_decay(config) < 1.0:
+        raise ValueError(f"config.ema_decay must be in [0, 1) (0: off), got {ema_decay(config)}")
+    if order(config) not in ORDERS:
+        raise ValueError(f"unknown config.order {order(config)!r}; choose one of: {', '.join(ORDERS)}")
+    if order(config) == "g_first" and config.update_scheme != "alternating":
+        raise ValueError("config.order=g_first applies to alternating updates only")
+
+
+def d_base_loss(config, game: games.Game):
+    """D's loss as a function of (real_logits, fake_logits): the game's, or its label-smoothed form."""
+    alpha = reg(config)["label_smoothing"]
+    if alpha > 0:
+        return lambda real, fake: regularisers.label_smoothed_d_loss(
+            real_logits=real, fake_logits=fake, alpha=alpha
+        )
+    return lambda real, fake: game.d_loss(real_logits=real, fake_logits=fake)
+
+
+def d_penalty(config, critic, x_real, x_fake, key, step) -> jax.Array:
+    """lambda_GP GP + (gamma_1/2) R1 + (gamma_2/2) R2 + lambda_DRAGAN DRAGAN (each term only when its
+    weight is non-zero; R1/R2 lazily every ``reg_every`` steps, scaled by it). ``critic(x) -> [B]``."""
+    r = reg(config)
+    k_gp, k_dragan = jax.random.split(key)
+    total = jnp.zeros((), jnp.float32)
+    if r["gp_weight"]:
+        gp = regularisers.gradient_penalty(
+            critic, x_real, x_fake, k_gp, target=r["gp_target"], one_sided=bool(r["gp_one_sided"])
+        )
+        total += r["gp_weight"] * gp
+    if r["dragan_weight"]:
+        total += r["dragan_weight"] * regularisers.dragan_penalty(critic, x_real, k_dragan)
+    if r["r1_gamma"] or r["r2_gamma"]:
+        apply, scale = regularisers.lazy_scale(step, int(r["reg_every"]))
+
+        def r12():
+            out = jnp.zeros((), jnp.float32)
+            if r["r1_gamma"]:
+                out += 0.5 * r["r1_gamma"] * regularisers.r1_penalty(critic, x_real)
+            if r["r2_gamma"]:
+                out += 0.5 * r["r2_gamma"] * regularisers.r2_penalty(critic, x_fake)
+            return out
+
+        total += scale * jax.lax.cond(apply, r12, lambda: jnp.zeros((), jnp.float32))
+    return total
+
+
+def after_d_update(config, d_params):
+    """Weight clipping (when ``config.reg.clip`` > 0)."""
+    c = reg(config)["clip"]
+    return regularisers.clip_weights(d_params, c) if c > 0 else d_params
+
+
+def after_g_update(config, g_ema, g_params, step):
+    """The G EMA: a copy of G until ``ema_start``, then decay * ema + (1 - decay) * params."""
+    if g_ema is None:
+        return None
+    return regularisers.ema_update(g_ema, g_params, ema_decay(config), step, int(config.get("ema_start", 0)))
