@@ -1,0 +1,123 @@
+"""Data parallelism with ``jax.jit`` over a 1-D device mesh (axis ``data``), one host or many; no pmap.
+
+The train state and the training set are replicated on every device; the step draws its minibatch
+indices from the (replicated) state, so they are identical everywhere, and ``make_step``'s
+``batch_sharding`` constrains the gathered minibatch and its noise to ``P('data')``: each device
+gathers and computes only its shard of the batch, and XLA's SPMD partitioner all-reduces the gradients.
+The math is the single-device step's; only the order of the gradient sums differs (float tolerance).
+
+Multi-host (one process per host, every process running the same program):
+
+- ``maybe_initialize_distributed()`` first, before any other JAX call;
+- ``make_mesh()`` spans ``jax.devices()``, the devices of all hosts;
+- each host loads the (small: MNIST is 157 MB) training set itself and ``put_replicated`` places it on
+  its own devices; no host reads another's data, and only the step's all-reduces (gradients, batch
+  means) cross hosts. Each host holds the whole dataset; each device computes on its own batch shard;
+- orbax's ``CheckpointManager`` coordinates the hosts: EVERY process calls ``save``/``restore`` (on a
+  directory all hosts see) and each replicated array is written once (orbax may split that one copy's
+  writing among the hosts); restore into a ``put_replicated`` target to get the mesh placement back;
+- logging, sample grids and other files: only where ``is_main_process()``.
+"""
+
+import os
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from gan_jax import steps
+
+AXIS = "data"
+ENV_FLAG = "GAN_JAX_DISTRIBUTED"
+_TRUE = ("1", "true", "yes", "on")
+
+
+def maybe_initialize_distributed(enabled: bool | None = None) -> tuple[int, int]:
+    """``jax.distributed.initialize()`` if ``enabled`` (None: env ``GAN_JAX_DISTRIBUTED`` is 1/true/yes/on).
+
+    Call it first, before any other JAX call. Cloud TPU VMs, Slurm and Open MPI need nothing else (JAX
+    detects the cluster). Elsewhere (e.g. a GPU cluster started by hand) set on every host
+    ``JAX_COORDINATOR_ADDRESS=host0:port`` (read by JAX), ``GAN_JAX_NUM_PROCESSES`` and
+    ``GAN_JAX_PROCESS_ID`` (0 .. N-1; read here). Idempotent. Returns ``(process_index, process_count)``.
+    """
+    if enabled is None:
+        enabled = os.environ.get(ENV_FLAG, "").strip().lower() in _TRUE
+    if enabled and not jax.distributed.is_initialized():
+        num, pid = os.environ.get("GAN_JAX_NUM_PROCESSES"), os.environ.get("GAN_JAX_PROCESS_ID")
+        jax.distributed.initialize(
+            num_processes=None if num is None else int(num), process_id=None if pid is None else int(pid)
+        )
+    return jax.process_index(), jax.process_count()
+
+
+def is_main_process() -> bool:
+    """True on host 0 only: the one that logs and writes metrics and samples."""
+    return jax.process_index() == 0
+
+
+def make_mesh(num_devices: int | None = None) -> Mesh:
+    """A 1-D mesh, axis ``data``, over the first ``num_devices`` of ``jax.devices()`` (all hosts').
+
+    None: every device, the only sensible choice with several hosts (each must own some of the mesh).
+    """
+    devices = jax.devices()
+    n = len(devices) if num_devices is None else num_devices
+    if not 1 <= n <= len(devices):
+        raise ValueError(f"num_devices={n}, but there are {len(devices)} devices")
+    return Mesh(np.asarray(devices[:n]), (AXIS,))
+
+
+def check_batch(batch_size: int, mesh: Mesh) -> None:
+    """A one-line error unless the batch splits evenly over the mesh's ``data`` axis."""
+    n = mesh.shape[AXIS]
+    if batch_size % n:
+        raise ValueError(f"batch_size={batch_size} is not divisible by the {n} devices of the data axis")
+
+
+def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:
+    """``(replicated, batch)``: ``P()`` (a full copy on every device) and ``P('data')`` (rows split)."""
+    return NamedSharding(mesh, P()), NamedSharding(mesh, P(AXIS))
+
+
+def put_replicated(tree, mesh: Mesh):
+    """A full copy of every leaf of ``tree`` (the train state, the training set) on every mesh device.
+
+    One process: ``jax.device_put``. Several: every process must pass the same values (the state comes
+    from the same seed; each host loads the same training set itself); each builds its local devices'
+    copies from its own host memory (``jax.make_array_from_callback``), so nothing crosses hosts.
+    """
+    replicated, _ = shardings(mesh)
+    if jax.process_count() == 1:
+        return jax.device_put(tree, replicated)
+
+    def put(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, replicated, lambda index: x[index])
+
+    return jax.tree.map(put, tree)
+
+
+def jit_sharded(step_fn: Callable, mesh: Mesh) -> Callable:
+    """jit of ``step_fn(state, images) -> (state, metrics)`` with all inputs and outputs replicated on
+    ``mesh`` and the state donated (``steps.jit_step``'s donation). The batch split happens inside."""
+    replicated, _ = shardings(mesh)
+    return jax.jit(
+        step_fn,
+        in_shardings=(replicated, replicated),
+        out_shardings=(replicated, replicated),
+        donate_argnums=0,
+    )
+
+
+def data_parallel_step(config, setup, num_train: int, mesh: Mesh, num_steps: int = 1) -> Callable:
+    """The jitted data-parallel step: ``make_step`` with its batch on ``P('data')``, ``num_steps``
+    fused by ``steps.make_multi_step`` (returns the last step's metrics), state/images replicated.
+
+    Pass a state and images placed by ``put_replicated`` (other placements are copied on each call).
+    """
+    check_batch(config.batch_size, mesh)
+    _, batch = shardings(mesh)
+    step_fn = steps.make_step(config, setup, num_train, batch_sharding=batch)
+    return jit_sharded(steps.make_multi_step(step_fn, num_steps), mesh)

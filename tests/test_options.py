@@ -1,0 +1,138 @@
+"""Training options wired into the step: each checked against an independent computation of what the
+option means (penalty gradient, EMA recursion, sub-step order), and refused where it does not apply."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import tiny_config
+from test_steps import assert_update, batch_at, build, d_logits
+
+from gan_jax import games, models, steps
+from gan_jax.state import STEP_STREAM
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"reg.clip": 0.01}, "needs a Wasserstein critic"),
+        ({"game": "wasserstein"}, "needs a Lipschitz critic"),
+        ({"game": "hinge", "reg.label_smoothing": 0.1}, "cross-entropy D loss only"),
+        ({"reg.label_smoothing": 1.0}, "must be in [0, 1)"),
+        ({"order": "g_first"}, "alternating updates only"),
+        ({"order": "sideways", "update_scheme": "alternating"}, "choose one of: d_first, g_first"),
+        ({"ema_decay": 1.0}, "config.ema_decay"),
+        ({"reg.gp_weight": -1.0}, "must be >= 0"),
+        ({"reg.reg_every": 0}, "reg_every must be >= 1"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(images, overrides, message):
+    config = tiny_config()
+    for key, value in overrides.items():
+        node, _, field = key.rpartition(".")
+        (config[node] if node else config)[field] = value
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
+        build(config, images)
+
+
+def r1_of(setup, d_params, x):
+    """E ||grad_x D(x)||^2 with dropout off (keep = 1): computed here by autodiff of D alone."""
+    grads = jax.grad(lambda x: setup.discriminator.apply({"params": d_params}, x, train=False).sum())(x)
+    return jnp.mean(jnp.sum(grads**2, axis=1))
+
+
+@pytest.mark.parametrize("reg_every", [1, 2])
+def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
+    """D's first update with R1 minus without = -lr * scale * (gamma/2) * grad_theta R1 (dropout off,
+    so the penalty is deterministic); lazy R1 every 2 steps applies at step 0 with scale 2."""
+    gamma = 4.0
+    plain = tiny_config()
+    plain.model.d_input_keep = plain.model.d_hidden_keep = 1.0
+    penalised = tiny_config(**{})
+    penalised.model.d_input_keep = penalised.model.d_hidden_keep = 1.0
+    penalised.reg.r1_gamma, penalised.reg.reg_every = gamma, reg_every
+    setup, state, step = build(plain, images)
+    _, _, step_r1 = build(penalised, images)
+    without, _ = step(state, jnp.asarray(images))
+    with_r1, _ = step_r1(state, jnp.asarray(images))
+    x_real = batch_at(state, 0, images, plain.batch_size)
+    grad_r1 = jax.grad(lambda dp: r1_of(setup, dp, x_real))(state.d_params)
+    lr = plain.optim.learning_rate
+    expected = jax.tree.map(lambda g: -lr * reg_every * 0.5 * gamma * g, grad_r1)
+    assert_update(with_r1.d_params, without.d_params, expected)
+    chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), with_r1.g_params, without.g_params)
+    assert all(jax.tree.leaves(chex_equal))  # the penalty is D's alone
+
+
+def test_g_ema_follows_its_recursion(images):
+    """ema_start=1: a copy of G after step 1, then ema <- d * ema + (1 - d) * params."""
+    config = tiny_config(ema_decay=0.9, ema_start=1)
+    _, state, step = build(config, images)
+    np.testing.assert_array_equal(state.g_ema["out"]["bias"], state.g_params["out"]["bias"])
+    step = jax.jit(step)
+    expected = None
+    for i in range(3):
+        state, _ = step(state, jnp.asarray(images))
+        if i == 0:
+            expected = state.g_params
+        else:
+            expected = jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, expected, state.g_params)
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), state.g_ema, expected
+        )
+    assert steps.sampling_params(state) is state.g_ema
+    gap = jax.tree.map(lambda e, p: float(jnp.abs(e - p).max()), state.g_ema, state.g_params)
+    assert max(jax.tree.leaves(gap)) > 1e-4  # the average lags the parameters
+
+
+def test_g_first_steps_g_through_the_old_discriminator(images):
+    config = tiny_config(update_scheme="alternating", order="g_first")
+    setup, state, step = build(config, images)
+    new, _ = step(state, jnp.asarray(images))
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
+    k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
+    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+
+    def g_obj(gp):
+        x_fake = setup.generator.apply({"params": gp}, z)
+        return games.nonsaturating_g_loss(fake_logits=d_logits(setup, state.d_params, x_fake, k_drop))
+
+    lr = config.optim.learning_rate
+    assert_update(
+        new.g_params, state.g_params, jax.tree.map(lambda g: -lr * g, jax.grad(g_obj)(state.g_params))
+    )
+    moved = jax.tree.map(lambda n, o: float(jnp.abs(n - o).max()), new.d_params, state.d_params)
+    assert max(jax.tree.leaves(moved)) > 1e-4  # D stepped after G
+
+
+def test_two_time_scales_scale_g_update_only(images):
+    base, slow = tiny_config(), tiny_config(g_lr_multiplier=0.25)
+    _, state, step = build(base, images)
+    _, _, slow_step = build(slow, images)
+    a, _ = step(state, jnp.asarray(images))
+    b, _ = slow_step(state, jnp.asarray(images))
+    quarter = jax.tree.map(lambda n, o: 0.25 * (n - o), a.g_params, state.g_params)
+    assert_update(b.g_params, state.g_params, quarter)
+    jax.tree.map(np.testing.assert_array_equal, a.d_params, b.d_params)
+
+
+@pytest.mark.parametrize(
+    "game, scheme, extra",
+    [
+        ("wasserstein", "alternating", {"reg.clip": 0.01}),
+        ("wasserstein", "simultaneous", {"reg.gp_weight": 10.0}),
+        ("relativistic_average", "alternating", {}),
+        ("relativistic_average", "simultaneous", {}),
+        ("least_squares", "simultaneous", {"reg.dragan_weight": 1.0}),
+        ("hinge", "simultaneous", {"reg.r2_gamma": 1.0}),
+    ],
+)
+def test_every_game_trains_finitely_with_its_options(images, game, scheme, extra):
+    config = tiny_config(game=game, update_scheme=scheme)
+    for key, value in extra.items():
+        config.reg[key.split(".")[1]] = value
+    _, state, step = build(config, images)
+    state, metrics = jax.jit(steps.make_multi_step(step, 2))(state, jnp.asarray(images))
+    assert int(state.nonfinite_step) == -1 and np.isfinite(float(metrics["d_loss"]))
+    if "reg.clip" in extra:
+        assert max(float(jnp.abs(p).max()) for p in jax.tree.leaves(state.d_params)) <= 0.01

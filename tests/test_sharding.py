@@ -1,0 +1,279 @@
+"""Data parallelism over a 4-device CPU mesh gives the one-device results, traced once.
+
+XLA_FLAGS must be set before JAX starts, so the 4-device checks run in a subprocess (this file run as
+a script, ``python tests/test_sharding.py worker``) that prints one JSON line the tests assert on.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import types
+from functools import partial
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for the script mode
+
+from gan_jax import parallel  # noqa: E402
+
+DEVICES = 4
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def compare(a_tree, b_tree):
+    """(all leaves close, all bit-equal, max |a - b|) over two pytrees of arrays."""
+    import jax
+    import numpy as np
+
+    a_leaves, b_leaves = jax.tree.leaves(a_tree), jax.tree.leaves(b_tree)
+    assert len(a_leaves) == len(b_leaves)
+    close = exact = True
+    worst = 0.0
+    for a, b in zip(a_leaves, b_leaves, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        exact &= bool(np.array_equal(a, b))
+        close &= bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
+        if a.size:
+            worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))))
+    return close, exact, worst
+
+
+def worker():
+    """The 4-device run; prints a JSON dict."""
+    import jax
+    import numpy as np
+    from conftest import tiny_config
+
+    from gan_jax import steps
+    from gan_jax.state import create_train_state, make_setup
+
+    out = {"device_count": jax.device_count()}
+    images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
+    num_steps, fused = 6, 3
+
+    traces = {"n": 0}
+    make_step = steps.make_step
+
+    def counting_make_step(*args, **kwargs):
+        inner = make_step(*args, **kwargs)
+
+        def step(state, batch_images):
+            traces["n"] += 1  # a Python side effect: runs only while tracing
+            return inner(state, batch_images)
+
+        return step
+
+    for scheme, extra in (("simultaneous", {}), ("alternating", {"d_steps": 2})):
+        config = tiny_config(update_scheme=scheme, **extra)
+        config.model.d_init_scale = config.model.g_init_scale = 0.3  # updates well above rounding
+        assert config.batch_size % DEVICES == 0
+        setup = make_setup(config, len(images))
+
+        # jit: one compile instead of many eager ones (halves the cost); new buffers at each call.
+        fresh = jax.jit(partial(create_train_state, config, setup, images.mean(axis=0), len(images)))
+
+        # One device.
+        one = steps.jit_step(steps.make_step(config, setup, len(images)))
+        state, ref_states, ref_metrics = fresh(), [], []
+        for _ in range(num_steps):
+            state, metrics = one(state, images)
+            ref_states.append(jax.device_get(state))
+            ref_metrics.append(jax.device_get(metrics))
+
+        # Four devices, single steps and fused steps.
+        mesh = parallel.make_mesh()
+        dp_images = parallel.put_replicated(images, mesh)
+        steps.make_step = counting_make_step
+        try:
+            dp = parallel.data_parallel_step(config, setup, len(images), mesh)
+            dp_fused = parallel.data_parallel_step(config, setup, len(images), mesh, num_steps=fused)
+        finally:
+            steps.make_step = make_step
+        traces["n"] = 0
+        res = {}
+        state = parallel.put_replicated(fresh(), mesh)
+        hlo = dp.lower(state, dp_images).compile().as_text()  # jit reuses this trace and executable
+        close_m = exact_m = True
+        worst_m = 0.0
+        for i in range(num_steps):
+            state, metrics = dp(state, dp_images)
+            c, e, w = compare(jax.device_get(metrics), ref_metrics[i])
+            close_m, exact_m, worst_m = close_m and c, exact_m and e, max(worst_m, w)
+        res["single_traces"] = traces["n"]
+        res["single_state"] = compare(jax.device_get(state), ref_states[-1])
+        res["single_metrics"] = (close_m, exact_m, worst_m)
+        res["replicated"] = all(
+            x.sharding.is_fully_replicated and len(x.sharding.device_set) == DEVICES
+            for x in jax.tree.leaves(state)
+        )
+        res["all_reduce"] = "all-reduce" in hlo
+        b = config.batch_size
+        res["shard_batch_in_hlo"] = f"f32[{b // DEVICES},784]" in hlo
+        res["full_batch_in_hlo"] = f"f32[{b},784]" in hlo
+
+        out[scheme] = res
+        if scheme != "simultaneous":  # one fused compile is enough (~20 s each on 2 cores)
+            continue
+        state = parallel.put_replicated(fresh(), mesh)
+        traces["n"] = 0
+        state, metrics = dp_fused(state, dp_images)
+        mid = compare(jax.device_get(state), ref_states[fused - 1])
+        state, metrics = dp_fused(state, dp_images)
+        res["fused_traces"] = traces["n"]
+        res["fused_state"] = [mid, compare(jax.device_get(state), ref_states[-1])]
+        res["fused_metrics"] = compare(jax.device_get(metrics), ref_metrics[-1])
+
+    try:
+        parallel.data_parallel_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
+        out["indivisible_error"] = None
+    except ValueError as e:
+        out["indivisible_error"] = str(e)
+    print(json.dumps(out))
+
+
+def multihost_worker(ckpt_dir):
+    """One of two processes (2 CPU devices each, 4 in the mesh): 3 data-parallel steps against one
+    local device, then an orbax save and restore by both; prints a JSON dict."""
+    process, count = parallel.maybe_initialize_distributed()
+    import jax
+    import numpy as np
+    import orbax.checkpoint as ocp
+    from conftest import tiny_config
+
+    from gan_jax import steps
+    from gan_jax.state import create_train_state, make_setup
+
+    images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
+    config = tiny_config()
+    config.model.d_init_scale = config.model.g_init_scale = 0.3
+    setup = make_setup(config, len(images))
+    with jax.default_device(jax.local_devices()[0]):
+        init = jax.device_get(create_train_state(config, setup, images.mean(axis=0), len(images)))
+        ref, one = init, steps.jit_step(steps.make_step(config, setup, len(images)))
+        for _ in range(3):
+            ref, _ = one(ref, images)
+    mesh = parallel.make_mesh()
+    dp = parallel.data_parallel_step(config, setup, len(images), mesh)
+    state, dp_images = parallel.put_replicated(init, mesh), parallel.put_replicated(images, mesh)
+    for _ in range(3):
+        state, metrics = dp(state, dp_images)
+    mngr = ocp.CheckpointManager(ckpt_dir, options=ocp.CheckpointManagerOptions(create=True))
+    mngr.save(3, args=ocp.args.StandardSave(state), force=True)
+    mngr.wait_until_finished()
+    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, parallel.put_replicated(init, mesh))
+    restored = mngr.restore(3, args=ocp.args.StandardRestore(target))
+    mngr.close()
+    out = {
+        "process": [process, count, jax.device_count(), jax.local_device_count()],
+        "main": parallel.is_main_process(),
+        "matches": compare(jax.device_get(state), jax.device_get(ref)),
+        "restored": compare(jax.device_get(restored), jax.device_get(state))[1],
+        "d_loss": float(metrics["d_loss"]),
+    }
+    print(json.dumps(out))
+
+
+@pytest.mark.skipif(
+    os.environ.get("GAN_JAX_MULTIHOST_TEST") != "1", reason="two processes, ~2 min: GAN_JAX_MULTIHOST_TEST=1"
+)
+def test_two_processes(tmp_path):
+    """jax.distributed over two local processes (gloo collectives on CPU): one mesh, same results."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for i in range(2):
+        env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+        env.update({parallel.ENV_FLAG: "1", "JAX_COORDINATOR_ADDRESS": f"localhost:{port}"})
+        env.update(GAN_JAX_NUM_PROCESSES="2", GAN_JAX_PROCESS_ID=str(i))
+        cmd = [sys.executable, os.path.abspath(__file__), "multihost", str(tmp_path / "ckpt")]
+        procs.append(
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    results = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+    assert [r["process"] for r in results] == [[0, 2, 4, 2], [1, 2, 4, 2]]
+    assert [r["main"] for r in results] == [True, False]
+    assert all(r["matches"][0] and r["restored"] for r in results), results
+    assert results[0]["d_loss"] == results[1]["d_loss"]
+
+
+@pytest.fixture(scope="module")
+def result():
+    env = {k: v for k, v in os.environ.items() if k != parallel.ENV_FLAG}
+    env.update(XLA_FLAGS=f"--xla_force_host_platform_device_count={DEVICES}", JAX_PLATFORMS="cpu")
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_four_devices(result):
+    assert result["device_count"] == DEVICES
+
+
+@pytest.mark.parametrize("scheme", ["simultaneous", "alternating"])
+def test_matches_one_device(result, scheme):
+    r = result[scheme]
+    assert r["single_state"][0], r["single_state"]
+    assert r["single_metrics"][0], r["single_metrics"]
+    if scheme == "simultaneous":  # the fused step is checked once
+        assert all(c for c, _, _ in r["fused_state"]), r["fused_state"]
+        assert r["fused_metrics"][0], r["fused_metrics"]
+
+
+@pytest.mark.parametrize("scheme", ["simultaneous", "alternating"])
+def test_traced_once(result, scheme):
+    """Six calls of the single step (and two of the fused one): one trace each."""
+    assert result[scheme]["single_traces"] == 1
+    assert result[scheme].get("fused_traces", 1) == 1
+
+
+@pytest.mark.parametrize("scheme", ["simultaneous", "alternating"])
+def test_state_replicated_batch_sharded(result, scheme):
+    r = result[scheme]
+    assert r["replicated"]
+    assert r["all_reduce"], "no gradient all-reduce in the compiled step"
+    assert r["shard_batch_in_hlo"], "no per-device [batch/4, 784] minibatch in the compiled step"
+
+
+def test_indivisible_batch_one_line_error(result):
+    message = result["indivisible_error"]
+    assert message and "\n" not in message
+    assert "batch_size=102" in message and "4 devices" in message
+
+
+def test_check_batch():
+    mesh = types.SimpleNamespace(shape={parallel.AXIS: 3})
+    parallel.check_batch(99, mesh)
+    with pytest.raises(ValueError, match=r"^batch_size=100 is not divisible by the 3 devices"):
+        parallel.check_batch(100, mesh)
+
+
+def test_distributed_not_initialized_unless_asked(monkeypatch):
+    import jax
+
+    monkeypatch.delenv(parallel.ENV_FLAG, raising=False)
+    assert parallel.maybe_initialize_distributed() == (0, 1)
+    monkeypatch.setenv(parallel.ENV_FLAG, "0")
+    assert parallel.maybe_initialize_distributed() == (0, 1)
+    monkeypatch.setenv(parallel.ENV_FLAG, "1")
+    assert parallel.maybe_initialize_distributed(enabled=False) == (0, 1)
+    assert not jax.distributed.is_initialized()
+    assert parallel.is_main_process()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
+    worker()
+elif __name__ == "__main__" and sys.argv[1:2] == ["multihost"]:
+    multihost_worker(sys.argv[2])
