@@ -15,7 +15,7 @@ import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gan_jax import data, evaluate, games, steps, train
+from gan_jax import data, evaluate, games, parallel, steps, train
 from gan_jax.state import EVAL_STREAM, num_replicas
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -37,6 +37,11 @@ _D_STEPS = flags.DEFINE_integer(
 _SEED = flags.DEFINE_integer("seed", None, "Random seed; overrides config.seed.")
 _MODE = flags.DEFINE_enum("mode", "train", ["train", "evaluate", "sample"], "What to do with --workdir.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 10_000, "Samples to draw (--mode=sample/evaluate).")
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed",
+    None,
+    "Call jax.distributed.initialize() first (multi-host; default: env GAN_JAX_DISTRIBUTED=1).",
+)
 _SAMPLES = flags.DEFINE_string("samples", None, "A [N, 784] float32 .npy of samples to evaluate instead.")
 
 
@@ -54,6 +59,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+    parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
     config = _CONFIG.value
     for name, flag in (("game", _GAME), ("update_scheme", _UPDATE), ("d_steps", _D_STEPS), ("seed", _SEED)):
         if flag.value is not None:

@@ -5,6 +5,7 @@ Outputs in ``workdir``: ``checkpoints/`` (orbax, periodic + final, last N kept),
 ``config.json``. Rerunning with the same workdir resumes from the latest checkpoint.
 """
 
+import functools
 import os
 import signal
 import time
@@ -13,7 +14,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from gan_jax import data, evaluate, figures, games, images, metric_writers, models, options, steps
+from gan_jax import data, evaluate, figures, games, images, metric_writers, models, options, parallel, steps
 from gan_jax.state import SAMPLE_STREAM, TrainState, create_state, make_setup, num_replicas, replica
 
 GRID = 10
@@ -93,17 +94,23 @@ def next_stop(step: int, config, total: int) -> int:
     return min([total] + [(step // c + 1) * c for c in cadences])
 
 
-def make_train_step(config, setup, num_train: int):
+def make_train_step(config, setup, num_train: int, mesh=None):
     """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
-    distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1."""
-    step_fn = steps.make_step(config, setup, num_train)
+    distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1, data-parallel over
+    ``mesh``'s ``data`` axis when a mesh is given (state and images replicated, batch sharded)."""
+    batch_sharding = None
+    if mesh is not None:
+        parallel.check_batch(config.batch_size, mesh)
+        batch_sharding = parallel.shardings(mesh)[1]
+    step_fn = steps.make_step(config, setup, num_train, batch_sharding)
     if num_replicas(config) > 1:
         step_fn = jax.vmap(step_fn, in_axes=(0, None))
+    jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
     compiled = {}
 
     def train_step(state, images, n):
         if n not in compiled:
-            compiled[n] = steps.jit_step(steps.make_multi_step(step_fn, n))
+            compiled[n] = jit(steps.make_multi_step(step_fn, n))
         return compiled[n](state, images)
 
     return train_step
@@ -117,11 +124,18 @@ def train(config, workdir: str) -> TrainState:
     if x_train.shape[1] != config.model.data_dim:
         raise ValueError(f"data has {x_train.shape[1]} dims, config.model.data_dim={config.model.data_dim}")
     setup = make_setup(config, len(x_train))
-    train_step = make_train_step(config, setup, len(x_train))
+    replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
+    mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
+    if mesh is not None and replicas > 1:
+        raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+    train_step = make_train_step(config, setup, len(x_train), mesh)
     sampler = steps.make_sampler(setup)
     state = create_state(config, setup, x_train.mean(axis=0), len(x_train))
-    train_images = jax.device_put(x_train)
-    replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
+    if mesh is None:
+        train_images = jax.device_put(x_train)
+    else:  # the restore target then carries the mesh sharding too
+        state, train_images = parallel.put_replicated((state, x_train), mesh)
+    main = parallel.is_main_process()  # with several hosts, host 0 alone writes outputs and logs
 
     workdir = os.path.abspath(workdir)
     dirs = replica_dirs(workdir, replicas)
@@ -140,11 +154,12 @@ def train(config, workdir: str) -> TrainState:
         mngr.close()
         print(f"workdir {workdir} is already at step {start} >= num_steps={total}; nothing to do")
         return state
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        f.write(config.to_json_best_effort(indent=2))
-    for d in dirs:
-        metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
-    writers = [metric_writers.MetricWriter(d) for d in dirs]
+    if main:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+        for d in dirs:
+            metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
+    writers = [metric_writers.MetricWriter(d) for d in dirs] if main else []
     num_fixed = GRID * GRID if config.model.data_dim == 784 else 1000
     fixed_z = [
         models.sample_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
@@ -153,7 +168,7 @@ def train(config, workdir: str) -> TrainState:
     critic = jax.jit(lambda d_params, x: setup.discriminator.apply({"params": d_params}, x, train=False))
 
     def write_samples(step, r, view):
-        x = np.asarray(sampler(steps.sampling_params(view), fixed_z[r]))
+        x = np.asarray(sampler(host(steps.sampling_params(view)), fixed_z[r]))
         path = os.path.join(dirs[r], "samples", f"step_{step:07d}.png")
         if x.shape[1] == 784:
             grid = images.grid(x, GRID, GRID)
@@ -165,7 +180,7 @@ def train(config, workdir: str) -> TrainState:
         else:
             lo, hi = np.percentile(x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * x_train.std()
             x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
-            d_values = jax.nn.sigmoid(critic(view.d_params, x_grid[:, None]))
+            d_values = jax.nn.sigmoid(critic(host(view.d_params), x_grid[:, None]))
             p_data = data.toy_density(config.data, x_grid)
             figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
         writers[r].image(step, "samples", images.read_png(path), dataformats="HWC")
@@ -175,7 +190,12 @@ def train(config, workdir: str) -> TrainState:
         s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in (signal.SIGTERM, signal.SIGINT)
     }
     epoch_batches = len(x_train) // config.batch_size
-    print(
+
+    def host(tree):  # a host copy: samples and evaluations then run on host 0 alone
+        return tree if mesh is None else jax.tree.map(np.asarray, tree)
+
+    say = print if main else lambda *args, **kwargs: None
+    say(
         f"training {config.game}/{config.update_scheme} from step {start} to {total} in {workdir}"
         + (
             f" ({replicas} replicas, seeds {config.seed}..{config.seed + replicas - 1})"
@@ -184,7 +204,7 @@ def train(config, workdir: str) -> TrainState:
         )
     )
     try:
-        if start == 0:
+        if start == 0 and main:
             for r, view in enumerate(replica_views(state, replicas)):
                 writers[r].text(0, "config", "```\n" + str(config) + "\n```")
                 write_samples(0, r, view)
@@ -206,7 +226,7 @@ def train(config, workdir: str) -> TrainState:
                 _check_finite(state, mngr)
                 rate = window_steps / (time.perf_counter() - window_start)
                 all_metrics = jax.device_get(metrics)
-                for r, view in enumerate(views):
+                for r, view in enumerate(views if main else []):
                     scalars = jax.tree.map(lambda m, r=r: m if replicas == 1 else m[r], all_metrics)
                     scalars |= {"steps_per_sec": rate, "epoch": int(view.data_index) / epoch_batches}
                     writers[r].scalars(step, scalars)
@@ -220,15 +240,15 @@ def train(config, workdir: str) -> TrainState:
                         flush=True,
                     )
                 window_start, window_steps = time.perf_counter(), 0
-            if step % config.sample_every == 0 or last:
+            if main and (step % config.sample_every == 0 or last):
                 for r, view in enumerate(views):
                     write_samples(step, r, view)
             if step % config.ckpt_every == 0 or last:
                 _check_finite(state, mngr)
                 mngr.save(step, args=ocp.args.StandardSave(state), force=True)
-            if config.eval_every and (step % config.eval_every == 0 or last):
+            if main and config.eval_every and (step % config.eval_every == 0 or last):
                 for r, view in enumerate(views):
-                    results = evaluate.scalars(evaluate.evaluate_generator(setup, view, splits, config))
+                    results = evaluate.scalars(evaluate.evaluate_generator(setup, host(view), splits, config))
                     writers[r].scalars(step, results)
                     print(
                         (f"[replica {r}] " if replicas > 1 else "")

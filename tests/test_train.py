@@ -14,11 +14,12 @@ from conftest import ROOT
 SMOKE = ["--config=experiments/configs/smoke.py"]
 
 
-def launch(*args, wait=True):
+def launch(*args, wait=True, env=None):
     cmd = [sys.executable, "launch.py", *SMOKE, *args]
+    env = None if env is None else os.environ | env
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
 def rows(workdir):
@@ -198,3 +199,17 @@ def test_replicas_are_the_seeds_trained_side_by_side(straight, tmp_path):
     assert proc.returncode == 0, proc.stderr
     drawn = [np.load(os.path.join(workdir, f"replica_{r}", "samples.npy")) for r in range(2)]
     assert drawn[0].shape == drawn[1].shape == (20, 784) and not np.allclose(drawn[0], drawn[1])
+
+
+def test_data_parallel_run_on_four_devices_matches_one(straight, tmp_path):
+    """config.data_parallel on 4 (fake CPU) devices: the batch split over a Mesh, the same run to
+    float tolerance (gradient sums are added in another order)."""
+    four = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    args = ["--config.num_steps=10", "--config.data_parallel=True", "--config.steps_per_call=5"]
+    proc = launch(f"--workdir={tmp_path}", *args, env=four)
+    assert proc.returncode == 0, proc.stderr
+    got, want = rows(str(tmp_path)), rows(straight)[:2]
+    assert [r["step"] for r in got] == [5, 10]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose([g[k] for k in sorted(w)], [w[k] for k in sorted(w)], rtol=1e-4)
+    assert checkpoints(str(tmp_path)) == [10]

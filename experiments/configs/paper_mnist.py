@@ -50,6 +50,9 @@ def get_config() -> ml_collections.ConfigDict:
     # Seeds seed, ..., seed + R - 1 trained together in one program (jax.vmap over the train state);
     # each replica's metrics, samples and evaluations go to workdir/replica_<r>/.
     c.num_replicas = 1
+    # Data parallelism over all devices (of all hosts): jax.jit over a Mesh with a 'data' axis, the
+    # batch split across devices, the train state replicated (gan_jax/parallel.py).
+    c.data_parallel = False
     # Evaluation (Parzen, FCD, classifier score, precision/recall; gan_jax/evaluate.py) every
     # eval_every steps and at the end; 0 turns it off. ~20 s each on 2 CPU cores.
     c.eval_every = 25_000
