@@ -4,6 +4,7 @@ Module definitions and optax transformations are static; they live in ``Setup`` 
 closed over by the step functions, never stored in the state.
 """
 
+import math
 from typing import NamedTuple
 
 import flax.linen as nn
@@ -53,12 +54,10 @@ def paper_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformati
     from ``momentum_init`` to ``momentum_final`` over epochs [start, saturate] (MomentumAdjustor,
     set once an epoch: during epoch e it uses alpha = (e + 1 - start) / (saturate - start)).
     """
-    lr = optax.exponential_decay(
-        init_value=optim.learning_rate,
-        transition_steps=1,
-        decay_rate=1.0 / optim.lr_decay,
-        end_value=optim.min_lr,
-    )
+    log_decay = math.log(optim.lr_decay)  # in float64: a float32 1/decay^t drifts (+0.16 % at 250k)
+
+    def lr(count):
+        return jnp.maximum(optim.learning_rate * jnp.exp(-log_decay * count), optim.min_lr)
 
     def momentum(count):
         epoch = count // updates_per_epoch

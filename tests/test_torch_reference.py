@@ -1,0 +1,201 @@
+"""benchmarks/torch_reference.py against gan_jax: same parameters, minibatches and noise, dropout off
+(keep = 1), so the JAX step and the torch eager step must produce the same losses and updates up to
+float32 rounding. Skipped where torch is not installed."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import tiny_config  # noqa: E402
+
+from benchmarks import torch_reference as ref  # noqa: E402
+from experiments.configs import paper_mnist  # noqa: E402
+from gan_jax import data, models, steps  # noqa: E402
+from gan_jax.state import (  # noqa: E402
+    DATA_STREAM,
+    STEP_STREAM,
+    create_train_state,
+    hyperparams,
+    make_setup,
+    paper_optimizer,
+)
+
+TOL = 2e-4  # max |torch update - JAX update| / max |JAX update|, per parameter array
+G_SHAPES = [(1200, 100), (1200,), (1200, 1200), (1200,), (784, 1200), (784,)]  # torch's [out, in]
+D_SHAPES = [(1200, 784), (1200,), (1200, 240), (1200,), (1, 240), (1,)]
+
+
+def no_dropout_config(**overrides):
+    """The paper model's sizes (tiny_config shrinks them back) with dropout off and, as in
+    test_steps.py, a larger init so that the updates stand far above float32 rounding of the params."""
+    config = tiny_config(**overrides)
+    config.model = paper_mnist.get_config().model
+    config.model.d_input_keep = config.model.d_hidden_keep = 1.0
+    config.model.g_init_scale, config.model.d_init_scale = 0.1, 0.05
+    return config
+
+
+def real_batch(state, counter, images, batch):
+    key = jax.random.fold_in(state.rng, DATA_STREAM)
+    epoch = counter // (len(images) // batch)
+    perm = data.epoch_permutation(key, epoch, len(images))
+    _, idx = data.next_batch_indices(key, perm, counter, len(images), batch)
+    return np.asarray(images)[np.asarray(idx)]
+
+
+def noise(key, config):
+    return np.asarray(models.sample_noise(key, config.batch_size, config.model.z_dim))
+
+
+def step_inputs(state, config, images):
+    """What gan_jax's step draws at ``state``: (x_real, z) for 'simultaneous'; ([x_real_i], [z_i]) of
+    the k D updates and [z_j] of the G updates for 'alternating'."""
+    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
+    counter = int(state.data_index)
+    if config.update_scheme == "simultaneous":
+        k_z, _, _ = jax.random.split(key, 3)
+        return real_batch(state, counter, images, config.batch_size), noise(k_z, config)
+    d_keys = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)
+    g_keys = jax.random.split(jax.random.fold_in(key, 1), config.g_steps)
+    x_reals = [real_batch(state, counter + i, images, config.batch_size) for i in range(config.d_steps)]
+    d_zs = [noise(jax.random.split(k, 3)[0], config) for k in d_keys]
+    g_zs = [noise(jax.random.split(k)[0], config) for k in g_keys]
+    return x_reals, d_zs, g_zs
+
+
+def to_torch(x):
+    return [to_torch(a) for a in x] if isinstance(x, list | tuple) else torch.tensor(x)
+
+
+def initial_state(config, images):
+    """gan_jax's initial train state, built under one jit (bit-identical to the eager build, faster)."""
+    setup = make_setup(config, len(images))
+    return jax.jit(lambda: create_train_state(config, setup, images.mean(axis=0), len(images)))()
+
+
+def run_jax(config, images, start, num_steps):
+    """(start, final state, [inputs of each step], [metrics of each step]) of the jitted step."""
+    step = jax.jit(steps.make_step(config, make_setup(config, len(images)), len(images)))
+    state, inputs, metrics = start, [], []
+    for _ in range(num_steps):
+        inputs.append(step_inputs(state, config, images))
+        state, m = step(state, jnp.asarray(images))
+        metrics.append(jax.device_get(m))
+    return start, state, inputs, metrics
+
+
+def run_torch(config, images, start, inputs, **overrides):
+    """The torch reference from the JAX initial parameters on the same inputs: (gan, [losses])."""
+    config = config.copy_and_resolve_references()
+    for key, value in overrides.items():
+        config[key] = value
+    gan = ref.build(config, images, "cpu", g_params=start.g_params, d_params=start.d_params)
+    update = ref.simultaneous_update if config.update_scheme == "simultaneous" else ref.alternating_update
+    losses = [jax.tree.map(float, update(gan, *to_torch(args))) for args in inputs]
+    return gan, losses
+
+
+def relative_error(module, jax_params, start):
+    """max over arrays of max |delta_torch - delta_jax| / max |delta_jax|, deltas from ``start``, and
+    the smallest max |delta_jax| (to show the update is not lost in float32 rounding)."""
+    errs, scales = [], []
+    leaves = (jax.tree.leaves(p) for p in (ref.flax_params(module), jax_params, start))
+    for t, j, s in zip(*leaves, strict=True):
+        dj = np.asarray(j, np.float64) - np.asarray(s, np.float64)
+        dt = np.asarray(t, np.float64) - np.asarray(s, np.float64)
+        scales.append(np.abs(dj).max())
+        errs.append(np.abs(dt - dj).max() / scales[-1])
+    return max(errs), min(scales)
+
+
+def assert_same_run(jax_run, torch_run):
+    start, end, _, metrics = jax_run
+    gan, losses = torch_run
+    for m, loss in zip(metrics, losses, strict=True):
+        np.testing.assert_allclose([loss["d_loss"], loss["g_loss"]], [m["d_loss"], m["g_loss"]], rtol=1e-5)
+    (g_err, g_scale), (d_err, d_scale) = (
+        relative_error(gan.generator, end.g_params, start.g_params),
+        relative_error(gan.discriminator, end.d_params, start.d_params),
+    )
+    assert min(g_scale, d_scale) > 1e-5
+    assert g_err < TOL and d_err < TOL, (g_err, d_err)
+
+
+@pytest.fixture(scope="module")
+def start(images):
+    """The initial state of the no-dropout config, shared: the update scheme does not change it."""
+    return initial_state(no_dropout_config(), images)
+
+
+@pytest.fixture(scope="module")
+def simultaneous_run(images, start):
+    """Three simultaneous steps (momentum acts from the second), shared by the tests below."""
+    config = no_dropout_config()
+    return config, run_jax(config, images, start, 3)
+
+
+def test_initial_parameters_and_forward_passes_agree(images, start):
+    config = no_dropout_config()
+    gan = ref.build(config, images, "cpu", g_params=start.g_params, d_params=start.d_params)
+    for params, module in ((start.g_params, gan.generator), (start.d_params, gan.discriminator)):
+        jax.tree.map(np.testing.assert_array_equal, ref.flax_params(module), jax.device_get(params))
+    g, d = models.build_models(config)
+    z = noise(jax.random.PRNGKey(1), config)
+    x = np.asarray(g.apply({"params": start.g_params}, z))
+    with torch.no_grad():
+        np.testing.assert_allclose(gan.generator(torch.tensor(z)).numpy(), x, atol=1e-6)
+        logits = np.asarray(d.apply({"params": start.d_params}, x, train=False))
+        np.testing.assert_allclose(gan.discriminator(torch.tensor(x)).numpy(), logits, rtol=1e-4, atol=1e-6)
+
+
+def test_fresh_init_matches_the_paper_model(images):
+    gan = ref.build(paper_mnist.get_config(), images, "cpu")
+    g, d = gan.generator.requires_grad_(False), gan.discriminator.requires_grad_(False)
+    assert [tuple(p.shape) for p in g.parameters()] == G_SHAPES
+    assert [tuple(p.shape) for p in d.parameters()] == D_SHAPES
+    assert 0.049 < float(g.hidden[1].weight.abs().max()) <= 0.05
+    assert 0.0049 < float(d.maxout[0].weight.abs().max()) <= 0.005
+    assert float(d.maxout[0].bias.abs().max()) == 0.0
+    np.testing.assert_allclose(g.out.bias.numpy(), models.marginal_logit(images.mean(axis=0)), atol=1e-5)
+    assert (d.input_drop, d.hidden_drop) == pytest.approx((0.2, 0.5))
+
+
+@pytest.mark.parametrize("t", [0, 1, 499, 500, 10_000, 125_000, 3_500_000])
+def test_schedules_match_optax(t):
+    """lr_t and mu_t of the hand-written optimizer equal those gan_jax's optax state reports at
+    update t. gan_jax computes lr_0 * (1 / 1.000004)^t in float32, whose rounded base drifts by
+    ~7e-9 t relative (1e-3 at t = 125k; the reference is exact in float64), hence the lr rtol."""
+    optim = paper_mnist.get_config().optim
+    tx, params = paper_optimizer(optim, 500), {"w": jnp.zeros(2)}
+    opt_state = tx.init(params)
+    counts = jax.tree.map(lambda _: jnp.asarray(t, jnp.int32), opt_state.hyperparams_states)
+    _, new = tx.update(params, opt_state._replace(hyperparams_states=counts), params)
+    h = hyperparams(new)
+    np.testing.assert_allclose(ref.paper_learning_rate(t, optim), float(h["learning_rate"]), rtol=1e-3)
+    np.testing.assert_allclose(ref.paper_momentum(t, optim, 500), float(h["momentum"]), rtol=1e-6)
+
+
+def test_simultaneous_steps_match(images, simultaneous_run):
+    """Same losses at every step and the same parameter displacement after three steps."""
+    config, jax_run = simultaneous_run
+    start, _, inputs, _ = jax_run
+    assert_same_run(jax_run, run_torch(config, images, start, inputs))
+
+
+def test_the_comparison_detects_a_wrong_d_loss_scale(images, simultaneous_run):
+    """Negative control: with torch's D loss unscaled (1 instead of 0.5) D's displacement is off by
+    about its own size."""
+    config, (start, end, inputs, _) = simultaneous_run
+    gan, _ = run_torch(config, images, start, inputs, d_loss_scale=1.0)
+    d_err, _ = relative_error(gan.discriminator, end.d_params, start.d_params)
+    assert d_err > 0.5, d_err
+
+
+def test_alternating_steps_match(images, start):
+    """Two iterations of k = 2 D updates then a G update through the updated D."""
+    config = no_dropout_config(update_scheme="alternating", d_steps=2)
+    jax_run = run_jax(config, images, start, 2)
+    assert_same_run(jax_run, run_torch(config, images, start, jax_run[2]))
