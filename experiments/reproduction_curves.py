@@ -1,0 +1,66 @@
+r"""Parzen log-likelihood and FCD over training for several runs (e.g. the replicas of one launch),
+beside the paper's 225 and the real-data ceiling, from the runs' metrics.jsonl and eval.json.
+
+Run:
+  python experiments/reproduction_curves.py --runs=experiments/results/paper_mnist_h200 \
+      --out=experiments/figures/reproduction_parzen_fcd.png
+"""
+
+import glob
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+_RUNS = flags.DEFINE_string(
+    "runs", "experiments/results/paper_mnist_h200", "Folder of <scheme>/replica_<r>/."
+)
+_OUT = flags.DEFINE_string("out", "experiments/figures/reproduction_parzen_fcd.png", "The PNG.")
+_STEPS_PER_EPOCH = flags.DEFINE_integer(
+    "steps_per_epoch", 500, "Simultaneous steps (= minibatches) an epoch."
+)
+PAPER_PARZEN = 225.0
+
+
+def eval_rows(run_dir: str) -> list[dict]:
+    """The evaluation rows (those with parzen_ll) of a run's metrics.jsonl."""
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if r.get("parzen_ll") is not None]
+
+
+def main(argv):
+    del argv
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ceiling = None
+    for run_dir in sorted(glob.glob(os.path.join(_RUNS.value, "*", "replica_*"))):
+        scheme, replica = run_dir.split(os.sep)[-2:]
+        rows = eval_rows(run_dir)
+        epochs = [r["step"] / _STEPS_PER_EPOCH.value for r in rows]
+        style = "-o" if scheme == "simultaneous" else "--s"
+        label = f"{scheme} seed {replica.split('_')[1]}"
+        axes[0].plot(epochs, [r["parzen_ll"] for r in rows], style, label=label, markersize=4)
+        axes[1].plot(epochs, [r["fcd"] for r in rows], style, label=label, markersize=4)
+        path = os.path.join(run_dir, "eval.json")
+        if ceiling is None and os.path.exists(path):
+            with open(path) as f:
+                ceiling = (json.load(f).get("real_data") or {}).get("parzen_ll")
+    axes[0].axhline(PAPER_PARZEN, color="k", ls=":", label="paper (Table 1): 225")
+    if ceiling is not None:
+        axes[0].axhline(ceiling, color="g", ls=":", label=f"real data: {ceiling:.1f}")
+    axes[0].set(xlabel="epoch", ylabel="Parzen log-likelihood (nats)", ylim=(100, 260))
+    axes[1].set(xlabel="epoch", ylabel="FCD (lower is better)", yscale="log")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(_OUT.value, dpi=110)
+    print(f"wrote {_OUT.value}")
+
+
+if __name__ == "__main__":
+    app.run(main)
