@@ -2,9 +2,13 @@
 # One lent-GPU session, prepared to fit its 15 minutes: the speed benchmarks (BENCHMARKS.md) and the
 # paper reproduction runs (REPRODUCTION.md), 3 seeds x {simultaneous, alternating}, evaluated there.
 #
-# On the device (repo root; .devcarry/ holds data/mnist.pkl.gz and the wheels its image lacks):
+# Prepare (here; .devcarry/ is git-ignored via .git/info/exclude and carried to the device):
+#   mkdir -p .devcarry/data .devcarry/whl && cp ~/.cache/gan_jax/mnist.pkl.gz .devcarry/data/
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+#       -d .devcarry/whl ml_collections==1.1.0 tensorboardX==2.6.5     # what the GPU image lacks
+# On the device (repo root):
 #   bash experiments/gpu_job.sh            # results in $OUT (log.txt, *.json, runs.tar.gz)
-# Locally, a few-second rehearsal of every phase:  SMALL=1 OUT=/tmp/gpu_rehearsal bash experiments/gpu_job.sh
+# Locally, a small rehearsal of every phase (minutes on 2 CPUs):  SMALL=1 PY=.venv/bin/python OUT=/tmp/gpu_rehearsal bash experiments/gpu_job.sh
 set -u
 OUT=${OUT:-/tmp/gpu_job_out}
 SMALL=${SMALL:-0}
