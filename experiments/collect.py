@@ -77,9 +77,31 @@ def collect(root: str) -> tuple[list[str], list[dict]]:
     )
     if not names:
         raise CollectError(f"no trial directories in {root}")
-    columns = list(dict.fromkeys(k for n in names for k in parse_name(n)))
-    rows = [{"trial": n, **parse_name(n), **read_metrics(os.path.join(root, n))} for n in names]
-    return columns, rows
+    rows = [row for n in names for row in trial_rows(root, n)]
+    columns = list(dict.fromkeys(k for row in rows for k in row["overrides"]))
+    return columns, [{"trial": row["trial"], **row["overrides"], **row["metrics"]} for row in rows]
+
+
+def trial_rows(root: str, name: str) -> list[dict]:
+    """One row for a trial, or one per replica for a ``num_replicas`` > 1 trial (workdir/replica_<r>/,
+    seeds config.seed + r): its overrides then carry ``seed`` = the replica's seed."""
+    workdir = os.path.join(root, name)
+    replicas = sorted(
+        (d for d in os.listdir(workdir) if d.startswith("replica_") and d[8:].isdigit()),
+        key=lambda d: int(d[8:]),
+    )
+    if not replicas:
+        return [{"trial": name, "overrides": parse_name(name), "metrics": read_metrics(workdir)}]
+    with open(os.path.join(workdir, "config.json")) as f:
+        base = int(json.load(f).get("seed", 0))
+    return [
+        {
+            "trial": f"{name}/{d}",
+            "overrides": parse_name(name) | {"seed": str(base + int(d[8:]))},
+            "metrics": read_metrics(os.path.join(workdir, d)),
+        }
+        for d in replicas
+    ]
 
 
 def descending(metric: str, order: str) -> bool:

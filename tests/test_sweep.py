@@ -293,3 +293,21 @@ def test_tpu_backend_runs_the_plan_and_deletes_after_a_failed_trial(tmp_path):
     ]
     assert result.stderr == "FAILED seed=1: exit 3: error: boom\n"
     assert "1/2 trials finished" in result.stdout
+
+
+def test_collect_expands_replicas_into_seeds(tmp_path):
+    """A num_replicas trial (workdir/replica_<r>/) gives one row per replica, seed = config.seed + r."""
+    trial = tmp_path / "game=hinge"
+    for r, modes in enumerate([7, 8, 6]):
+        (trial / f"replica_{r}").mkdir(parents=True)
+        (trial / f"replica_{r}" / "metrics.jsonl").write_text(
+            json.dumps({"step": 10, "modes_covered": modes})
+        )
+    (trial / "config.json").write_text(json.dumps({"seed": 4}))
+    columns, rows = collect.collect(str(tmp_path))
+    assert columns == ["game", "seed"]
+    assert [(r["trial"], r["seed"], r["modes_covered"]) for r in rows] == [
+        ("game=hinge/replica_0", "4", 7),
+        ("game=hinge/replica_1", "5", 8),
+        ("game=hinge/replica_2", "6", 6),
+    ]
