@@ -71,16 +71,22 @@ class SweepError(ValueError):
 # ---------------------------------------------------------------------------------------------- sweep
 
 
-def load_sweep(path: str) -> tuple[str, list[dict]]:
-    """(CONFIG, trials) of a sweep file, checked."""
+def _load_module(path: str, what: str):
+    """The Python file ``path`` as a module; its own error (or its absence) in one line."""
     if not os.path.isfile(path):
-        raise SweepError(f"no sweep file {path}")
-    spec = importlib.util.spec_from_file_location("_sweep", path)
+        raise SweepError(f"no {what} file {path}")
+    spec = importlib.util.spec_from_file_location("_" + what, path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as e:  # the file's own error, in one line
-        raise SweepError(f"cannot load {path}: {type(e).__name__}: {e}") from None
+    except Exception as e:
+        raise SweepError(f"cannot load {what} {path}: {type(e).__name__}: {e}") from None
+    return module
+
+
+def load_sweep(path: str) -> tuple[str, list[dict]]:
+    """(CONFIG, trials) of a sweep file, checked."""
+    module = _load_module(path, "sweep")
     config, get_sweep = getattr(module, "CONFIG", None), getattr(module, "get_sweep", None)
     if not isinstance(config, str) or not callable(get_sweep):
         raise SweepError(f"{path} needs CONFIG (a config file path) and get_sweep()")
@@ -95,13 +101,8 @@ def load_sweep(path: str) -> tuple[str, list[dict]]:
 
 
 def _load_config(path: str):
-    full = path if os.path.isabs(path) else os.path.join(ROOT, path)
-    if not os.path.isfile(full):
-        raise SweepError(f"no config file {path}")
-    spec = importlib.util.spec_from_file_location("_config", full)
-    module = importlib.util.module_from_spec(spec)
+    module = _load_module(path if os.path.isabs(path) else os.path.join(ROOT, path), "config")
     try:
-        spec.loader.exec_module(module)
         return module.get_config()
     except Exception as e:  # the file's own error, in one line
         raise SweepError(f"cannot load config {path}: {type(e).__name__}: {e}") from None
