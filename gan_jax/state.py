@@ -142,12 +142,20 @@ def create_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -
     states = [
         create_train_state(config, setup, mean_pixel, num_train, config.seed + r) for r in range(replicas)
     ]
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    return stacked.replace(data_index=states[0].data_index)
+
+
+def replica_axes(state: TrainState) -> TrainState:
+    """jax.vmap axes of a stacked state: 0 for every leaf but ``data_index``, which the replicas share
+    (they step together). Unbatched, it keeps the epoch-start test of ``data.next_batch_indices`` a
+    real ``lax.cond``; batched, vmap would turn it into a select that re-sorts N keys every step."""
+    return jax.tree.map(lambda _: 0, state).replace(data_index=None)
 
 
 def replica(state: TrainState, r: int) -> TrainState:
     """Replica ``r`` of a stacked state."""
-    return jax.tree.map(lambda x: x[r], state)
+    return jax.tree.map(lambda x: x[r], state.replace(data_index=None)).replace(data_index=state.data_index)
 
 
 def hyperparams(opt_state) -> dict:

@@ -15,7 +15,15 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import data, evaluate, figures, games, images, metric_writers, models, options, parallel, steps
-from gan_jax.state import SAMPLE_STREAM, TrainState, create_state, make_setup, num_replicas, replica
+from gan_jax.state import (
+    SAMPLE_STREAM,
+    TrainState,
+    create_state,
+    make_setup,
+    num_replicas,
+    replica,
+    replica_axes,
+)
 
 GRID = 10
 
@@ -94,6 +102,16 @@ def next_stop(step: int, config, total: int) -> int:
     return min([total] + [(step // c + 1) * c for c in cadences])
 
 
+def _vmap_replicas(step_fn):
+    """``step_fn`` over the leading replica axis of a stacked state (``state.replica_axes``)."""
+
+    def replicated(state, images):
+        axes = replica_axes(state)
+        return jax.vmap(step_fn, in_axes=(axes, None), out_axes=(axes, 0))(state, images)
+
+    return replicated
+
+
 def make_train_step(config, setup, num_train: int, mesh=None):
     """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
     distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1, data-parallel over
@@ -104,7 +122,7 @@ def make_train_step(config, setup, num_train: int, mesh=None):
         batch_sharding = parallel.shardings(mesh)[1]
     step_fn = steps.make_step(config, setup, num_train, batch_sharding)
     if num_replicas(config) > 1:
-        step_fn = jax.vmap(step_fn, in_axes=(0, None))
+        step_fn = _vmap_replicas(step_fn)
     jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
     compiled = {}
 

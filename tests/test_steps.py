@@ -222,3 +222,28 @@ def test_classical_momentum_matches_pylearn2_recursion():
         inc = 0.5 * inc - (0.1 / 1.000004**t) * g
         p = p + inc
     np.testing.assert_allclose(params, p, rtol=1e-6)
+
+
+def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(images):
+    """Under vmap a batched epoch-start test would become a select that re-sorts N keys every step;
+    the stacked state keeps data_index unbatched, and the replicas are the seeds' own runs."""
+    from gan_jax import train
+    from gan_jax.state import create_state, replica
+
+    config = tiny_config(num_replicas=2)
+    setup = make_setup(config, len(images))
+    state = create_state(config, setup, images.mean(axis=0), len(images))
+    assert state.data_index.shape == () and state.g_params["out"]["bias"].shape[0] == 2
+    train_step = train.make_train_step(config, setup, len(images))
+    device_images = jnp.asarray(images)
+    vmapped = train._vmap_replicas(steps.make_step(config, setup, len(images)))
+    jaxpr = str(jax.make_jaxpr(vmapped)(state, device_images))
+    assert "cond[" in jaxpr
+    new, metrics = train_step(state, device_images, 2)
+    assert int(new.data_index) == 2 and metrics["d_loss"].shape == (2,)
+    single_config = tiny_config(seed=1)
+    single = create_train_state(single_config, setup, images.mean(axis=0), len(images))
+    single_step = jax.jit(steps.make_step(single_config, setup, len(images)))
+    for _ in range(2):
+        single, _ = single_step(single, device_images)
+    chex.assert_trees_all_close(replica(new, 1).g_params, single.g_params, rtol=1e-4, atol=1e-6)
