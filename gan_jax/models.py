@@ -183,10 +183,11 @@ class DCGANDiscriminator(nn.Module):
     """l(x): 4x4 stride-2 convs through ``channels``, LeakyReLU(0.2), batch norm on all but the first
     (none on the input), then Dense 1 (Radford et al. 2016).
 
-    ``spectral_norm``: every conv and the dense layer divide their weight by its largest singular value
-    sigma(W), estimated by one power iteration per call from the stored vector u (Miyato et al. 2018);
-    u lives in the ``spectral`` collection and is written when ``train``. An SN discriminator has no
-    batch norm, as in Miyato et al. (its Lipschitz bound holds only without it).
+    ``spectral_norm``: every conv and the dense layer divide their weight (a conv kernel as the matrix
+    [kh*kw*in, out]) by its largest singular value sigma(W), estimated by one power iteration per call
+    from the stored vector u (Miyato et al. 2018); u and sigma live in the ``spectral`` collection and
+    are written when ``train`` (the train step keeps only D's own training passes' writes). An SN
+    discriminator has no batch norm, as in Miyato et al. (its Lipschitz bound holds only without it).
     """
 
     image_shape: tuple[int, int, int]
