@@ -94,7 +94,7 @@ def _draw(workdir):
     for out_dir, view in zip(dirs, train.replica_views(state, replicas), strict=True):
         key = jax.random.fold_in(view.rng, EVAL_STREAM)
         samples = evaluate.draw_samples(
-            setup, steps.sampling_params(view), key, _NUM_SAMPLES.value, config.model.z_dim
+            setup, steps.sampling_variables(view), key, _NUM_SAMPLES.value, config.model.z_dim
         )
         yield samples, int(view.step), out_dir, config.data, splits
 

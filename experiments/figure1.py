@@ -53,8 +53,11 @@ def main(argv):
             from gan_jax.state import create_train_state
 
             state = create_train_state(config, setup, x_train.mean(0), len(x_train))
-        g = lambda z, s=state: np.asarray(setup.generator.apply({"params": s.g_params}, z))[:, 0]  # noqa: E731
-        logits = setup.discriminator.apply({"params": state.d_params}, x_grid[:, None], train=False)
+        g_variables = models.variables(state.g_params, state.g_state)
+        g = lambda z, v=g_variables: np.asarray(setup.generator.apply(v, z))[:, 0]  # noqa: E731
+        logits = setup.discriminator.apply(
+            models.variables(state.d_params, state.d_state), x_grid[:, None], train=False
+        )
         figures.figure1_panel(
             ax,
             x_grid,

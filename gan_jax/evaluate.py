@@ -14,7 +14,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
-from gan_jax.state import EVAL_STREAM, create_state, make_setup
+from gan_jax.state import EVAL_STREAM, create_state, make_setup, restore_checkpoint
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -85,22 +85,23 @@ def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: i
     """(setup, state) of the latest checkpoint in ``workdir`` (replicas stacked when the run had
     ``num_replicas`` > 1); one-line EvalError if there is none."""
     setup = make_setup(config, num_train)
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, create_state(config, setup, mean_pixel, num_train))
+    state = create_state(config, setup, mean_pixel, num_train)
     directory = os.path.join(os.path.abspath(workdir), "checkpoints")
     with ocp.CheckpointManager(directory) as mngr:
         step = mngr.latest_step() if os.path.isdir(directory) else None
         if step is None:
             raise EvalError(f"no checkpoint in {workdir}")
-        return setup, mngr.restore(step, args=ocp.args.StandardRestore(target))
+        return setup, restore_checkpoint(mngr, step, state)
 
 
-def draw_samples(setup, g_params, key, num: int, z_dim: int, batch_size: int = 1000) -> np.ndarray:
-    """``num`` fair samples x = G(z) [num, data_dim] float32; batch i uses z from fold_in(key, i)."""
+def draw_samples(setup, g_variables, key, num: int, z_dim: int, batch_size: int = 1000) -> np.ndarray:
+    """``num`` fair samples x = G(z) [num, data_dim] float32 of G in eval mode with ``g_variables``
+    (``steps.sampling_variables(state)``); batch i uses z from fold_in(key, i)."""
     sampler = steps.make_sampler(setup)
     out = []
     for i, start in enumerate(range(0, num, batch_size)):
         z = models.sample_noise(jax.random.fold_in(key, i), batch_size, z_dim)
-        out.append(np.asarray(sampler(g_params, z))[: num - start])
+        out.append(np.asarray(sampler(g_variables, z))[: num - start])
     return np.concatenate(out).astype(np.float32)
 
 
@@ -126,7 +127,9 @@ def evaluate_generator(setup, state, splits, config) -> dict:
     """Metrics of ``config.eval_samples`` fair samples of the state's G (its EMA if it keeps one;
     noise from the run key's eval stream, so evaluations through training compare like with like)."""
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
-    samples = draw_samples(setup, steps.sampling_params(state), key, config.eval_samples, config.model.z_dim)
+    samples = draw_samples(
+        setup, steps.sampling_variables(state), key, config.eval_samples, config.model.z_dim
+    )
     return evaluate_samples(samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples))
 
 

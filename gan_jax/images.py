@@ -4,17 +4,22 @@ import numpy as np
 from PIL import Image
 
 
-def grid(samples: np.ndarray, rows: int, cols: int, side: int = 28, pad: int = 1) -> np.ndarray:
-    """Tiles ``rows * cols`` flat images in [0, 1] into one uint8 [H, W] array, ``pad`` px apart."""
+def grid(
+    samples: np.ndarray, rows: int, cols: int, side: int = 28, pad: int = 1, channels: int = 1
+) -> np.ndarray:
+    """Tiles ``rows * cols`` flat images in [0, 1] ([side * side * channels], HWC order) into one uint8
+    [H, W] (one channel) or [H, W, channels] array, ``pad`` px apart."""
     samples = np.asarray(samples, np.float32)
-    if samples.shape != (rows * cols, side * side):
-        raise ValueError(f"expected {rows * cols} images of {side * side} pixels, got {samples.shape}")
+    size = side * side * channels
+    if samples.shape != (rows * cols, size):
+        raise ValueError(f"expected {rows * cols} images of {size} values, got {samples.shape}")
     cell = side + pad
-    out = np.ones((rows * cell + pad, cols * cell + pad), np.float32)
-    tiles = samples.reshape(rows, cols, side, side)
+    out = np.ones((rows * cell + pad, cols * cell + pad, channels), np.float32)
+    tiles = samples.reshape(rows, cols, side, side, channels)
     for r in range(rows):
         for c in range(cols):
             out[pad + r * cell : pad + r * cell + side, pad + c * cell : pad + c * cell + side] = tiles[r, c]
+    out = out[..., 0] if channels == 1 else out
     return np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
 
 

@@ -1,6 +1,15 @@
-"""G and D: the 2014 MNIST generator and maxout discriminator (goodfeli/adversarial, mnist.yaml), and
-plain MLPs for the low-dimensional benchmarks. ``config.model.name`` picks the pair."""
+"""G and D: the 2014 MNIST generator and maxout discriminator (goodfeli/adversarial, mnist.yaml), plain
+MLPs for the low-dimensional benchmarks, and the DCGAN convolutional pairs (Radford et al. 2016).
+``config.model.name`` picks the pair.
 
+Every G is called as ``G(z, train=...)`` and every D as ``D(x, train=...)``; images flow in and out
+as flat vectors [B, H*W*C] and the convolutional modules reshape them to ``image_shape`` inside.
+Non-param variables (batch norm running averages in ``batch_stats``, spectral-norm power-iteration
+vectors in ``spectral``) are the model's state: ``TrainState.g_state`` / ``d_state``.
+"""
+
+import functools
+import math
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -31,7 +40,8 @@ class Generator(nn.Module):
     init_scale: float = 0.05
 
     @nn.compact
-    def __call__(self, z: jax.Array) -> jax.Array:
+    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+        del train  # no batch statistics: the same function in training and sampling
         init = symmetric_uniform(self.init_scale)
         h = z
         for width in self.hidden:
@@ -76,6 +86,17 @@ class Discriminator(nn.Module):
         return nn.Dense(1, kernel_init=init, name="out")(h)[..., 0]
 
 
+def variables(params, model_state) -> dict:
+    """The flax variables of a model: its params and its state collections (none when state is None)."""
+    return {"params": params} | (model_state or {})
+
+
+def split_variables(variables: dict) -> tuple[dict, dict | None]:
+    """(params, state): the state is every collection but 'params', None when there is none."""
+    state = {k: v for k, v in variables.items() if k != "params"}
+    return variables["params"], state or None
+
+
 def marginal_logit(mean_pixel: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """logit(clip(mean pixel, eps, 1 - eps)): G's output bias so sigmoid(bias) = E[x] per pixel."""
     p = np.clip(np.asarray(mean_pixel, np.float64), eps, 1.0 - eps)
@@ -89,7 +110,8 @@ class MLPGenerator(nn.Module):
     out_dim: int = 2
 
     @nn.compact
-    def __call__(self, z: jax.Array) -> jax.Array:
+    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+        del train
         h = z
         for width in self.hidden:
             h = nn.relu(nn.Dense(width)(h))
@@ -110,13 +132,135 @@ class MLPDiscriminator(nn.Module):
         return nn.Dense(1, name="out")(h)[..., 0]
 
 
-MODELS = ("paper_mlp", "mlp")
+def dcgan_normal(key, shape, dtype=jnp.float32):
+    """DCGAN's weight initialisation: W ~ N(0, 0.02^2) (Radford et al. 2016, Sec. 4). Drawn as one flat
+    vector and reshaped: the same distribution, and XLA on CPU compiles a rank-4 threefry draw ~6x slower."""
+    return 0.02 * jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
+
+
+def dcgan_bn_scale(key, shape, dtype=jnp.float32):
+    """Batch-norm scale gamma ~ N(1, 0.02^2), as the PyTorch DCGAN reference initialises it."""
+    return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def _batch_norm(train: bool) -> nn.Module:
+    """Batch norm as in PyTorch (running average momentum 0.1, eps 1e-5): batch moments when
+    ``train``, the running averages (``batch_stats``) otherwise."""
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=dcgan_bn_scale)
+
+
+OUTPUTS = {"sigmoid": nn.sigmoid, "tanh": jnp.tanh}
+OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+class DCGANGenerator(nn.Module):
+    """x = G(z): Dense -> [s, s, channels[0]] -> 4x4 stride-2 transposed convs through ``channels[1:]``
+    -> 4x4 stride-2 transposed conv to the image's channels -> ``output`` (sigmoid for data in [0, 1],
+    tanh for [-1, 1]). Batch norm + ReLU on every hidden layer, none on the output (Radford et al. 2016);
+    s = H / 2^len(channels). Returns flat images [B, H*W*C]."""
+
+    image_shape: tuple[int, int, int]
+    channels: Sequence[int]
+    output: str = "tanh"
+
+    @nn.compact
+    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+        height, width, colours = self.image_shape
+        scale = 2 ** len(self.channels)
+        side = (height // scale, width // scale)
+        h = nn.Dense(side[0] * side[1] * self.channels[0], use_bias=False, kernel_init=dcgan_normal)(z)
+        h = nn.relu(_batch_norm(train)(h.reshape(-1, *side, self.channels[0])))
+        conv = functools.partial(
+            nn.ConvTranspose, kernel_size=(4, 4), strides=(2, 2), padding="SAME", kernel_init=dcgan_normal
+        )
+        for c in self.channels[1:]:
+            h = nn.relu(_batch_norm(train)(conv(c, use_bias=False)(h)))
+        h = OUTPUTS[self.output](conv(colours, name="out")(h))
+        return h.reshape(h.shape[0], -1)
+
+
+class DCGANDiscriminator(nn.Module):
+    """l(x): 4x4 stride-2 convs through ``channels``, LeakyReLU(0.2), batch norm on all but the first
+    (none on the input), then Dense 1 (Radford et al. 2016).
+
+    ``spectral_norm``: every conv and the dense layer divide their weight (a conv kernel as the matrix
+    [kh*kw*in, out]) by its largest singular value sigma(W), estimated by one power iteration per call
+    from the stored vector u (Miyato et al. 2018); u and sigma live in the ``spectral`` collection and
+    are written when ``train`` (the train step keeps only D's own training passes' writes). An SN
+    discriminator has no batch norm, as in Miyato et al. (its Lipschitz bound holds only without it).
+    """
+
+    image_shape: tuple[int, int, int]
+    channels: Sequence[int]
+    spectral_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        def layer(module):
+            if not self.spectral_norm:
+                return module
+            sn = nn.SpectralNorm(module, collection_name="spectral")
+            return functools.partial(sn, update_stats=train)
+
+        h = x.reshape(-1, *self.image_shape)
+        for i, c in enumerate(self.channels):
+            bn = i > 0 and not self.spectral_norm
+            conv = nn.Conv(
+                c, (4, 4), strides=(2, 2), padding="SAME", use_bias=not bn, kernel_init=dcgan_normal
+            )
+            h = layer(conv)(h)
+            h = nn.leaky_relu(_batch_norm(train)(h) if bn else h, 0.2)
+        h = h.reshape(h.shape[0], -1)
+        return layer(nn.Dense(1, kernel_init=dcgan_normal, name="out"))(h)[..., 0]
+
+
+# name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)
+DCGAN = {"dcgan28": (28, (2, 1)), "dcgan32": (32, (8, 4, 2)), "dcgan64": (64, (8, 4, 2, 1))}
+MODELS = ("paper_mlp", "mlp", *DCGAN)
+
+
+def image_shape(model_config) -> tuple[int, ...] | None:
+    """(H, W, C) of the model's images: ``model.image_shape``, (28, 28, 1) for a 784-dim model without
+    it (the paper's MNIST MLP), None for vector data."""
+    if model_config.get("image_shape"):
+        return tuple(int(d) for d in model_config.image_shape)
+    return (28, 28, 1) if model_config.data_dim == 784 else None
+
+
+def output_range(model_config) -> tuple[float, float] | None:
+    """The range of G's output activation: [0, 1] for the paper's sigmoid, the DCGAN ``output``'s, None
+    for the linear 'mlp'."""
+    name = model_config.get("name", "paper_mlp")
+    if name in DCGAN:
+        return OUTPUT_RANGES.get(model_config.get("output", "tanh"))
+    return (0.0, 1.0) if name == "paper_mlp" else None
+
+
+def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
+    """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
+    side, multipliers = DCGAN[m.name]
+    shape = image_shape(m)
+    if shape is None or shape[:2] != (side, side):
+        raise ValueError(f"model {m.name!r} makes {side}x{side} images; config.model.image_shape={shape}")
+    if math.prod(shape) != m.data_dim:
+        raise ValueError(f"config.model.data_dim={m.data_dim} but image_shape {shape} has {math.prod(shape)}")
+    output = m.get("output", "tanh")
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
+    g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output)
+    d_channels = tuple(m.ndf * k for k in reversed(multipliers))
+    d = DCGANDiscriminator(shape, d_channels, bool(m.get("spectral_norm", False)))
+    return g, d
 
 
 def build_models(config) -> tuple[nn.Module, nn.Module]:
-    """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair) or 'mlp'."""
+    """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair), 'mlp', or a DCGAN pair
+    ('dcgan28' for 28x28 MNIST, 'dcgan32', 'dcgan64'; fields ``image_shape``, ``ngf``, ``ndf``, ``output``,
+    ``spectral_norm``)."""
     m = config.model
     name = m.get("name", "paper_mlp")
+    if name in DCGAN:
+        return build_dcgan(m)
     if name == "mlp":
         return MLPGenerator(tuple(m.g_hidden), m.data_dim), MLPDiscriminator(tuple(m.d_hidden))
     if name != "paper_mlp":

@@ -4,6 +4,7 @@ Module definitions and optax transformations are static; they live in ``Setup`` 
 closed over by the step functions, never stored in the state.
 """
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import orbax.checkpoint as ocp
 
 from gan_jax import data, models
 
@@ -31,6 +33,10 @@ class TrainState(flax.struct.PyTreeNode):
     d_opt_state: optax.OptState
     rng: jax.Array  # the run key; per-step keys are fold_in(fold_in(rng, STEP_STREAM), step)
     g_ema: dict | None = None  # EMA of g_params when config.ema_decay > 0 (else None: no leaves)
+    # Non-param variable collections of G and D (batch norm running averages, spectral-norm vectors):
+    # {collection: tree} as module.init made them, None when the model has none (the paper model).
+    g_state: dict | None = None
+    d_state: dict | None = None
 
 
 class Setup(NamedTuple):
@@ -104,15 +110,17 @@ def create_train_state(
     config, setup: Setup, mean_pixel: np.ndarray, num_train: int, seed: int | None = None
 ) -> TrainState:
     """Initial state; the paper model's G output bias is the marginal logit of the training pixels.
+    G's and D's non-param collections (``module.init``'s all but 'params') become ``g_state`` / ``d_state``.
 
     ``seed`` defaults to ``config.seed``."""
     rng = jax.random.PRNGKey(config.seed if seed is None else seed)
     g_key, d_key = jax.random.split(jax.random.fold_in(rng, INIT_STREAM))
     m = config.model
-    g_params = setup.generator.init(g_key, jnp.zeros((1, m.z_dim)))["params"]
+    g_params, g_state = models.split_variables(setup.generator.init(g_key, jnp.zeros((1, m.z_dim))))
     if m.get("name", "paper_mlp") == "paper_mlp":  # sigmoid output: start at the data's marginals
         g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
-    d_params = setup.discriminator.init(d_key, jnp.zeros((1, m.data_dim)), train=False)["params"]
+    d_variables = setup.discriminator.init(d_key, jnp.zeros((1, m.data_dim)), train=False)
+    d_params, d_state = models.split_variables(d_variables)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         data_index=jnp.zeros((), jnp.int32),
@@ -124,7 +132,30 @@ def create_train_state(
         d_opt_state=setup.d_tx.init(d_params),
         rng=rng,
         g_ema=jax.tree.map(jnp.copy, g_params) if config.get("ema_decay", 0.0) > 0 else None,
+        g_state=g_state,
+        d_state=d_state,
     )
+
+
+MODEL_STATE_FIELDS = ("g_state", "d_state")
+
+
+def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState) -> TrainState:
+    """Checkpoint ``step`` restored into ``state``'s structure (and shardings). A model without state
+    also restores checkpoints written before TrainState had ``g_state`` / ``d_state``."""
+    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    try:
+        return mngr.restore(step, args=ocp.args.StandardRestore(target))
+    except ValueError as error:
+        if any(getattr(state, name) is not None for name in MODEL_STATE_FIELDS):
+            raise
+        fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
+        legacy = {name: getattr(target, name) for name in fields}
+        try:
+            restored = mngr.restore(step, args=ocp.args.StandardRestore(legacy))
+        except (ValueError, KeyError, TypeError):
+            raise error from None
+        return state.replace(**restored)
 
 
 def num_replicas(config) -> int:

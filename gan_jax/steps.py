@@ -2,6 +2,24 @@
 
 The step draws its own minibatch (``data.next_batch_indices`` at ``state.data_index``) and noise
 (``fold_in(rng, step)``), so N steps fuse into one dispatch as ``lax.scan(step, state, ...)``.
+
+Model state (``TrainState.g_state`` / ``d_state``: batch norm running averages, spectral-norm vectors).
+Training applies G and D in train mode (batch norm on the batch's own moments) and threads the state
+through the passes in the order they run, as the PyTorch DCGAN reference's in-place updates do:
+
+- G's state takes every training pass of G in turn (each a batch of G's activations at the current
+  parameters): the one pass of a simultaneous step; per alternating step, the pass that makes each D
+  sub-step's fakes, then each G sub-step's.
+- D's state takes D's own training passes, the real batch then the fake batch (separate batches through
+  D, as DCGAN does), so its running averages end on the fake batch's moments (EMA momentum 0.1 each);
+  with spectral norm, u moves one power iteration per such pass (``update_stats``). D's passes inside an
+  alternating G sub-step and the penalties' passes (``critic(x)``) run D in train mode too, but what they
+  would write is dropped: D's state changes only where D is trained. (PyTorch's DCGAN also moves D's
+  running averages in G's pass; they serve only eval-mode D, never training.)
+
+With batch norm in D a penalty's input gradient is not per example (D mixes the batch); gradient
+penalties go better with ``model.spectral_norm`` (no batch norm in D), as Gulrajani et al. 2017 advise.
+Sampling applies G in eval mode with its state (``make_sampler``, ``sampling_variables``).
 """
 
 from collections.abc import Callable
@@ -53,6 +71,17 @@ def _all_finite(*xs):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in xs]))
 
 
+def apply_train(module, params, model_state, *args, **kwargs):
+    """``module`` in train mode: (output, state after the pass). With no state (None) the output alone
+    is computed, the paper model's exact call; otherwise every state collection is mutable."""
+    if model_state is None:
+        return module.apply({"params": params}, *args, train=True, **kwargs), None
+    out, new_state = module.apply(
+        models.variables(params, model_state), *args, train=True, mutable=list(model_state), **kwargs
+    )
+    return out, dict(new_state)
+
+
 def check_update_scheme(name: str) -> None:
     if name not in UPDATES:
         raise ValueError(f"unknown update {name!r}; choose one of: {', '.join(UPDATES)}")
@@ -84,21 +113,29 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     def noise(key):
         return place(models.sample_noise(key, batch, z_dim))
 
-    def d_logits(d_params, x, key):
-        return disc.apply({"params": d_params}, x, train=True, rngs={"dropout": key})
+    def d_logits(d_params, d_state, x, key):
+        """D's train-mode logits and its state after the pass."""
+        return apply_train(disc, d_params, d_state, x, rngs={"dropout": key})
 
-    def d_objective(d_params, x_real, x_fake, keys, step):
+    def g_forward(g_params, g_state, z):
+        """G's train-mode samples and its state after the pass."""
+        return apply_train(gen, g_params, g_state, z)
+
+    def d_objective(d_params, d_state, x_real, x_fake, keys, step):
         """D's loss: the game's (scaled by d_loss_scale) plus the configured penalties. ``keys`` =
-        (dropout of the real pass, of the fake pass, of the penalties)."""
+        (dropout of the real pass, of the fake pass, of the penalties). Aux: ((real, fake) logits, D's
+        state after the real then the fake pass; the penalties' passes leave it as it is)."""
         k_real, k_fake, k_pen = keys
         k_pen, k_drop = jax.random.split(k_pen)
-        real_logits = d_logits(d_params, x_real, k_real)
-        fake_logits = d_logits(d_params, x_fake, k_fake)
+        real_logits, d_state = d_logits(d_params, d_state, x_real, k_real)
+        fake_logits, d_state = d_logits(d_params, d_state, x_fake, k_fake)
         d_loss = d_scale * d_base_loss(real_logits, fake_logits)
-        d_loss += options.d_penalty(
-            config, lambda x: d_logits(d_params, x, k_drop), x_real, x_fake, k_pen, step
-        )
-        return d_loss, (real_logits, fake_logits)
+
+        def critic(x):
+            return d_logits(d_params, d_state, x, k_drop)[0]
+
+        d_loss += options.d_penalty(config, critic, x_real, x_fake, k_pen, step)
+        return d_loss, ((real_logits, fake_logits), d_state)
 
     def simultaneous(state: TrainState, images):
         """Both gradients at the same (theta_G, theta_D), one minibatch, one z (the 2014 code)."""
@@ -109,13 +146,15 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
         z = noise(k_z)
 
         def losses(g_params, d_params):
-            x_fake = gen.apply({"params": g_params}, z)
+            x_fake, g_state = g_forward(g_params, state.g_state, z)
             # one dropped-out pass serves D and G
-            d_loss, (real_logits, fake_logits) = d_objective(d_params, x_real, x_fake, k_d, state.step)
+            d_loss, ((real_logits, fake_logits), d_state) = d_objective(
+                d_params, state.d_state, x_real, x_fake, k_d, state.step
+            )
             g_loss = game.g_loss(real_logits=real_logits, fake_logits=fake_logits)
-            return (d_loss, g_loss), (real_logits, fake_logits)
+            return (d_loss, g_loss), (real_logits, fake_logits, g_state, d_state)
 
-        (d_loss, g_loss), vjp, (real_logits, fake_logits) = jax.vjp(
+        (d_loss, g_loss), vjp, (real_logits, fake_logits, g_state, d_state) = jax.vjp(
             losses, state.g_params, state.d_params, has_aux=True
         )
         one, zero = jnp.ones_like(d_loss), jnp.zeros_like(d_loss)
@@ -138,6 +177,8 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             g_opt_state=g_opt_state,
             d_opt_state=d_opt_state,
             g_ema=options.after_g_update(config, state.g_ema, g_params, state.step),
+            g_state=g_state,
+            d_state=d_state,
         )
 
     def alternating(state: TrainState, images):
@@ -151,6 +192,8 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             "d_opt_state": state.d_opt_state,
             "g_params": state.g_params,
             "g_opt_state": state.g_opt_state,
+            "g_state": state.g_state,
+            "d_state": state.d_state,
             "perm": state.data_perm,
             "x_real": None,
             "finite": jnp.array(True),
@@ -161,9 +204,9 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
                 k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
                 k_d = (k_real, k_fake, jax.random.fold_in(d_keys[i], PENALTY_KEY))
                 s["perm"], x_real = real_batch(state.rng, s["perm"], state.data_index + i, images)
-                x_fake = gen.apply({"params": s["g_params"]}, noise(k_z))
-                (d_loss, logits), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
-                    s["d_params"], x_real, x_fake, k_d, state.step
+                x_fake, s["g_state"] = g_forward(s["g_params"], s["g_state"], noise(k_z))
+                (d_loss, (logits, s["d_state"])), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+                    s["d_params"], s["d_state"], x_real, x_fake, k_d, state.step
                 )
                 d_params, s["d_opt_state"] = _apply(setup.d_tx, d_grads, s["d_opt_state"], s["d_params"])
                 s["d_params"] = options.after_d_update(config, d_params)
@@ -185,12 +228,24 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
                 k_real = jax.random.fold_in(g_keys[j], PENALTY_KEY)  # RaGAN's real pass
                 z = noise(k_z)
 
-                def g_objective(g_params, z=z, k_drop=k_drop, k_real=k_real, d_params=s["d_params"]):
-                    fake_logits = d_logits(d_params, gen.apply({"params": g_params}, z), k_drop)
-                    real_logits = d_logits(d_params, x_real, k_real) if game.needs_real_for_g else None
-                    return game.g_loss(real_logits=real_logits, fake_logits=fake_logits)
+                def g_objective(
+                    g_params,
+                    z=z,
+                    k_drop=k_drop,
+                    k_real=k_real,
+                    g_state=s["g_state"],
+                    d=(s["d_params"], s["d_state"]),
+                ):
+                    """G's loss through D in train mode; aux: G's state (D's stays: see the module doc)."""
+                    d_params, d_state = d
+                    x_fake, g_state = g_forward(g_params, g_state, z)
+                    fake_logits = d_logits(d_params, d_state, x_fake, k_drop)[0]
+                    real_logits = None
+                    if game.needs_real_for_g:
+                        real_logits = d_logits(d_params, d_state, x_real, k_real)[0]
+                    return game.g_loss(real_logits=real_logits, fake_logits=fake_logits), g_state
 
-                g_loss, g_grads = jax.value_and_grad(g_objective)(s["g_params"])
+                (g_loss, s["g_state"]), g_grads = jax.value_and_grad(g_objective, has_aux=True)(s["g_params"])
                 s["g_params"], s["g_opt_state"] = _apply(setup.g_tx, g_grads, s["g_opt_state"], s["g_params"])
                 s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads)}
                 s["finite"] &= _all_finite(g_loss, s["g_norm"])
@@ -210,6 +265,8 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             g_opt_state=s["g_opt_state"],
             d_opt_state=s["d_opt_state"],
             g_ema=options.after_g_update(config, state.g_ema, s["g_params"], state.step),
+            g_state=s["g_state"],
+            d_state=s["d_state"],
         )
 
     return simultaneous if config.update_scheme == "simultaneous" else alternating
@@ -238,10 +295,22 @@ def jit_step(step_fn: Callable) -> Callable:
 
 
 def make_sampler(setup: Setup) -> Callable:
-    """Jitted x = G(z) for fixed-noise sample grids."""
-    return jax.jit(lambda g_params, z: setup.generator.apply({"params": g_params}, z))
+    """Jitted ``sampler(variables, z)`` = G(z) in eval mode (batch norm on its running averages), for
+    sample grids and evaluation; ``variables`` from ``sampling_variables(state)``."""
+    return jax.jit(lambda variables, z: setup.generator.apply(variables, z, train=False))
 
 
 def sampling_params(state: TrainState):
     """G's parameters for samples and evaluation: the EMA when ``config.ema_decay`` > 0 keeps one."""
     return state.g_params if state.g_ema is None else state.g_ema
+
+
+def sampling_variables(state: TrainState) -> dict:
+    """G's variables for samples: ``sampling_params`` with G's state (the EMA, when kept, goes with the
+    running averages of the trained G: no separate statistics are kept for the EMA weights)."""
+    return models.variables(sampling_params(state), state.g_state)
+
+
+def d_eval_variables(state: TrainState) -> dict:
+    """D's variables for eval-mode plots: its params and state."""
+    return models.variables(state.d_params, state.d_state)

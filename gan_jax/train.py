@@ -23,6 +23,7 @@ from gan_jax.state import (
     num_replicas,
     replica,
     replica_axes,
+    restore_checkpoint,
 )
 
 GRID = 10
@@ -57,9 +58,8 @@ def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str) -> Tr
     step = mngr.latest_step()
     if step is None:
         return state
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     try:
-        return mngr.restore(step, args=ocp.args.StandardRestore(target))
+        return restore_checkpoint(mngr, step, state)
     except (ValueError, KeyError, TypeError) as e:
         first = str(e).strip().split("\n")[0].split(". ")[0]
         raise TrainError(
@@ -141,6 +141,12 @@ def train(config, workdir: str) -> TrainState:
     x_train = splits["train"][0]
     if x_train.shape[1] != config.model.data_dim:
         raise ValueError(f"data has {x_train.shape[1]} dims, config.model.data_dim={config.model.data_dim}")
+    pixel_range, output_range = data.pixel_range(config.data), models.output_range(config.model)
+    if None not in (pixel_range, output_range) and pixel_range != output_range:
+        raise ValueError(
+            f"G's output range {output_range} does not match the data's {pixel_range}: "
+            "set config.model.output (sigmoid for [0, 1], tanh for [-1, 1])"
+        )
     setup = make_setup(config, len(x_train))
     replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
     mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
@@ -178,27 +184,29 @@ def train(config, workdir: str) -> TrainState:
         for d in dirs:
             metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
     writers = [metric_writers.MetricWriter(d) for d in dirs] if main else []
-    num_fixed = GRID * GRID if config.model.data_dim == 784 else 1000
+    shape = models.image_shape(config.model)
+    num_fixed = GRID * GRID if shape else 1000
     fixed_z = [
         models.sample_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
         for view in replica_views(state, replicas)
     ]
-    critic = jax.jit(lambda d_params, x: setup.discriminator.apply({"params": d_params}, x, train=False))
+    critic = jax.jit(lambda d_variables, x: setup.discriminator.apply(d_variables, x, train=False))
 
     def write_samples(step, r, view):
-        x = np.asarray(sampler(host(steps.sampling_params(view)), fixed_z[r]))
+        x = np.asarray(sampler(host(steps.sampling_variables(view)), fixed_z[r]))
         path = os.path.join(dirs[r], "samples", f"step_{step:07d}.png")
-        if x.shape[1] == 784:
-            grid = images.grid(x, GRID, GRID)
+        if shape:  # a 10x10 grid, pixels mapped from the data's range to [0, 1]
+            low, high = pixel_range or (0.0, 1.0)
+            grid = images.grid((x - low) / (high - low), GRID, GRID, shape[0], channels=shape[2])
             images.save_png(path, grid)
-            writers[r].image(step, "samples", grid)
+            writers[r].image(step, "samples", grid, dataformats="HW" if shape[2] == 1 else "HWC")
             return
         if x.shape[1] == 2:
             figures.scatter_2d(path, x, data.toy_centres(config.data), f"step {step}")
         else:
             lo, hi = np.percentile(x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * x_train.std()
             x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
-            d_values = jax.nn.sigmoid(critic(host(view.d_params), x_grid[:, None]))
+            d_values = jax.nn.sigmoid(critic(host(steps.d_eval_variables(view)), x_grid[:, None]))
             p_data = data.toy_density(config.data, x_grid)
             figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
         writers[r].image(step, "samples", images.read_png(path), dataformats="HWC")

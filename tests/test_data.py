@@ -104,3 +104,35 @@ def test_tfds_and_hub_hold_the_same_images(mnist):
 def test_missing_tfds_dir_is_a_one_line_error(tmp_path):
     pytest.importorskip("tensorflow_datasets")
     assert "TFDS" in one_line_error(data.load_tfds, str(tmp_path))
+
+
+@pytest.mark.parametrize("name, shape", [("cifar10", (32, 32, 3)), ("celeb_a", (64, 64, 3))])
+def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
+    """CIFAR-10 as it is, CelebA's 218x178 photos center-cropped to 108 and resized to 64; pixels
+    x / 127.5 - 1, flattened HWC; load_dataset dispatches on the name, num_train caps the count."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    import ml_collections
+
+    config = ml_collections.ConfigDict({"name": name, "dir": "", "num_train": 5})
+    with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
+        x, y = data.load_dataset(config)["train"]
+        example = tfds.data_source(name, split="train", download=False)[1]
+    assert x.shape == (5, int(np.prod(shape))) and x.dtype == np.float32 and y.shape == (5,)
+    assert -1.0 <= x.min() < -0.5 and 0.5 < x.max() <= 1.0
+    image = np.asarray(example["image"], np.uint8)
+    if name == "celeb_a":
+        assert image.shape == (218, 178, 3)
+        image = data.center_crop_resize(image, 108, 64)
+        np.testing.assert_array_equal(image[0, 0], np.asarray(example["image"])[55, 35])  # crop corner
+        assert y.max() == 0
+    else:
+        assert y[1] == example["label"]
+    np.testing.assert_allclose(x[1], image.reshape(-1) / 127.5 - 1.0, atol=1e-6)
+    assert data.pixel_range(config) == (-1.0, 1.0) and data.pixel_range({"name": "mnist"}) == (0.0, 1.0)
+
+
+def test_center_crop_resize_keeps_the_centre():
+    image = np.zeros((218, 178, 3), np.uint8)
+    image[55:163, 35:143] = 200  # exactly the central 108x108
+    out = data.center_crop_resize(image, 108, 64)
+    assert out.shape == (64, 64, 3) and (out == 200).all()

@@ -38,3 +38,12 @@ def test_png_writers_produce_images_of_the_expected_size(tmp_path):
     )
     figures.training_curves(str(tmp_path / "c.png"), str(metrics))
     assert Image.open(tmp_path / "c.png").size == (640, 280)
+
+
+def test_colour_grid_keeps_channels_in_place():
+    """Flat HWC colour images tile into an [H, W, 3] grid, each pixel's channels together."""
+    samples = np.zeros((4, 2 * 2 * 3), np.float32)
+    samples[3].reshape(2, 2, 3)[1, 0] = (1.0, 0.0, 0.5)  # image 3 (row 1, col 1), pixel (1, 0)
+    grid = images.grid(samples, 2, 2, side=2, channels=3)
+    assert grid.shape == (7, 7, 3) and grid[0, 0].tolist() == [255, 255, 255]  # the padding
+    assert grid[1 + 3 + 1, 1 + 3].tolist() == [255, 0, 128] and grid[1:3, 1:3].max() == 0
