@@ -78,6 +78,8 @@ def main(argv):
         print(e, file=sys.stderr)
         sys.exit(128 + e.signum)
     except (data.DatasetError, train.TrainError, evaluate.EvalError, ValueError) as e:
+        # A refused checkpoint leaves orbax's other (cancelled) reads to report at exit: keep it one line.
+        sys.unraisablehook = lambda unraisable: None
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
