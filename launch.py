@@ -15,7 +15,7 @@ import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gan_jax import data, evaluate, games, parallel, steps, train
+from gan_jax import data, evaluate, games, models, parallel, steps, train
 from gan_jax.state import EVAL_STREAM, num_replicas
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -68,10 +68,13 @@ def main(argv):
         if _MODE.value == "train":
             train.train(config, _WORKDIR.value)
         elif _MODE.value == "sample":
-            for samples, _, out_dir, _, _ in _draw(_WORKDIR.value):
+            for samples, labels, _, out_dir, _, _ in _draw(_WORKDIR.value):
                 path = os.path.join(out_dir, "samples.npy")
                 np.save(path, samples)
                 print(f"wrote {len(samples)} samples to {path}")
+                if labels is not None:  # a conditional G: the class each sample was drawn for
+                    np.save(os.path.join(out_dir, "labels.npy"), labels)
+                    print(f"wrote their classes to {os.path.join(out_dir, 'labels.npy')}")
         else:
             _evaluate()
     except train.Interrupted as e:
@@ -86,19 +89,21 @@ def main(argv):
 
 def _draw(workdir):
     """Fair samples from the latest checkpoint of ``workdir``, with the run's config and data: one
-    (samples, step, output dir, data config, splits) per replica (workdir/replica_<r> when R > 1)."""
+    (samples, labels, step, output dir, data config, splits) per replica (workdir/replica_<r> when
+    R > 1); labels are the classes a conditional G drew them for (None when unconditional)."""
     config = evaluate.load_run_config(workdir)
     splits = data.load_dataset(config.data)
     x_train = splits["train"][0]
     setup, state = evaluate.restore_generator(workdir, config, x_train.mean(axis=0), len(x_train))
     replicas = num_replicas(config)
     dirs = train.replica_dirs(workdir, replicas)
+    labels = evaluate.sample_labels(_NUM_SAMPLES.value, models.num_classes(config.model))
     for out_dir, view in zip(dirs, train.replica_views(state, replicas), strict=True):
         key = jax.random.fold_in(view.rng, EVAL_STREAM)
         samples = evaluate.draw_samples(
-            setup, steps.sampling_variables(view), key, _NUM_SAMPLES.value, config.model.z_dim
+            setup, steps.sampling_variables(view), key, _NUM_SAMPLES.value, config.model.z_dim, labels=labels
         )
-        yield samples, int(view.step), out_dir, config.data, splits
+        yield samples, labels, int(view.step), out_dir, config.data, splits
 
 
 def _evaluate():
@@ -114,15 +119,16 @@ def _evaluate():
         )
         return
     floors = None
-    for samples, step, out_dir, data_config, splits in _draw(_WORKDIR.value):
-        floors = _write_eval(samples, step, os.path.join(out_dir, "eval.json"), data_config, splits, floors)
+    for samples, labels, step, out_dir, data_config, splits in _draw(_WORKDIR.value):
+        out_path = os.path.join(out_dir, "eval.json")
+        floors = _write_eval(samples, step, out_path, data_config, splits, floors, labels)
 
 
-def _write_eval(samples, step, out_path, data_config, splits, floors=None) -> dict | None:
+def _write_eval(samples, step, out_path, data_config, splits, floors=None, labels=None) -> dict | None:
     """Evaluates, writes ``out_path`` and prints the table; returns the real-data floors for reuse."""
-    results = evaluate.evaluate_samples(samples, data_config, splits)
+    results = evaluate.evaluate_samples(samples, data_config, splits, labels=labels)
     if floors is None and evaluate.is_mnist(data_config):
-        floors = evaluate.real_data_floors(splits)
+        floors = evaluate.real_data_floors(splits, conditional=labels is not None)
     results |= {"step": step, "num_samples": len(samples), "real_data": floors}
     with open(out_path, "w") as f:
         json.dump(results, f, indent=2)

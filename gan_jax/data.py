@@ -236,6 +236,7 @@ def pixel_range(data_config) -> tuple[float, float] | None:
 
 
 DATASETS = ("mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d")
+LABELLED = ("mnist", *(name for name, (_, label, _) in IMAGE_DATASETS.items() if label))  # class labels
 
 
 def load_dataset(data_config) -> dict:

@@ -29,18 +29,43 @@ KEYS = (
     "class_kl",
 )
 TOY_KEYS = ("modes_covered", "num_modes", "high_quality", "reverse_kl")
+CONDITIONAL_KEYS = ("cond_accuracy", "per_class_fcd_mean")
 
 
 class EvalError(RuntimeError):
     """Evaluation cannot proceed; the message is one line."""
 
 
-def mnist_metrics(samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_samples=PARZEN_SAMPLES) -> dict:
+def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
+    """How well samples drawn for given classes show them (a conditional G's measures).
+
+    ``cond_accuracy``: the fraction of samples the classifier assigns to the class they were drawn
+    for. ``per_class_fcd``: for each class c, the Fréchet distance between the features of the samples
+    drawn for c and of the test images of class c; ``per_class_fcd_mean`` their mean.
+    """
+    labels, test_labels = np.asarray(labels), np.asarray(test_labels)
+    if labels.shape != (len(feats),):
+        raise EvalError(f"labels must have shape [{len(feats)}], got {labels.shape}")
+    per_class = [
+        sample_metrics.frechet_distance(feats[labels == c], test_feats[test_labels == c])
+        for c in range(classifier.NUM_CLASSES)
+    ]
+    return {
+        "cond_accuracy": float(np.mean(probs.argmax(axis=1) == labels)),
+        "per_class_fcd": per_class,
+        "per_class_fcd_mean": float(np.mean(per_class)),
+    }
+
+
+def mnist_metrics(
+    samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_samples=PARZEN_SAMPLES, labels=None
+) -> dict:
     """All metrics of ``samples`` [M, 784] in [0, 1] against the held-out MNIST splits.
 
     Parzen: sigma on valid[:1000], mean LL and its standard error over the 10k test images.
     FCD, precision/recall: classifier features of the samples vs those of the test set.
     Classifier score and class KL to uniform: the classifier's softmax on the samples.
+    ``labels`` [M] (samples of a conditional G, drawn for these classes): ``conditional_metrics`` too.
     """
     samples = np.asarray(samples, np.float32)
     if samples.ndim != 2 or samples.shape[1] != 784:
@@ -58,6 +83,8 @@ def mnist_metrics(samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_sa
     test_feats, _ = classifier.features_and_probs(params, test_x)
     precision, recall = sample_metrics.precision_recall(test_feats, feats)
     hist, class_kl = sample_metrics.class_kl_to_uniform(probs.argmax(axis=1))
+    if labels is not None:
+        out |= conditional_metrics(feats, probs, labels, test_feats, splits["test"][1])
     return out | {
         "fcd": sample_metrics.frechet_distance(feats, test_feats),
         "classifier_score": sample_metrics.classifier_score(probs),
@@ -68,9 +95,11 @@ def mnist_metrics(samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_sa
     }
 
 
-def real_data_floors(splits, num: int = PARZEN_SAMPLES) -> dict:
-    """The same metrics with ``num`` training images as the "samples": what real data scores."""
-    return mnist_metrics(splits["train"][0][:num], splits, min_samples=num)
+def real_data_floors(splits, num: int = PARZEN_SAMPLES, conditional: bool = False) -> dict:
+    """The same metrics with ``num`` training images as the "samples": what real data scores
+    (``conditional``: with their true labels as the classes they were "drawn for")."""
+    x, y = splits["train"]
+    return mnist_metrics(x[:num], splits, min_samples=num, labels=y[:num] if conditional else None)
 
 
 def load_run_config(workdir: str) -> ml_collections.ConfigDict:
@@ -94,14 +123,26 @@ def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: i
         return setup, restore_checkpoint(mngr, step, state)
 
 
-def draw_samples(setup, g_variables, key, num: int, z_dim: int, batch_size: int = 1000) -> np.ndarray:
+def sample_labels(num: int, num_classes: int) -> np.ndarray | None:
+    """The classes a conditional G's evaluation samples are drawn for: 0, 1, ..., K-1, 0, 1, ... (as
+    balanced as ``num`` allows); None for an unconditional G."""
+    return (np.arange(num) % num_classes).astype(np.int32) if num_classes else None
+
+
+def draw_samples(
+    setup, g_variables, key, num: int, z_dim: int, batch_size: int = 1000, labels=None
+) -> np.ndarray:
     """``num`` fair samples x = G(z) [num, data_dim] float32 of G in eval mode with ``g_variables``
-    (``steps.sampling_variables(state)``); batch i uses z from fold_in(key, i)."""
+    (``steps.sampling_variables(state)``); batch i uses z from fold_in(key, i). A conditional G takes
+    ``labels`` [num] (``sample_labels``)."""
     sampler = steps.make_sampler(setup)
     out = []
     for i, start in enumerate(range(0, num, batch_size)):
         z = models.sample_noise(jax.random.fold_in(key, i), batch_size, z_dim)
-        out.append(np.asarray(sampler(g_variables, z))[: num - start])
+        y = None
+        if labels is not None:  # padded to a full batch: one compiled shape
+            y = np.resize(np.asarray(labels[start : start + batch_size], np.int32), batch_size)
+        out.append(np.asarray(sampler(g_variables, z, y))[: num - start])
     return np.concatenate(out).astype(np.float32)
 
 
@@ -116,21 +157,25 @@ def is_mnist(data_config) -> bool:
     return data_config.get("name", "mnist") == "mnist"
 
 
-def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAMPLES) -> dict:
-    """The metrics that apply to ``data_config``'s dataset: MNIST's or the toys' mode coverage."""
+def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAMPLES, labels=None) -> dict:
+    """The metrics that apply to ``data_config``'s dataset: MNIST's (with the conditional ones when
+    ``labels`` are given) or the toys' mode coverage."""
     if not is_mnist(data_config):
         return toy_metrics(samples, data_config)
-    return mnist_metrics(samples, splits, min_samples=min_samples)
+    return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels)
 
 
 def evaluate_generator(setup, state, splits, config) -> dict:
     """Metrics of ``config.eval_samples`` fair samples of the state's G (its EMA if it keeps one;
     noise from the run key's eval stream, so evaluations through training compare like with like)."""
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
+    labels = sample_labels(config.eval_samples, models.num_classes(config.model))
     samples = draw_samples(
-        setup, steps.sampling_variables(state), key, config.eval_samples, config.model.z_dim
+        setup, steps.sampling_variables(state), key, config.eval_samples, config.model.z_dim, labels=labels
     )
-    return evaluate_samples(samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples))
+    return evaluate_samples(
+        samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples), labels=labels
+    )
 
 
 def scalars(results: dict) -> dict:
@@ -141,7 +186,7 @@ def scalars(results: dict) -> dict:
 def format_table(metrics: dict, floors: dict | None = None) -> str:
     """A two- or three-column text table of the headline metrics."""
     rows = [f"{'metric':<18}{'model':>14}" + (f"{'real data':>14}" if floors else "")]
-    for key in KEYS + TOY_KEYS + ("step",):
+    for key in KEYS + CONDITIONAL_KEYS + TOY_KEYS + ("step",):
         if metrics.get(key) is None:
             continue
         line = f"{key:<18}{metrics[key]:>14.4f}"

@@ -6,16 +6,30 @@ Every G is called as ``G(z, train=...)`` and every D as ``D(x, train=...)``; ima
 as flat vectors [B, H*W*C] and the convolutional modules reshape them to ``image_shape`` inside.
 Non-param variables (batch norm running averages in ``batch_stats``, spectral-norm power-iteration
 vectors in ``spectral``) are the model's state: ``TrainState.g_state`` / ``d_state``.
+
+Conditional GANs (Mirza & Osindero 2014; the paper's Sec. 7, first extension): with
+``config.model.num_classes`` = K > 0, G and D take integer ``labels`` [B] too, ``G(z, labels)`` and
+``D(x, labels)``. G sees one_hot(y) concatenated to z. D's ``conditioning``: 'concat' feeds one_hot(y)
+beside the input (the MLP: next to the pixels; DCGAN: as K constant image channels), 'projection'
+(Miyato & Koyama 2018) adds <E[y], phi(x)> to the logit, phi(x) D's last hidden features and E a
+learned class embedding: l(x, y) = w . phi(x) + b + E[y] . phi(x).
+
+``config.model.dtype`` 'bfloat16' runs the matmuls and convolutions in bfloat16 (parameters, losses,
+G's output activation and batch-norm statistics stay float32).
 """
 
 import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+CONDITIONINGS = ("concat", "projection")
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def symmetric_uniform(scale: float):
@@ -32,21 +46,56 @@ def sample_noise(key: jax.Array, batch: int, dim: int) -> jax.Array:
     return jax.random.uniform(key, (batch, dim), jnp.float32, -np.sqrt(3.0), np.sqrt(3.0))
 
 
+def _one_hot(labels, num_classes: int, module_name: str) -> jax.Array:
+    """one_hot(labels) [B, K] for a conditional module; ValueError when the labels do not fit it."""
+    if num_classes and labels is None:
+        raise ValueError(f"{module_name} is conditional on {num_classes} classes: pass labels")
+    if not num_classes and labels is not None:
+        raise ValueError(f"{module_name} is unconditional (config.model.num_classes=0): no labels")
+    return None if labels is None else jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
+
+
+def _with_labels(x: jax.Array, one_hot) -> jax.Array:
+    return x if one_hot is None else jnp.concatenate([x, one_hot.astype(x.dtype)], axis=-1)
+
+
+class ClassProjection(nn.Module):
+    """<E[y], phi> per example: the projection discriminator's class term (Miyato & Koyama 2018)."""
+
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, features: jax.Array, labels: jax.Array) -> jax.Array:
+        embed = nn.Embed(self.num_classes, features.shape[-1], embedding_init=nn.initializers.normal(0.02))
+        return jnp.sum(embed(labels) * features.astype(jnp.float32), axis=-1)
+
+
+def _logit(features: jax.Array, dense: nn.Module, labels, num_classes: int, conditioning: str):
+    """D's float32 logit from its last features: w . phi + b (+ <E[y], phi> for 'projection')."""
+    logit = dense(features)[..., 0].astype(jnp.float32)
+    if num_classes and conditioning == "projection":
+        logit += ClassProjection(num_classes, name="projection")(features, labels)
+    return logit
+
+
 class Generator(nn.Module):
     """x = G(z): ReLU MLP with a sigmoid output; noise enters only the bottom layer."""
 
     hidden: Sequence[int] = (1200, 1200)
     out_dim: int = 784
     init_scale: float = 0.05
+    num_classes: int = 0  # > 0: x = G(z, y), one_hot(y) concatenated to z
+    dtype: Any = jnp.float32  # the matmuls' dtype
 
     @nn.compact
-    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+    def __call__(self, z: jax.Array, labels=None, *, train: bool = False) -> jax.Array:
         del train  # no batch statistics: the same function in training and sampling
         init = symmetric_uniform(self.init_scale)
-        h = z
+        h = _with_labels(z, _one_hot(labels, self.num_classes, "G"))
         for width in self.hidden:
-            h = nn.relu(nn.Dense(width, kernel_init=init)(h))
-        return nn.sigmoid(nn.Dense(self.out_dim, kernel_init=init, name="out")(h))
+            h = nn.relu(nn.Dense(width, kernel_init=init, dtype=self.dtype)(h))
+        out = nn.Dense(self.out_dim, kernel_init=init, dtype=self.dtype, name="out")(h)
+        return nn.sigmoid(out.astype(jnp.float32))
 
 
 class Maxout(nn.Module):
@@ -55,10 +104,12 @@ class Maxout(nn.Module):
     units: int
     pieces: int
     init_scale: float
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        z = nn.Dense(self.units * self.pieces, kernel_init=symmetric_uniform(self.init_scale))(x)
+        init = symmetric_uniform(self.init_scale)
+        z = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype)(x)
         return jnp.max(z.reshape(*z.shape[:-1], self.units, self.pieces), axis=-1)
 
 
@@ -66,7 +117,9 @@ class Discriminator(nn.Module):
     """l(x), the logit of D(x): dropout -> maxout -> dropout -> maxout -> dropout -> Dense 1.
 
     Dropout keeps ``input_keep`` of the pixels and ``hidden_keep`` of each hidden layer's inputs
-    (scaled by 1/keep, as pylearn2 does); it is active only when ``train=True``.
+    (scaled by 1/keep, as pylearn2 does); it is active only when ``train=True``. Conditional
+    (``num_classes`` > 0): 'concat' puts one_hot(y) beside the dropped-out pixels; 'projection' adds
+    <E[y], phi(x)>, phi(x) the last dropout's output (sown as ``intermediates/features``).
     """
 
     units: int = 240
@@ -75,15 +128,23 @@ class Discriminator(nn.Module):
     init_scale: float = 0.005
     input_keep: float = 0.8
     hidden_keep: float = 0.5
+    num_classes: int = 0
+    conditioning: str = "concat"
+    dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
+        one_hot = _one_hot(labels, self.num_classes, "D")
         h = nn.Dropout(1.0 - self.input_keep, deterministic=not train)(x)
+        if self.conditioning == "concat":
+            h = _with_labels(h, one_hot)
         for _ in range(self.num_layers):
-            h = Maxout(self.units, self.pieces, self.init_scale)(h)
+            h = Maxout(self.units, self.pieces, self.init_scale, self.dtype)(h)
             h = nn.Dropout(1.0 - self.hidden_keep, deterministic=not train)(h)
+        self.sow("intermediates", "features", h)
         init = symmetric_uniform(self.init_scale)
-        return nn.Dense(1, kernel_init=init, name="out")(h)[..., 0]
+        dense = nn.Dense(1, kernel_init=init, dtype=self.dtype, name="out")
+        return _logit(h, dense, labels, self.num_classes, self.conditioning)
 
 
 def variables(params, model_state) -> dict:
@@ -92,8 +153,9 @@ def variables(params, model_state) -> dict:
 
 
 def split_variables(variables: dict) -> tuple[dict, dict | None]:
-    """(params, state): the state is every collection but 'params', None when there is none."""
-    state = {k: v for k, v in variables.items() if k != "params"}
+    """(params, state): the state is every collection but 'params' (and the sown, per-call
+    'intermediates'), None when there is none."""
+    state = {k: v for k, v in variables.items() if k not in ("params", "intermediates")}
     return variables["params"], state or None
 
 
@@ -162,20 +224,30 @@ class DCGANGenerator(nn.Module):
     image_shape: tuple[int, int, int]
     channels: Sequence[int]
     output: str = "tanh"
+    num_classes: int = 0  # > 0: one_hot(y) concatenated to z
+    dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+    def __call__(self, z: jax.Array, labels=None, *, train: bool = False) -> jax.Array:
         height, width, colours = self.image_shape
         scale = 2 ** len(self.channels)
         side = (height // scale, width // scale)
-        h = nn.Dense(side[0] * side[1] * self.channels[0], use_bias=False, kernel_init=dcgan_normal)(z)
-        h = nn.relu(_batch_norm(train)(h.reshape(-1, *side, self.channels[0])))
+        z = _with_labels(z, _one_hot(labels, self.num_classes, "G"))
+        dense = nn.Dense(
+            side[0] * side[1] * self.channels[0], use_bias=False, kernel_init=dcgan_normal, dtype=self.dtype
+        )
+        h = nn.relu(_batch_norm(train)(dense(z).reshape(-1, *side, self.channels[0])))
         conv = functools.partial(
-            nn.ConvTranspose, kernel_size=(4, 4), strides=(2, 2), padding="SAME", kernel_init=dcgan_normal
+            nn.ConvTranspose,
+            kernel_size=(4, 4),
+            strides=(2, 2),
+            padding="SAME",
+            kernel_init=dcgan_normal,
+            dtype=self.dtype,
         )
         for c in self.channels[1:]:
             h = nn.relu(_batch_norm(train)(conv(c, use_bias=False)(h)))
-        h = OUTPUTS[self.output](conv(colours, name="out")(h))
+        h = OUTPUTS[self.output](conv(colours, name="out")(h).astype(jnp.float32))
         return h.reshape(h.shape[0], -1)
 
 
@@ -193,25 +265,40 @@ class DCGANDiscriminator(nn.Module):
     image_shape: tuple[int, int, int]
     channels: Sequence[int]
     spectral_norm: bool = False
+    num_classes: int = 0  # > 0: 'concat' adds one_hot(y) as K constant input channels; 'projection'
+    conditioning: str = "concat"  # adds <E[y], phi(x)> on the flattened last conv features phi(x)
+    dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
         def layer(module):
             if not self.spectral_norm:
                 return module
             sn = nn.SpectralNorm(module, collection_name="spectral")
             return functools.partial(sn, update_stats=train)
 
+        one_hot = _one_hot(labels, self.num_classes, "D")
         h = x.reshape(-1, *self.image_shape)
+        if one_hot is not None and self.conditioning == "concat":
+            planes = jnp.broadcast_to(one_hot[:, None, None, :], (*h.shape[:3], self.num_classes))
+            h = jnp.concatenate([h, planes.astype(h.dtype)], axis=-1)
         for i, c in enumerate(self.channels):
             bn = i > 0 and not self.spectral_norm
             conv = nn.Conv(
-                c, (4, 4), strides=(2, 2), padding="SAME", use_bias=not bn, kernel_init=dcgan_normal
+                c,
+                (4, 4),
+                strides=(2, 2),
+                padding="SAME",
+                use_bias=not bn,
+                kernel_init=dcgan_normal,
+                dtype=self.dtype,
             )
             h = layer(conv)(h)
             h = nn.leaky_relu(_batch_norm(train)(h) if bn else h, 0.2)
         h = h.reshape(h.shape[0], -1)
-        return layer(nn.Dense(1, kernel_init=dcgan_normal, name="out"))(h)[..., 0]
+        self.sow("intermediates", "features", h)
+        dense = layer(nn.Dense(1, kernel_init=dcgan_normal, dtype=self.dtype, name="out"))
+        return _logit(h, dense, labels, self.num_classes, self.conditioning)
 
 
 # name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)
@@ -236,6 +323,33 @@ def output_range(model_config) -> tuple[float, float] | None:
     return (0.0, 1.0) if name == "paper_mlp" else None
 
 
+def num_classes(model_config) -> int:
+    """K of a conditional model (``model.num_classes``), 0 for an unconditional one."""
+    return int(model_config.get("num_classes", 0))
+
+
+def compute_dtype(model_config):
+    """The matmul/convolution dtype ``model.dtype`` ('float32' or 'bfloat16')."""
+    name = model_config.get("dtype", "float32")
+    if name not in DTYPES:
+        raise ValueError(f"unknown config.model.dtype {name!r}; choose one of: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def conditioning(model_config) -> str:
+    """D's conditioning ``model.conditioning``: 'concat' or 'projection' (see the module doc)."""
+    name = model_config.get("conditioning", "concat")
+    if name not in CONDITIONINGS:
+        raise ValueError(
+            f"unknown config.model.conditioning {name!r}; choose one of: {', '.join(CONDITIONINGS)}"
+        )
+    if num_classes(model_config) < 0:
+        raise ValueError(
+            f"config.model.num_classes must be >= 0 (0: unconditional), got {num_classes(model_config)}"
+        )
+    return name
+
+
 def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
     side, multipliers = DCGAN[m.name]
@@ -247,25 +361,35 @@ def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     output = m.get("output", "tanh")
     if output not in OUTPUTS:
         raise ValueError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
-    g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output)
+    classes, dtype = num_classes(m), compute_dtype(m)
+    g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output, classes, dtype)
     d_channels = tuple(m.ndf * k for k in reversed(multipliers))
-    d = DCGANDiscriminator(shape, d_channels, bool(m.get("spectral_norm", False)))
+    spectral = bool(m.get("spectral_norm", False))
+    d = DCGANDiscriminator(shape, d_channels, spectral, classes, conditioning(m), dtype)
     return g, d
 
 
 def build_models(config) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair), 'mlp', or a DCGAN pair
     ('dcgan28' for 28x28 MNIST, 'dcgan32', 'dcgan64'; fields ``image_shape``, ``ngf``, ``ndf``, ``output``,
-    ``spectral_norm``)."""
+    ``spectral_norm``). 'paper_mlp' and the DCGAN pairs also take ``num_classes``, ``conditioning`` and
+    ``dtype`` (see the module doc)."""
     m = config.model
     name = m.get("name", "paper_mlp")
     if name in DCGAN:
         return build_dcgan(m)
     if name == "mlp":
+        if num_classes(m) or m.get("dtype", "float32") != "float32":
+            raise ValueError(
+                "model 'mlp' is unconditional and float32: set config.model.num_classes=0, dtype=float32"
+            )
         return MLPGenerator(tuple(m.g_hidden), m.data_dim), MLPDiscriminator(tuple(m.d_hidden))
     if name != "paper_mlp":
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    g = Generator(hidden=tuple(m.g_hidden), out_dim=m.data_dim, init_scale=m.g_init_scale)
+    k, dtype = num_classes(m), compute_dtype(m)
+    g = Generator(
+        hidden=tuple(m.g_hidden), out_dim=m.data_dim, init_scale=m.g_init_scale, num_classes=k, dtype=dtype
+    )
     d = Discriminator(
         units=m.d_units,
         pieces=m.d_pieces,
@@ -273,5 +397,13 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
         init_scale=m.d_init_scale,
         input_keep=m.d_input_keep,
         hidden_keep=m.d_hidden_keep,
+        num_classes=k,
+        conditioning=conditioning(m),
+        dtype=dtype,
     )
     return g, d
+
+
+def label_kwargs(labels) -> dict:
+    """``{'labels': labels}`` for a conditional call, ``{}`` for an unconditional one (labels None)."""
+    return {} if labels is None else {"labels": labels}

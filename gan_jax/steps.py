@@ -20,6 +20,12 @@ through the passes in the order they run, as the PyTorch DCGAN reference's in-pl
 With batch norm in D a penalty's input gradient is not per example (D mixes the batch); gradient
 penalties go better with ``model.spectral_norm`` (no batch norm in D), as Gulrajani et al. 2017 advise.
 Sampling applies G in eval mode with its state (``make_sampler``, ``sampling_variables``).
+
+Conditional models (``config.model.num_classes`` > 0): the step's data is ``(images, labels)`` and each
+real minibatch comes with its labels y. The fakes of a D step are G(z, y) for the same y, so every D
+pass (real, fake, and the penalties' passes on mixes of the two) sees the labels y, and the fakes' labels
+follow the data's class frequencies. A G step conditions on the labels of the last real minibatch
+(alternating: the D sub-step's; G first: the minibatch that D then takes).
 """
 
 from collections.abc import Callable
@@ -105,34 +111,40 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     def place(x):
         return x if batch_sharding is None else jax.lax.with_sharding_constraint(x, batch_sharding)
 
-    def real_batch(rng, perm, counter, images):
+    conditional = models.num_classes(config.model) > 0
+
+    def real_batch(rng, perm, counter, dataset):
+        """(perm, x, y): minibatch ``counter`` and its labels (None for an unconditional model)."""
         data_key = jax.random.fold_in(rng, DATA_STREAM)
         perm, idx = data.next_batch_indices(data_key, perm, counter, num_train, batch)
-        return perm, place(images[idx])
+        if conditional:
+            x, y = dataset
+            return perm, place(x[idx]), place(y[idx])
+        return perm, place(dataset[idx]), None
 
     def noise(key):
         return place(models.sample_noise(key, batch, z_dim))
 
-    def d_logits(d_params, d_state, x, key):
-        """D's train-mode logits and its state after the pass."""
-        return apply_train(disc, d_params, d_state, x, rngs={"dropout": key})
+    def d_logits(d_params, d_state, x, key, y):
+        """D's train-mode logits (of x given labels y, when conditional) and its state after the pass."""
+        return apply_train(disc, d_params, d_state, x, rngs={"dropout": key}, **models.label_kwargs(y))
 
-    def g_forward(g_params, g_state, z):
-        """G's train-mode samples and its state after the pass."""
-        return apply_train(gen, g_params, g_state, z)
+    def g_forward(g_params, g_state, z, y):
+        """G's train-mode samples (given labels y, when conditional) and its state after the pass."""
+        return apply_train(gen, g_params, g_state, z, **models.label_kwargs(y))
 
-    def d_objective(d_params, d_state, x_real, x_fake, keys, step):
+    def d_objective(d_params, d_state, x_real, x_fake, y, keys, step):
         """D's loss: the game's (scaled by d_loss_scale) plus the configured penalties. ``keys`` =
         (dropout of the real pass, of the fake pass, of the penalties). Aux: ((real, fake) logits, D's
         state after the real then the fake pass; the penalties' passes leave it as it is)."""
         k_real, k_fake, k_pen = keys
         k_pen, k_drop = jax.random.split(k_pen)
-        real_logits, d_state = d_logits(d_params, d_state, x_real, k_real)
-        fake_logits, d_state = d_logits(d_params, d_state, x_fake, k_fake)
+        real_logits, d_state = d_logits(d_params, d_state, x_real, k_real, y)
+        fake_logits, d_state = d_logits(d_params, d_state, x_fake, k_fake, y)
         d_loss = d_scale * d_base_loss(real_logits, fake_logits)
 
         def critic(x):
-            return d_logits(d_params, d_state, x, k_drop)[0]
+            return d_logits(d_params, d_state, x, k_drop, y)[0]
 
         d_loss += options.d_penalty(config, critic, x_real, x_fake, k_pen, step)
         return d_loss, ((real_logits, fake_logits), d_state)
@@ -142,14 +154,14 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
         key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
         k_z, k_real, k_fake = jax.random.split(key, 3)
         k_d = (k_real, k_fake, jax.random.fold_in(key, PENALTY_KEY))
-        perm, x_real = real_batch(state.rng, state.data_perm, state.data_index, images)
+        perm, x_real, y = real_batch(state.rng, state.data_perm, state.data_index, images)
         z = noise(k_z)
 
         def losses(g_params, d_params):
-            x_fake, g_state = g_forward(g_params, state.g_state, z)
+            x_fake, g_state = g_forward(g_params, state.g_state, z, y)
             # one dropped-out pass serves D and G
             d_loss, ((real_logits, fake_logits), d_state) = d_objective(
-                d_params, state.d_state, x_real, x_fake, k_d, state.step
+                d_params, state.d_state, x_real, x_fake, y, k_d, state.step
             )
             g_loss = game.g_loss(real_logits=real_logits, fake_logits=fake_logits)
             return (d_loss, g_loss), (real_logits, fake_logits, g_state, d_state)
@@ -196,6 +208,7 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             "d_state": state.d_state,
             "perm": state.data_perm,
             "x_real": None,
+            "y_real": None,
             "finite": jnp.array(True),
         }
 
@@ -203,10 +216,10 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             for i in range(config.d_steps):
                 k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
                 k_d = (k_real, k_fake, jax.random.fold_in(d_keys[i], PENALTY_KEY))
-                s["perm"], x_real = real_batch(state.rng, s["perm"], state.data_index + i, images)
-                x_fake, s["g_state"] = g_forward(s["g_params"], s["g_state"], noise(k_z))
+                s["perm"], x_real, y = real_batch(state.rng, s["perm"], state.data_index + i, images)
+                x_fake, s["g_state"] = g_forward(s["g_params"], s["g_state"], noise(k_z), y)
                 (d_loss, (logits, s["d_state"])), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
-                    s["d_params"], s["d_state"], x_real, x_fake, k_d, state.step
+                    s["d_params"], s["d_state"], x_real, x_fake, y, k_d, state.step
                 )
                 d_params, s["d_opt_state"] = _apply(setup.d_tx, d_grads, s["d_opt_state"], s["d_params"])
                 s["d_params"] = options.after_d_update(config, d_params)
@@ -215,14 +228,15 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
                     "logits": logits,
                     "d_norm": optax.tree.norm(d_grads),
                     "x_real": x_real,
+                    "y_real": y,
                 }
                 s["finite"] &= _all_finite(d_loss, s["d_norm"])
             return s
 
         def g_steps(s):
-            x_real = s["x_real"]
-            if x_real is None and game.needs_real_for_g:  # G first: a real batch of its own
-                _, x_real = real_batch(state.rng, s["perm"], state.data_index, images)
+            x_real, y = s["x_real"], s["y_real"]
+            if x_real is None and (game.needs_real_for_g or conditional):  # G first: the coming batch
+                _, x_real, y = real_batch(state.rng, s["perm"], state.data_index, images)
             for j in range(config.g_steps):
                 k_z, k_drop = jax.random.split(g_keys[j])
                 k_real = jax.random.fold_in(g_keys[j], PENALTY_KEY)  # RaGAN's real pass
@@ -235,14 +249,15 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
                     k_real=k_real,
                     g_state=s["g_state"],
                     d=(s["d_params"], s["d_state"]),
+                    y=y,
                 ):
                     """G's loss through D in train mode; aux: G's state (D's stays: see the module doc)."""
                     d_params, d_state = d
-                    x_fake, g_state = g_forward(g_params, g_state, z)
-                    fake_logits = d_logits(d_params, d_state, x_fake, k_drop)[0]
+                    x_fake, g_state = g_forward(g_params, g_state, z, y)
+                    fake_logits = d_logits(d_params, d_state, x_fake, k_drop, y)[0]
                     real_logits = None
                     if game.needs_real_for_g:
-                        real_logits = d_logits(d_params, d_state, x_real, k_real)[0]
+                        real_logits = d_logits(d_params, d_state, x_real, k_real, y)[0]
                     return game.g_loss(real_logits=real_logits, fake_logits=fake_logits), g_state
 
                 (g_loss, s["g_state"]), g_grads = jax.value_and_grad(g_objective, has_aux=True)(s["g_params"])
@@ -272,18 +287,21 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     return simultaneous if config.update_scheme == "simultaneous" else alternating
 
 
-def make_multi_step(step_fn: Callable, num_steps: int) -> Callable:
-    """``num_steps`` steps fused in one dispatch: ``lax.scan`` of ``step_fn`` (same signature).
+def make_multi_step(step_fn: Callable, num_steps: int, unroll: int = 1) -> Callable:
+    """``num_steps`` steps fused in one dispatch: ``lax.scan`` of ``step_fn`` (same signature), its loop
+    body holding ``unroll`` steps (fewer loop iterations, a larger program).
 
     Returns the final state and the LAST step's metrics (what a loop of single steps would log at
-    that step). On CPU the result is bit-identical to ``num_steps`` calls of the jitted single step
-    (tests/test_steps.py).
+    that step). On CPU the result is bit-identical to ``num_steps`` calls of the jitted single step, at
+    any ``unroll`` (tests/test_steps.py).
     """
     if num_steps == 1:
         return step_fn
 
     def multi(state, images):
-        state, metrics = jax.lax.scan(lambda s, _: step_fn(s, images), state, None, length=num_steps)
+        state, metrics = jax.lax.scan(
+            lambda s, _: step_fn(s, images), state, None, length=num_steps, unroll=min(unroll, num_steps)
+        )
         return state, jax.tree.map(lambda m: m[-1], metrics)
 
     return multi
@@ -295,9 +313,13 @@ def jit_step(step_fn: Callable) -> Callable:
 
 
 def make_sampler(setup: Setup) -> Callable:
-    """Jitted ``sampler(variables, z)`` = G(z) in eval mode (batch norm on its running averages), for
-    sample grids and evaluation; ``variables`` from ``sampling_variables(state)``."""
-    return jax.jit(lambda variables, z: setup.generator.apply(variables, z, train=False))
+    """Jitted ``sampler(variables, z, labels=None)`` = G(z[, labels]) in eval mode (batch norm on its
+    running averages), for sample grids and evaluation; ``variables`` from ``sampling_variables(state)``."""
+
+    def sample(variables, z, labels=None):
+        return setup.generator.apply(variables, z, train=False, **models.label_kwargs(labels))
+
+    return jax.jit(sample)
 
 
 def sampling_params(state: TrainState):

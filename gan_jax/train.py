@@ -49,9 +49,39 @@ def validate(config) -> None:
     for name in ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps"):
         if int(config[name]) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
-    for name in ("steps_per_call", "num_replicas"):
+    for name in ("steps_per_call", "num_replicas", "scan_unroll"):
         if int(config.get(name, 1)) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
+    models.build_models(config)  # unknown model, dtype or conditioning: one line
+    classes = models.num_classes(config.model)
+    if classes and config.data.get("name", "mnist") not in data.LABELLED:
+        raise ValueError(
+            f"config.model.num_classes={classes}: a conditional model needs class labels; dataset "
+            f"{config.data.get('name', 'mnist')!r} has none (labelled: {', '.join(data.LABELLED)})"
+        )
+
+
+def check_labels(labels: np.ndarray, num_classes: int) -> None:
+    """The training labels of a conditional run must lie in [0, num_classes)."""
+    if num_classes and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"training labels span [{labels.min()}, {labels.max()}]; config.model.num_classes={num_classes}"
+        )
+
+
+def grid_labels(num_classes: int, rows: int = 10, cols: int = 10) -> np.ndarray | None:
+    """Labels of a class-by-row sample grid: row r shows class r % K (None when unconditional)."""
+    if not num_classes:
+        return None
+    return np.repeat(np.arange(rows) % num_classes, cols).astype(np.int32)
+
+
+def grid_noise(key, num_classes: int, z_dim: int, rows: int = 10, cols: int = 10):
+    """The grid's fixed z: rows*cols draws; conditional, one z per column shared by every row (each
+    column then shows one "style" across the classes)."""
+    if not num_classes:
+        return models.sample_noise(key, rows * cols, z_dim)
+    return jax.numpy.tile(models.sample_noise(key, cols, z_dim), (rows, 1))
 
 
 def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str) -> TrainState:
@@ -124,12 +154,13 @@ def make_train_step(config, setup, num_train: int, mesh=None):
     if num_replicas(config) > 1:
         step_fn = _vmap_replicas(step_fn)
     jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
+    unroll = int(config.get("scan_unroll", 1))
     compiled = {}
 
-    def train_step(state, images, n):
+    def train_step(state, dataset, n):
         if n not in compiled:
-            compiled[n] = jit(steps.make_multi_step(step_fn, n))
-        return compiled[n](state, images)
+            compiled[n] = jit(steps.make_multi_step(step_fn, n, unroll))
+        return compiled[n](state, dataset)
 
     return train_step
 
@@ -138,7 +169,11 @@ def train(config, workdir: str) -> TrainState:
     """Trains ``config`` in ``workdir`` up to ``config.num_steps`` and returns the final state."""
     validate(config)
     splits = data.load_dataset(config.data)
-    x_train = splits["train"][0]
+    x_train, y_train = splits["train"]
+    classes = models.num_classes(config.model)
+    check_labels(y_train, classes)
+    # the step's data: the images, with their labels for a conditional model
+    dataset = (x_train, np.asarray(y_train, np.int32)) if classes else x_train
     if x_train.shape[1] != config.model.data_dim:
         raise ValueError(f"data has {x_train.shape[1]} dims, config.model.data_dim={config.model.data_dim}")
     pixel_range, output_range = data.pixel_range(config.data), models.output_range(config.model)
@@ -156,9 +191,9 @@ def train(config, workdir: str) -> TrainState:
     sampler = steps.make_sampler(setup)
     state = create_state(config, setup, x_train.mean(axis=0), len(x_train))
     if mesh is None:
-        train_images = jax.device_put(x_train)
+        train_data = jax.device_put(dataset)
     else:  # the restore target then carries the mesh sharding too
-        state, train_images = parallel.put_replicated((state, x_train), mesh)
+        state, train_data = parallel.put_replicated((state, dataset), mesh)
     main = parallel.is_main_process()  # with several hosts, host 0 alone writes outputs and logs
 
     workdir = os.path.abspath(workdir)
@@ -185,15 +220,17 @@ def train(config, workdir: str) -> TrainState:
             metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
     writers = [metric_writers.MetricWriter(d) for d in dirs] if main else []
     shape = models.image_shape(config.model)
-    num_fixed = GRID * GRID if shape else 1000
     fixed_z = [
-        models.sample_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), num_fixed, config.model.z_dim)
+        grid_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), classes, config.model.z_dim)
+        if shape
+        else models.sample_noise(jax.random.fold_in(view.rng, SAMPLE_STREAM), 1000, config.model.z_dim)
         for view in replica_views(state, replicas)
     ]
+    fixed_labels = grid_labels(classes, GRID, GRID)
     critic = jax.jit(lambda d_variables, x: setup.discriminator.apply(d_variables, x, train=False))
 
     def write_samples(step, r, view):
-        x = np.asarray(sampler(host(steps.sampling_variables(view)), fixed_z[r]))
+        x = np.asarray(sampler(host(steps.sampling_variables(view)), fixed_z[r], fixed_labels))
         path = os.path.join(dirs[r], "samples", f"step_{step:07d}.png")
         if shape:  # a 10x10 grid, pixels mapped from the data's range to [0, 1]
             low, high = pixel_range or (0.0, 1.0)
@@ -238,7 +275,7 @@ def train(config, workdir: str) -> TrainState:
         step = start
         while step < total:
             n = min(per_call, next_stop(step, config, total) - step)
-            state, metrics = train_step(state, train_images, n)
+            state, metrics = train_step(state, train_data, n)
             step += n
             window_steps += n
             last = step == total

@@ -164,20 +164,21 @@ def test_no_retrace_and_bit_identical_determinism(images, scheme):
 
 @pytest.mark.parametrize("scheme", steps.UPDATES)
 def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
-    """N steps fused in one dispatch (make_multi_step) give exactly the state and last metrics
-    of N jitted single steps on CPU."""
+    """N steps fused in one dispatch (make_multi_step, with and without unrolling) give exactly the
+    state and last metrics of N jitted single steps on CPU."""
     config = tiny_config(update_scheme=scheme)
     setup, state, step = build(config, images)
     device_images = jnp.asarray(images)
-    fused_state, fused_metrics = jax.jit(steps.make_multi_step(step, 3))(state, device_images)
+    fused = [jax.jit(steps.make_multi_step(step, 3, unroll))(state, device_images) for unroll in (1, 2)]
     single = jax.jit(step)
     for _ in range(3):
         state, metrics = single(state, device_images)
-    assert int(fused_state.step) == 3
-    for a, b in zip(
-        jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics)), strict=True
-    ):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for fused_state, fused_metrics in fused:  # a 2-step loop body (and a remainder) changes nothing
+        assert int(fused_state.step) == 3
+        for a, b in zip(
+            jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics)), strict=True
+        ):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_nonfinite_loss_is_recorded_with_its_step(images):

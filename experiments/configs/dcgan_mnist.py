@@ -34,6 +34,9 @@ def dcgan_model(name: str, image_shape: tuple, output: str) -> ml_collections.Co
     m.ndf = 64  # D's channels: the mirror, ndf -> ... -> 8*ndf
     m.output = output  # G's output activation: 'sigmoid' for data in [0, 1], 'tanh' for [-1, 1]
     m.spectral_norm = False  # True: spectral norm on every D layer, and no batch norm in D
+    m.num_classes = 0  # > 0: conditional (labels to G and D; gan_jax/models.py)
+    m.conditioning = "concat"  # D's: 'concat' (label channels) or 'projection'
+    m.dtype = "float32"  # 'bfloat16': bf16 matmuls and convolutions
     return m
 
 

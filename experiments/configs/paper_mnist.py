@@ -47,6 +47,7 @@ def get_config() -> ml_collections.ConfigDict:
     # Steps fused in one dispatch (lax.scan); the results are bit-identical at any value and the
     # log/sample/checkpoint/eval cadences stay exact (chunks end on them).
     c.steps_per_call = 1
+    c.scan_unroll = 1  # steps per loop iteration inside a fused call (same results, a larger program)
     # Seeds seed, ..., seed + R - 1 trained together in one program (jax.vmap over the train state);
     # each replica's metrics, samples and evaluations go to workdir/replica_<r>/.
     c.num_replicas = 1
@@ -73,6 +74,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.d_init_scale = 0.005
     c.model.d_input_keep = 0.8
     c.model.d_hidden_keep = 0.5
+    # Conditional GAN (the paper's Sec. 7): > 0 classes feeds labels to G and D (gan_jax/models.py).
+    c.model.num_classes = 0
+    c.model.conditioning = "concat"  # D's: 'concat' (Mirza & Osindero 2014) or 'projection' (Miyato 2018)
+    c.model.dtype = "float32"  # 'bfloat16': bf16 matmuls (parameters and losses stay float32)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.learning_rate = 0.1
