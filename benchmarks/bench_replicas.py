@@ -31,13 +31,15 @@ _PER_CALL = flags.DEFINE_integer("steps_per_call", 100, "Steps fused in one disp
 _WINDOWS = flags.DEFINE_integer("windows", 5, "Timed windows (one call each); the median is reported.")
 _UPDATE = flags.DEFINE_enum("update", "simultaneous", ["simultaneous", "alternating"], "Update scheme.")
 _NUM_TRAIN = flags.DEFINE_integer("num_train", 50_000, "Rows of the random image set.")
+_UNROLL = flags.DEFINE_list("scan_unroll", ["1"], "config.scan_unroll values to time (steps per loop body).")
 _JSON = flags.DEFINE_string("json_out", None, "Also write the results here.")
 
 
-def time_replicas(replicas: int, images, per_call: int, windows: int) -> dict:
+def time_replicas(replicas: int, images, per_call: int, windows: int, unroll: int = 1) -> dict:
     """Compile seconds and the median steps/s (one replica's steps) of ``replicas`` seeds in one program."""
     config = paper_mnist.get_config()
     config.update_scheme, config.num_replicas = _UPDATE.value, replicas
+    config.scan_unroll = unroll
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
     train_step = train.make_train_step(config, setup, len(images))
@@ -54,6 +56,7 @@ def time_replicas(replicas: int, images, per_call: int, windows: int) -> dict:
     rate = statistics.median(rates)
     return {
         "replicas": replicas,
+        "scan_unroll": unroll,
         "first_call_s": compile_s,
         "steps_per_s": rate,
         "model_steps_per_s": rate * replicas,
@@ -70,13 +73,20 @@ def main(argv):
         f"jax {jax.__version__}, {os.cpu_count()} CPUs"
     )
     print(f"update={_UPDATE.value} steps_per_call={_PER_CALL.value} windows={_WINDOWS.value}")
-    results = [time_replicas(int(r), images, _PER_CALL.value, _WINDOWS.value) for r in _REPLICAS.value]
+    results = [
+        time_replicas(int(r), images, _PER_CALL.value, _WINDOWS.value, int(u))
+        for u in _UNROLL.value
+        for r in _REPLICAS.value
+    ]
     base = results[0]["model_steps_per_s"]
-    print(f"{'replicas':>8} {'first call s':>12} {'steps/s':>10} {'model-steps/s':>14} {'vs first':>9}")
+    print(
+        f"{'replicas':>8} {'unroll':>6} {'first call s':>12} {'steps/s':>10} "
+        f"{'model-steps/s':>14} {'vs first':>9}"
+    )
     for r in results:
         r["speedup_vs_first"] = r["model_steps_per_s"] / base
         print(
-            f"{r['replicas']:>8} {r['first_call_s']:>12.1f} {r['steps_per_s']:>10.1f} "
+            f"{r['replicas']:>8} {r['scan_unroll']:>6} {r['first_call_s']:>12.1f} {r['steps_per_s']:>10.1f} "
             f"{r['model_steps_per_s']:>14.1f} {r['speedup_vs_first']:>8.2f}x"
         )
     if _JSON.value:

@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", choices=("cpu", "gpu"), default=None, help="default: jax's default backend")
     p.add_argument("--update", choices=steps.UPDATES, default="simultaneous")
     p.add_argument("--steps_per_call", default=None, help="comma-separated N of the fused JAX step")
+    p.add_argument("--unroll", default="1", help="comma-separated scan unroll of the fused steps (N > 1)")
+    p.add_argument("--dtypes", default="float32", help="comma-separated config.model.dtype of the JAX step")
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--window_steps", type=int, default=None, help="steps per timed window (rounded up to N)")
     p.add_argument("--warmup_steps", type=int, default=10, help="untimed steps after the first call")
@@ -70,13 +72,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.device = args.device or ("gpu" if jax.default_backend() in ("gpu", "cuda", "rocm") else "cpu")
     default_n, default_window = DEFAULTS[args.device]
     args.steps_per_call = [int(n) for n in (args.steps_per_call or default_n).split(",")]
+    args.unroll = [int(u) for u in args.unroll.split(",")]
+    args.dtypes = args.dtypes.split(",")
     args.window_steps = args.window_steps or default_window
     return args
 
 
-def bench_config(update: str):
+def bench_config(update: str, dtype: str = "float32"):
     config = paper_mnist.get_config()
     config.update_scheme = update
+    config.model.dtype = dtype
     return config
 
 
@@ -120,14 +125,15 @@ def median_rate(times: list[float], steps_per_window: int) -> dict:
     }
 
 
-def prepare_jax(config, images, device, num_steps: int, args):
-    """Compiles the jitted ``make_multi_step(step, num_steps)`` (state donated), makes the first call
-    and the warm-up. Returns (row of compile times, window(): runs ~window_steps steps and syncs)."""
+def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1):
+    """Compiles the jitted ``make_multi_step(step, num_steps, unroll)`` (state donated), makes the first
+    call and the warm-up. Returns (row of compile times, window(): runs ~window_steps steps and syncs)."""
     with jax.default_device(device):
         setup = make_setup(config, NUM_TRAIN)
         state = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
     images_dev = jax.device_put(images, device)
-    fn = steps.jit_step(steps.make_multi_step(steps.make_step(config, setup, NUM_TRAIN), num_steps))
+    step = steps.make_step(config, setup, NUM_TRAIN)
+    fn = steps.jit_step(steps.make_multi_step(step, num_steps, unroll))
 
     t0 = time.perf_counter()
     lowered = fn.lower(state, images_dev)
@@ -145,8 +151,13 @@ def prepare_jax(config, images, device, num_steps: int, args):
 
     run(math.ceil(args.warmup_steps / num_steps))
     calls = math.ceil(args.window_steps / num_steps)
+    label = "jax" if num_steps == 1 else "jax fused"
+    label += f" u{unroll}" if num_steps > 1 and unroll > 1 else ""
+    label += " bf16" if config.model.dtype == "bfloat16" else ""
     row = {
-        "impl": "jax" if num_steps == 1 else "jax fused",
+        "impl": label,
+        "unroll": unroll,
+        "dtype": config.model.dtype,
         "steps_per_call": num_steps,
         "lower_s": t1 - t0,
         "compile_s": t2 - t1,
@@ -214,7 +225,7 @@ def finish_row(row: dict, times: list[float], losses: dict) -> dict:
 def format_table(rows: list[dict]) -> str:
     base = next((r["steps_per_s"] for r in rows if r["impl"] == "torch eager"), None)
     head = (
-        f"{'impl':<12} {'N':>5} {'lower s':>8} {'compile s':>9} {'1st call s':>10} "
+        f"{'impl':<20} {'N':>5} {'lower s':>8} {'compile s':>9} {'1st call s':>10} "
         f"{'steps/s':>9} {'[min, max]':>17} {'ms/step':>8} {'vs torch':>8}"
     )
     lines = [head, "-" * len(head)]
@@ -222,7 +233,7 @@ def format_table(rows: list[dict]) -> str:
         ratio = f"{r['steps_per_s'] / base:.2f}x" if base else "-"
         spread = f"[{r['steps_per_s_min']:.1f}, {r['steps_per_s_max']:.1f}]"
         lines.append(
-            f"{r['impl']:<12} {r['steps_per_call']:>5} {r['lower_s']:>8.2f} {r['compile_s']:>9.2f} "
+            f"{r['impl']:<20} {r['steps_per_call']:>5} {r['lower_s']:>8.2f} {r['compile_s']:>9.2f} "
             f"{r['first_call_s']:>10.3f} {r['steps_per_s']:>9.1f} {spread:>17} {r['ms_per_step']:>8.2f} "
             f"{ratio:>8}"
         )
@@ -254,9 +265,17 @@ def main(argv=None) -> dict:
         flush=True,
     )
     prepared = []
-    for n in args.steps_per_call if args.jax else ():
-        prepared.append(prepare_jax(config, images, jax_device, n, args))
-        print(f"  jax N={n}: compiled in {prepared[-1][0]['compile_s']:.1f} s", flush=True)
+    variants = [
+        (n, u, dtype)
+        for n in args.steps_per_call
+        for u in (args.unroll if n > 1 else [1])
+        for dtype in args.dtypes
+    ]
+    for n, unroll, dtype in variants if args.jax else ():
+        prepared.append(prepare_jax(bench_config(args.update, dtype), images, jax_device, n, args, unroll))
+        print(
+            f"  {prepared[-1][0]['impl']} N={n}: compiled in {prepared[-1][0]['compile_s']:.1f} s", flush=True
+        )
     if torch_device is not None:
         prepared.append(prepare_torch(config, images, torch_device, jax_device, args))
     times, losses = time_interleaved([window for _, window in prepared], args.windows)

@@ -11,10 +11,9 @@ import os
 import jax
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 
 from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
-from gan_jax.state import EVAL_STREAM, create_state, make_setup, restore_checkpoint
+from gan_jax.state import EVAL_STREAM, checkpoint_manager, create_state, make_setup, restore_checkpoint
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -116,7 +115,7 @@ def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: i
     setup = make_setup(config, num_train)
     state = create_state(config, setup, mean_pixel, num_train)
     directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    with ocp.CheckpointManager(directory) as mngr:
+    with checkpoint_manager(directory) as mngr:
         step = mngr.latest_step() if os.path.isdir(directory) else None
         if step is None:
             raise EvalError(f"no checkpoint in {workdir}")

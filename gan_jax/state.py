@@ -142,23 +142,32 @@ def create_train_state(
 MODEL_STATE_FIELDS = ("g_state", "d_state")
 
 
+def checkpoint_manager(directory: str, **options) -> ocp.CheckpointManager:
+    """An orbax manager of TrainState checkpoints (``ocp.args.StandardSave``) in ``directory``, with the
+    handler registered so that a step's saved tree structure can be read (``restore_checkpoint``)."""
+    return ocp.CheckpointManager(
+        directory,
+        options=ocp.CheckpointManagerOptions(**options),
+        item_handlers=ocp.StandardCheckpointHandler(),
+    )
+
+
 def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState) -> TrainState:
     """Checkpoint ``step`` restored into ``state``'s structure (and shardings). A model without state
-    also restores checkpoints written before TrainState had ``g_state`` / ``d_state``."""
+    also restores checkpoints written before TrainState had ``g_state`` / ``d_state``: the saved tree's
+    fields (read from its metadata) say which layout it has. Another model's checkpoint: ValueError."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-    try:
+    saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
+    legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
+    if not legacy:
         return mngr.restore(step, args=ocp.args.StandardRestore(target))
-    except ValueError as error:
-        # A shape mismatch is another model: no second read (its cancelled reads would log at exit).
-        if "shape" in str(error) or any(getattr(state, name) is not None for name in MODEL_STATE_FIELDS):
-            raise
-        fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
-        legacy = {name: getattr(target, name) for name in fields}
-        try:
-            restored = mngr.restore(step, args=ocp.args.StandardRestore(legacy))
-        except (ValueError, KeyError, TypeError):
-            raise error from None
-        return state.replace(**restored)
+    if any(getattr(state, name) is not None for name in MODEL_STATE_FIELDS):
+        raise ValueError("the checkpoint has no model state (g_state/d_state) but this model keeps one")
+    fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
+    restored = mngr.restore(
+        step, args=ocp.args.StandardRestore({name: getattr(target, name) for name in fields})
+    )
+    return state.replace(**restored)
 
 
 def num_replicas(config) -> int:

@@ -18,6 +18,7 @@ from gan_jax import data, evaluate, figures, games, images, metric_writers, mode
 from gan_jax.state import (
     SAMPLE_STREAM,
     TrainState,
+    checkpoint_manager,
     create_state,
     make_setup,
     num_replicas,
@@ -200,8 +201,9 @@ def train(config, workdir: str) -> TrainState:
     dirs = replica_dirs(workdir, replicas)
     for d in dirs:
         os.makedirs(os.path.join(d, "samples"), exist_ok=True)
-    options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True)
-    mngr = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"), options=options)
+    mngr = checkpoint_manager(
+        os.path.join(workdir, "checkpoints"), max_to_keep=config.keep_checkpoints, create=True
+    )
     try:  # the manager's threads must be closed on every way out, or exit prints their tracebacks
         state = _restore(mngr, state, workdir)
         _check_finite(state, mngr)

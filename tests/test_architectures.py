@@ -19,7 +19,7 @@ from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist
 from gan_jax import models, steps
-from gan_jax.state import STEP_STREAM, create_train_state, make_setup, restore_checkpoint
+from gan_jax.state import STEP_STREAM, checkpoint_manager, create_train_state, make_setup, restore_checkpoint
 
 NUM = 16  # fake training images per architecture
 # config module, spectral norm in D (dcgan32 trains with it, so one step also covers SN's state)
@@ -254,7 +254,7 @@ def test_checkpoints_from_before_the_model_state_fields_still_restore(config, im
     assert state.g_state is None and state.d_state is None
     old = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if not f.name.endswith("_state")}
     old |= {"g_opt_state": state.g_opt_state, "d_opt_state": state.d_opt_state}
-    with ocp.CheckpointManager(str(tmp_path), options=ocp.CheckpointManagerOptions(create=True)) as mngr:
+    with checkpoint_manager(str(tmp_path), create=True) as mngr:
         mngr.save(3, args=ocp.args.StandardSave(old))
         mngr.wait_until_finished()
         restored = restore_checkpoint(mngr, 3, state)

@@ -1,0 +1,99 @@
+#!/bin/bash
+# One lent-GPU call, prepared to fit a deadline (DEADLINE_S seconds from its start, default 570):
+#  - the paper reproduction run past 500 epochs (simultaneous, seeds 0-2 side by side, up to 1,500
+#    epochs, Parzen/FCD every 250 epochs; SIGTERM before the deadline: a clean save, then an evaluation
+#    of the last checkpoint), REPRODUCTION.md;
+#  - at the same time on the same GPU, a queue of shorter runs, PARALLEL (1) at a time, in this order:
+#    conditional MNIST (concat D, 50 epochs of the paper config), the MNIST games sweep's paper-MLP
+#    half (experiments/sweeps/games_mnist.py), the bf16 run of the paper model (100 epochs), conditional
+#    MNIST with the projection D, the games sweep's DCGAN-28 half.
+#    A queued run that cannot finish gets SIGTERM before the deadline (checkpoint kept, no evaluation).
+# Every run's small outputs (metrics.jsonl, eval.json, sample PNGs, logs; no checkpoints) come back in
+# $OUT/runs.tar.gz. Preparation and the carried wheels as in experiments/gpu_job.sh.
+#   bash experiments/gpu_job_long.sh                     # on the device
+#   SMALL=1 PY=.venv/bin/python OUT=/tmp/rehearsal bash experiments/gpu_job_long.sh   # a rehearsal here
+set -u
+START=$(date +%s)
+OUT=${OUT:-/tmp/gpu_job_out}
+SMALL=${SMALL:-0}
+DEADLINE_S=${DEADLINE_S:-570}
+PARALLEL=${PARALLEL:-1}
+RUNS=${RUNS:-/tmp/gan_jax_runs}
+PY=${PY:-python3}
+mkdir -p "$OUT" "$RUNS"
+export PYTHONUNBUFFERED=1
+# several processes share the GPU: no process may take most of its memory up front
+export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.15}
+[ -f .devcarry/data/mnist.pkl.gz ] && export GAN_JAX_DATA_DIR=$PWD/.devcarry/data
+if ! $PY -c "import ml_collections, tensorboardX" 2>/dev/null; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .devcarry/whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
+exec > >(tee -a "$OUT/log.txt") 2>&1
+phase() { echo "=== $(date -u +%T) +$(( $(date +%s) - START ))s $*"; }
+left() { echo $(( START + DEADLINE_S - $(date +%s) )); }
+pack() { (cd "$RUNS" && tar czf "$OUT/runs.tar.gz" --exclude=checkpoints --exclude=tb .); }
+
+phase machine
+nvidia-smi -L 2>/dev/null; $PY -c "import jax; print(jax.__version__, jax.devices())"
+
+if [ "$SMALL" = 1 ]; then
+  LONG="--config=experiments/configs/smoke.py --config.num_steps=400 --config.steps_per_call=20"
+  LONG="$LONG --config.log_every=100 --config.sample_every=200 --config.ckpt_every=100 --config.eval_every=200"
+  LONG="$LONG --config.eval_samples=10000"
+  QUICK="--config=experiments/configs/smoke.py --config.num_steps=40 --config.steps_per_call=20 --config.eval_every=40"
+  QUICK="$QUICK --config.eval_samples=10000 --config.num_replicas=3"
+  BF16_STEPS=40; COND_STEPS=40; END_MARGIN=60
+else
+  LONG="--config.num_epochs=1500 --config.steps_per_call=500 --config.log_every=5000"
+  LONG="$LONG --config.sample_every=50000 --config.ckpt_every=25000 --config.eval_every=125000"
+  QUICK="--config.num_epochs=100 --config.steps_per_call=500 --config.log_every=5000 --config.sample_every=50000"
+  QUICK="$QUICK --config.ckpt_every=25000 --config.eval_every=50000 --config.num_replicas=3"
+  BF16_STEPS=50000; COND_STEPS=25000; END_MARGIN=50
+fi
+
+phase "long run: paper config, simultaneous, seeds 0-2, budget $(( $(left) - END_MARGIN ))s"
+( timeout -s TERM -k 30 $(( $(left) - END_MARGIN )) $PY launch.py $LONG --config.num_replicas=3 \
+    --workdir="$RUNS/long_sim" > "$RUNS/long_sim.log" 2>&1
+  echo "long run exit $?" >> "$RUNS/long_sim.log"
+  timeout $(( $(left) - 5 )) $PY launch.py --mode=evaluate --workdir="$RUNS/long_sim" >> "$RUNS/long_sim.log" 2>&1
+  echo "long evaluate exit $?" >> "$RUNS/long_sim.log" ) &
+LONG_PID=$!
+
+# the queue: one command per line, run PARALLEL at a time, each under what is left of the deadline
+QUEUE="$RUNS/queue.txt"
+: > "$QUEUE"
+cond() { echo "$PY launch.py $QUICK --config.num_steps=$COND_STEPS --config.eval_every=$COND_STEPS --config.model.num_classes=10 --config.model.conditioning=$1 --workdir=$RUNS/cond_$1"; }
+bf16="$PY launch.py $QUICK --config.num_steps=$BF16_STEPS --config.eval_every=$BF16_STEPS --config.model.dtype=bfloat16 --workdir=$RUNS/bf16"
+cond concat >> "$QUEUE"
+if [ "$SMALL" = 1 ]; then
+  echo "$PY launch.py $QUICK --game=hinge --update=alternating --workdir=$RUNS/games/hinge" >> "$QUEUE"
+  echo "$bf16" >> "$QUEUE"
+  cond projection >> "$QUEUE"
+else
+  $PY experiments/sweep.py --sweep=experiments/sweeps/games_mnist.py --root="$RUNS/games" --dry_run \
+    | grep "launch.py" > "$RUNS/games.txt"
+  grep paper_mnist_adam "$RUNS/games.txt" >> "$QUEUE"
+  echo "$bf16" >> "$QUEUE"
+  cond projection >> "$QUEUE"
+  grep dcgan_mnist "$RUNS/games.txt" >> "$QUEUE"
+fi
+export START DEADLINE_S RUNS
+run_one() {  # one queued command; skipped when under 60 s are left
+  local left=$(( START + DEADLINE_S - $(date +%s) - 15 ))
+  local name; name=$(echo "$1" | sed "s|.*--workdir=$RUNS/||; s/[^A-Za-z0-9_.=,-]/_/g")
+  if [ "$left" -lt 60 ]; then echo "skipped (${left}s left): $name"; return; fi
+  echo "start $(date -u +%T) ($left s left): $name"
+  timeout -s TERM -k 15 "$left" bash -c "$1" > "$RUNS/$name.log" 2>&1
+  echo "end $(date -u +%T) exit $?: $name"
+}
+export -f run_one
+phase "queue: $(wc -l < "$QUEUE") runs, $PARALLEL at a time"
+tr '\n' '\0' < "$QUEUE" | xargs -0 -P "$PARALLEL" -I{} bash -c 'run_one "$@"' _ {}
+phase "queue done"
+wait $LONG_PID
+phase "long run done"
+tail -5 "$RUNS/long_sim.log"
+pack
+ls -la "$OUT"
+phase done

@@ -1,0 +1,40 @@
+"""Every game on MNIST with the paper's MLP pair and with DCGAN-28, one budget per architecture:
+alternating updates (k = 1), Adam 2e-4 (b1 0.5), D loss real + fake; the MLP 30 epochs (15,000 steps
+of 100), DCGAN-28 about 10 epochs (7,500 steps of 64); 3 seeds per trial trained side by side
+(num_replicas), the MNIST metrics (Parzen, FCD, classifier score, precision/recall) at the end.
+WGAN-GP uses each architecture's D as is (DCGAN-28's has batch norm: its penalty is then not per
+example; Gulrajani et al. drop batch norm from the critic). No per-game tuning (Lucic et al. 2018
+tuned each loss; this is the fixed-budget, fixed-recipe comparison).
+
+  python experiments/sweep.py --sweep=experiments/sweeps/games_mnist.py --root=/tmp/games_mnist --parallel=2
+  python experiments/collect.py --root=/tmp/games_mnist --sort_by=fcd --order=ascending
+Results: experiments/RESULTS.md.
+"""
+
+CONFIG = "experiments/configs/paper_mnist_adam.py"
+GAMES = [
+    {"game": "nonsaturating"},
+    {"game": "minimax"},
+    {"game": "least_squares"},
+    {"game": "hinge"},
+    {"game": "relativistic_average"},
+    {"game": "wasserstein", "config.reg.gp_weight": 10.0},
+]
+SHARED = {
+    "update": "alternating",
+    "config.num_replicas": 3,
+    "config.steps_per_call": 500,
+    "config.log_every": 2500,
+}
+ARCHITECTURES = {
+    "experiments/configs/paper_mnist_adam.py": 15_000,
+    "experiments/configs/dcgan_mnist.py": 7_500,
+}
+
+
+def get_sweep() -> list[dict]:
+    trials = []
+    for config, num_steps in ARCHITECTURES.items():
+        budget = {f"config.{k}": num_steps for k in ("num_steps", "sample_every", "ckpt_every", "eval_every")}
+        trials += [{"config": config} | SHARED | budget | game for game in GAMES]
+    return trials
