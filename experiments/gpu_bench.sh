@@ -1,6 +1,6 @@
 #!/bin/bash
-# The speed benchmarks on a lent GPU, alone on it (BENCHMARKS.md), in about 3 minutes: training steps
-# (gan_jax N = 1 and 500 fused, scan unroll 1 and 10, float32 and bf16, vs the PyTorch eager reference),
+# The speed benchmarks on a lent GPU, alone on it (BENCHMARKS.md), in about 5 minutes: training steps
+# (gan_jax N = 1 and 500 fused, scan unroll 1 and 4, float32 and bf16, vs the PyTorch eager reference),
 # seeds side by side (1, 3, 8 replicas), the Parzen evaluation vs float64 numpy.
 #   bash experiments/gpu_bench.sh          # results in $OUT (log.txt, bench_*.json)
 set -u
@@ -17,10 +17,10 @@ phase() { echo "=== $(date -u +%T) $*"; }
 phase machine
 nvidia-smi -L 2>/dev/null
 phase bench_steps
-timeout 110 $PY -m benchmarks.bench_steps --steps_per_call=1,500 --unroll=1,10 --dtypes=float32,bfloat16 \
+timeout 170 $PY -m benchmarks.bench_steps --steps_per_call=1,500 --unroll=1,4 --dtypes=float32,bfloat16 \
   --windows=3 --window_steps=1000 --json_out="$OUT/bench_steps.json"
 phase bench_replicas
-timeout 70 $PY benchmarks/bench_replicas.py --replicas=1,3,8 --scan_unroll=1,10 --steps_per_call=500 --windows=3 \
+timeout 80 $PY benchmarks/bench_replicas.py --replicas=1,3,8 --steps_per_call=500 --windows=3 \
   --json_out="$OUT/bench_replicas.json"
 phase bench_parzen
 timeout 40 $PY -m benchmarks.bench_parzen --json_out="$OUT/bench_parzen.json"

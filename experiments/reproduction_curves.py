@@ -1,9 +1,12 @@
 r"""Parzen log-likelihood and FCD over training for several runs (e.g. the replicas of one launch),
 beside the paper's 225 and the real-data ceiling, from the runs' metrics.jsonl and eval.json.
 
-Run:
-  python experiments/reproduction_curves.py --runs=experiments/results/paper_mnist_h200 \
+Run (the figure of REPRODUCTION.md: the 500-epoch H200 runs and the 1,420-epoch H100 run):
+  python experiments/reproduction_curves.py \
+      --runs=experiments/results/paper_mnist_h200,experiments/results/paper_mnist_h100_long \
       --out=experiments/figures/reproduction_parzen_fcd.png
+A run folder holds replica_<r>/ (one launch) or <scheme>/replica_<r>/ (several). A replica's curve is
+its evaluation rows, then its eval.json (launch.py --mode=evaluate) when that is at a later step.
 """
 
 import glob
@@ -16,8 +19,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-_RUNS = flags.DEFINE_string(
-    "runs", "experiments/results/paper_mnist_h200", "Folder of <scheme>/replica_<r>/."
+_RUNS = flags.DEFINE_list(
+    "runs",
+    ["experiments/results/paper_mnist_h200", "experiments/results/paper_mnist_h100_long"],
+    "Run folders: <folder>/replica_<r>/ or <folder>/<scheme>/replica_<r>/.",
 )
 _OUT = flags.DEFINE_string("out", "experiments/figures/reproduction_parzen_fcd.png", "The PNG.")
 _STEPS_PER_EPOCH = flags.DEFINE_integer(
@@ -27,22 +32,40 @@ PAPER_PARZEN = 225.0
 
 
 def eval_rows(run_dir: str) -> list[dict]:
-    """The evaluation rows (those with parzen_ll) of a run's metrics.jsonl."""
+    """The evaluation rows (those with parzen_ll) of a run's metrics.jsonl, then its eval.json when
+    that evaluated a later step."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    return [r for r in rows if r.get("parzen_ll") is not None]
+    rows = [r for r in rows if r.get("parzen_ll") is not None]
+    path = os.path.join(run_dir, "eval.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            final = json.load(f)
+        if final.get("step") is not None and (not rows or final["step"] > rows[-1]["step"]):
+            rows.append(final)
+    return rows
+
+
+def replica_dirs(folder: str) -> list[tuple[str, str]]:
+    """(label, replica dir) of every replica under a run folder."""
+    name = os.path.basename(os.path.normpath(folder))
+    out = [(name, d) for d in sorted(glob.glob(os.path.join(folder, "replica_*")))]
+    for d in sorted(glob.glob(os.path.join(folder, "*", "replica_*"))):
+        out.append((f"{name} {d.split(os.sep)[-2]}", d))
+    return out
 
 
 def main(argv):
     del argv
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ceiling = None
-    for run_dir in sorted(glob.glob(os.path.join(_RUNS.value, "*", "replica_*"))):
-        scheme, replica = run_dir.split(os.sep)[-2:]
+    runs = [run for folder in _RUNS.value for run in replica_dirs(folder)]
+    for run_label, run_dir in runs:
+        replica = os.path.basename(run_dir)
         rows = eval_rows(run_dir)
         epochs = [r["step"] / _STEPS_PER_EPOCH.value for r in rows]
-        style = "-o" if scheme == "simultaneous" else "--s"
-        label = f"{scheme} seed {replica.split('_')[1]}"
+        style = "--s" if "alternating" in run_label else "-o"
+        label = f"{run_label} seed {replica.split('_')[1]}"
         axes[0].plot(epochs, [r["parzen_ll"] for r in rows], style, label=label, markersize=4)
         axes[1].plot(epochs, [r["fcd"] for r in rows], style, label=label, markersize=4)
         path = os.path.join(run_dir, "eval.json")
