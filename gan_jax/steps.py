@@ -95,7 +95,9 @@ def check_update_scheme(name: str) -> None:
 
 def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Callable:
     """The pure (un-jitted) train step chosen by ``config.update_scheme``, ``config.game`` and the
-    training options of ``gan_jax.options`` (penalties, label smoothing, clipping, G EMA, order).
+    training options of ``gan_jax.options`` (penalties, label smoothing, clipping, G EMA, order):
+    ``step(state, data)``, data the training images [N, D] (on device), or the pair (images, labels
+    [N] int32) for a conditional model.
 
     ``batch_sharding`` (a ``jax.sharding.Sharding`` or None): where the minibatch and its noise live;
     under ``jax.jit`` over a mesh, a batch sharded on a ``data`` axis makes the step data-parallel
