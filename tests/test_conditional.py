@@ -145,15 +145,15 @@ def test_grid_is_class_by_row_with_a_shared_z_per_column():
 
 
 @pytest.fixture(scope="module")
-def test_split():
+def mnist_test_split():
     splits = data.load_hub()
     return splits, splits["test"][0][:2000], splits["test"][1][:2000]
 
 
-def test_conditional_metrics_reward_the_right_classes(test_split):
+def test_conditional_metrics_reward_the_right_classes(mnist_test_split):
     """Real test images with their own labels: accuracy ~ the classifier's, small per-class FCD;
     with every label moved to the next class: accuracy ~0 and much larger per-class FCD."""
-    splits, x, y = test_split
+    splits, x, y = mnist_test_split
     params = classifier.load_classifier()
     feats, probs = classifier.features_and_probs(params, x)
     test_feats, _ = classifier.features_and_probs(params, splits["test"][0])
