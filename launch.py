@@ -43,6 +43,9 @@ _DISTRIBUTED = flags.DEFINE_bool(
     "Call jax.distributed.initialize() first (multi-host; default: env GAN_JAX_DISTRIBUTED=1).",
 )
 _SAMPLES = flags.DEFINE_string("samples", None, "A [N, 784] float32 .npy of samples to evaluate instead.")
+_LABELS = flags.DEFINE_string(
+    "labels", None, "With --samples: a [N] .npy of the classes they were drawn for (conditional metrics)."
+)
 
 
 def parse_flags(argv):
@@ -106,17 +109,21 @@ def _draw(workdir):
         yield samples, labels, int(view.step), out_dir, config.data, splits
 
 
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise evaluate.EvalError(f"cannot read {path} as a .npy array ({e})") from None
+
+
 def _evaluate():
     if _SAMPLES.value:
-        try:
-            samples = np.load(_SAMPLES.value, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise evaluate.EvalError(f"cannot read {_SAMPLES.value} as a .npy array ({e})") from None
-        # a samples file: MNIST samples from any model
+        samples = _load_npy(_SAMPLES.value)
+        labels = _load_npy(_LABELS.value) if _LABELS.value else None
+        # a samples file: MNIST samples from any model (and the classes a conditional one drew them for)
         mnist = ml_collections.ConfigDict({"name": "mnist"})
-        _write_eval(
-            samples, None, os.path.splitext(_SAMPLES.value)[0] + ".eval.json", mnist, data.load_mnist()
-        )
+        out_path = os.path.splitext(_SAMPLES.value)[0] + ".eval.json"
+        _write_eval(samples, None, out_path, mnist, data.load_mnist(), labels=labels)
         return
     floors = None
     for samples, labels, step, out_dir, data_config, splits in _draw(_WORKDIR.value):

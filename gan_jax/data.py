@@ -236,7 +236,8 @@ def pixel_range(data_config) -> tuple[float, float] | None:
 
 
 DATASETS = ("mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d")
-LABELLED = ("mnist", *(name for name, (_, label, _) in IMAGE_DATASETS.items() if label))  # class labels
+NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, and their class counts
+LABELLED = tuple(NUM_CLASSES)
 
 
 def load_dataset(data_config) -> dict:

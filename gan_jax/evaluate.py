@@ -40,13 +40,18 @@ def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
 
     ``cond_accuracy``: the fraction of samples the classifier assigns to the class they were drawn
     for. ``per_class_fcd``: for each class c, the Fréchet distance between the features of the samples
-    drawn for c and of the test images of class c; ``per_class_fcd_mean`` their mean.
+    drawn for c and of the test images of class c (NaN for a class with fewer than 2 samples);
+    ``per_class_fcd_mean`` their mean. Labels must be MNIST's classes 0-9.
     """
     labels, test_labels = np.asarray(labels), np.asarray(test_labels)
     if labels.shape != (len(feats),):
         raise EvalError(f"labels must have shape [{len(feats)}], got {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= classifier.NUM_CLASSES):
+        raise EvalError(f"labels must be classes 0..{classifier.NUM_CLASSES - 1}")
     per_class = [
         sample_metrics.frechet_distance(feats[labels == c], test_feats[test_labels == c])
+        if np.sum(labels == c) >= 2
+        else float("nan")
         for c in range(classifier.NUM_CLASSES)
     ]
     return {

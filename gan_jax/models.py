@@ -14,8 +14,9 @@ beside the input (the MLP: next to the pixels; DCGAN: as K constant image channe
 (Miyato & Koyama 2018) adds <E[y], phi(x)> to the logit, phi(x) D's last hidden features and E a
 learned class embedding: l(x, y) = w . phi(x) + b + E[y] . phi(x).
 
-``config.model.dtype`` 'bfloat16' runs the matmuls and convolutions in bfloat16 (parameters, losses,
-G's output activation and batch-norm statistics stay float32).
+``config.model.dtype`` 'bfloat16' runs every matmul and convolution in bfloat16, the output layers
+included (D's logit and G's pre-activation output are bf16-rounded, then cast to float32); parameters,
+losses, G's output activation and batch-norm statistics are float32.
 """
 
 import functools

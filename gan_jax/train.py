@@ -54,11 +54,15 @@ def validate(config) -> None:
         if int(config.get(name, 1)) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
     models.build_models(config)  # unknown model, dtype or conditioning: one line
-    classes = models.num_classes(config.model)
-    if classes and config.data.get("name", "mnist") not in data.LABELLED:
+    classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
+    if classes and name not in data.LABELLED:
         raise ValueError(
             f"config.model.num_classes={classes}: a conditional model needs class labels; dataset "
-            f"{config.data.get('name', 'mnist')!r} has none (labelled: {', '.join(data.LABELLED)})"
+            f"{name!r} has none (labelled: {', '.join(data.LABELLED)})"
+        )
+    if classes and classes != data.NUM_CLASSES[name]:
+        raise ValueError(
+            f"config.model.num_classes={classes} but {name!r} has {data.NUM_CLASSES[name]} classes"
         )
 
 

@@ -165,6 +165,12 @@ def test_conditional_metrics_reward_the_right_classes(mnist_test_split):
     assert right["per_class_fcd_mean"] < 15.0 < 5 * right["per_class_fcd_mean"] < wrong["per_class_fcd_mean"]
     with pytest.raises(evaluate.EvalError, match="labels must have shape"):
         evaluate.conditional_metrics(feats, probs, y[:10], test_feats, splits["test"][1])
+    with pytest.raises(evaluate.EvalError, match="classes 0..9"):
+        evaluate.conditional_metrics(feats, probs, np.full(len(y), 10), test_feats, splits["test"][1])
+    one_seven = np.where(np.arange(len(y)) == 0, 7, y)  # a single sample drawn for class 7 ...
+    one_seven[(one_seven == 7) & (np.arange(len(y)) > 0)] = 1  # ... and no other
+    few = evaluate.conditional_metrics(feats, probs, one_seven, test_feats, splits["test"][1])
+    assert np.isnan(few["per_class_fcd"][7]) and np.isfinite(few["per_class_fcd"][1])
 
 
 def test_evaluation_labels_are_balanced():
@@ -184,6 +190,10 @@ def test_refusals_are_clear():
         train.validate(config)
     with pytest.raises(ValueError, match="labels span"):
         train.check_labels(np.array([0, 3, 10]), 10)
+    config = conditional()
+    config.model.num_classes = 7
+    with pytest.raises(ValueError, match="'mnist' has 10 classes"):
+        train.validate(config)
     from experiments.configs import dcgan_celeba, ring
 
     config = dcgan_celeba.get_config()
