@@ -220,6 +220,7 @@ def test_spectral_norm_sigma_converges_to_the_top_singular_value(built):
         assert np.linalg.svd(matrix / sigma, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-3)
 
 
+@pytest.mark.slow  # ~35 s; DCGAN steps are covered in-process above
 def test_dcgan_mnist_end_to_end(tmp_path):
     """launch.py with the DCGAN MNIST config (dcgan28, alternating), tiny: its steps are finite (the loop
     stops on a non-finite one), it checkpoints and writes sample grids."""

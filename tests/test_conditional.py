@@ -206,6 +206,7 @@ def test_refusals_are_clear():
         train.validate(config)
 
 
+@pytest.mark.slow  # ~40 s; the conditional step and metrics are covered in-process above
 def test_conditional_run_and_its_samples_end_to_end(tmp_path):
     """launch.py trains a conditional model (class-by-row grids) and --mode=sample writes the classes."""
     workdir = str(tmp_path)
