@@ -6,16 +6,7 @@
 set -u
 OUT=${OUT:-/tmp/gpu_bench_out}
 PY=${PY:-python3}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-if ! $PY -c "import ml_collections" 2>/dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .devcarry/whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
-exec > >(tee -a "$OUT/log.txt") 2>&1
-phase() { echo "=== $(date -u +%T) $*"; }
-phase machine
-nvidia-smi -L 2>/dev/null
+source experiments/gpu_common.sh  # .devcarry set-up, log.txt, phase; prints the machine
 phase bench_steps
 timeout 170 $PY -m benchmarks.bench_steps --steps_per_call=1,500 --unroll=1,4 --dtypes=float32,bfloat16 \
   --windows=3 --window_steps=1000 --json_out="$OUT/bench_steps.json"

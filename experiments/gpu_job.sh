@@ -16,21 +16,8 @@ SIM_S=${SIM_S:-170}   # wall-clock budget of each training run (SIGTERM then: a 
 ALT_S=${ALT_S:-120}
 RUNS=${RUNS:-/tmp/gan_jax_runs}
 PY=${PY:-python3}
-mkdir -p "$OUT" "$RUNS"
-export PYTHONUNBUFFERED=1
-[ -f .devcarry/data/mnist.pkl.gz ] && export GAN_JAX_DATA_DIR=$PWD/.devcarry/data
-if ! $PY -c "import ml_collections, tensorboardX" 2>/dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .devcarry/whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
-exec > >(tee -a "$OUT/log.txt") 2>&1
-phase() { echo "=== $(date -u +%T) $*"; }
-pack() {  # what comes back: small files of every run so far (no checkpoints, no event files)
-  (cd "$RUNS" && tar czf "$OUT/runs.tar.gz" --exclude=checkpoints --exclude=tb .)
-}
-
-phase machine
-nvidia-smi -L 2>/dev/null; $PY -c "import jax; print(jax.__version__, jax.devices())"
+mkdir -p "$RUNS"
+source experiments/gpu_common.sh  # .devcarry set-up, log.txt, phase, pack; prints the machine
 
 if [ "$SMALL" = 1 ]; then
   BENCH="--window_steps=20 --windows=2 --steps_per_call=1,10"

@@ -20,22 +20,11 @@ DEADLINE_S=${DEADLINE_S:-570}
 PARALLEL=${PARALLEL:-1}
 RUNS=${RUNS:-/tmp/gan_jax_runs}
 PY=${PY:-python3}
-mkdir -p "$OUT" "$RUNS"
-export PYTHONUNBUFFERED=1
+mkdir -p "$RUNS"
 # several processes share the GPU: no process may take most of its memory up front
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.15}
-[ -f .devcarry/data/mnist.pkl.gz ] && export GAN_JAX_DATA_DIR=$PWD/.devcarry/data
-if ! $PY -c "import ml_collections, tensorboardX" 2>/dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .devcarry/whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
-exec > >(tee -a "$OUT/log.txt") 2>&1
-phase() { echo "=== $(date -u +%T) +$(( $(date +%s) - START ))s $*"; }
+source experiments/gpu_common.sh  # .devcarry set-up, log.txt, phase, pack; prints the machine
 left() { echo $(( START + DEADLINE_S - $(date +%s) )); }
-pack() { (cd "$RUNS" && tar czf "$OUT/runs.tar.gz" --exclude=checkpoints --exclude=tb .); }
-
-phase machine
-nvidia-smi -L 2>/dev/null; $PY -c "import jax; print(jax.__version__, jax.devices())"
 
 if [ "$SMALL" = 1 ]; then
   LONG="--config=experiments/configs/smoke.py --config.num_steps=400 --config.steps_per_call=20"
