@@ -158,6 +158,8 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState
     fields (read from its metadata) say which layout it has. Another model's checkpoint: ValueError."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
+    if saved is not None:  # refuse before restoring: a failed orbax restore leaves threads that print
+        _check_fits(ocp.tree.to_flat_dict(dict(saved)), ocp.tree.to_flat_dict(target))
     legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
     if not legacy:
         return mngr.restore(step, args=ocp.args.StandardRestore(target))
@@ -168,6 +170,26 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState
         step, args=ocp.args.StandardRestore({name: getattr(target, name) for name in fields})
     )
     return state.replace(**restored)
+
+
+def _check_fits(saved: dict, target: dict) -> None:
+    """ValueError naming the first array that the saved tree lacks or holds with another shape (the
+    saved tree may lack ``MODEL_STATE_FIELDS``: a legacy checkpoint of a model without state)."""
+    for path, want in target.items():
+        name = ".".join(map(str, path))
+        if path not in saved:
+            if path[0] in MODEL_STATE_FIELDS:
+                raise ValueError(
+                    "the checkpoint has no model state (g_state/d_state) but this model keeps one"
+                )
+            raise ValueError(f"{name} is not in the checkpoint")
+        if tuple(saved[path].shape) != tuple(want.shape):
+            raise ValueError(
+                f"{name} has shape {tuple(want.shape)}, the checkpoint's {tuple(saved[path].shape)}"
+            )
+    extra = sorted(".".join(map(str, p)) for p in saved.keys() - target.keys())
+    if extra:
+        raise ValueError(f"the checkpoint holds arrays this model lacks: {', '.join(extra[:3])}")
 
 
 def num_replicas(config) -> int:

@@ -128,7 +128,7 @@ def test_checkpoint_of_another_model_shape_is_refused(tmp_path):
     line = one_line_error(
         launch(f"--workdir={tmp_path}", "--config.num_steps=20", "--config.model.d_units=8")
     )
-    assert "does not fit this config's model" in line
+    assert "does not fit this config's model" in line and "d_params" in line and "(48,)" in line
     assert checkpoints(str(tmp_path)) == [10]
 
 
