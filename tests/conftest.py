@@ -19,6 +19,17 @@ def tiny_config(**overrides):
     return config
 
 
+def tiny_dcgan_config(module, **overrides):
+    """A DCGAN config (``module``'s) shrunk for tests: 8 filters in G and D, z_dim 8, batch 8."""
+    config = module.get_config()
+    config.model.ngf = config.model.ndf = 8
+    config.model.z_dim = 8
+    config.batch_size = 8
+    for key, value in overrides.items():
+        config[key] = value
+    return config
+
+
 @pytest.fixture
 def config():
     return tiny_config()

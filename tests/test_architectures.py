@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from conftest import ROOT
+from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist
@@ -28,13 +28,8 @@ ARCHS = {"dcgan28": (dcgan_mnist, False), "dcgan32": (dcgan_cifar10, True), "dcg
 
 def tiny(name, **overrides):
     module, spectral_norm = ARCHS[name]
-    config = module.get_config()
-    config.model.ngf = config.model.ndf = 8
-    config.model.z_dim = 8
+    config = tiny_dcgan_config(module, **overrides)
     config.model.spectral_norm = spectral_norm
-    config.batch_size = 8
-    for key, value in overrides.items():
-        config[key] = value
     return config
 
 

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import ROOT, tiny_config
+from conftest import ROOT, tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist
 from gan_jax import classifier, data, evaluate, games, models, steps, train
@@ -21,13 +21,7 @@ K = 10
 
 
 def conditional(name="paper_mlp", conditioning="concat", **model):
-    if name == "paper_mlp":
-        config = tiny_config()
-    else:
-        config = dcgan_mnist.get_config()
-        config.model.ngf = config.model.ndf = 8
-        config.model.z_dim = 8
-        config.batch_size = 8
+    config = tiny_config() if name == "paper_mlp" else tiny_dcgan_config(dcgan_mnist)
     config.model.num_classes = K
     config.model.conditioning = conditioning
     for key, value in model.items():
