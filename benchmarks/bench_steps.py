@@ -9,7 +9,8 @@ Per implementation: compile time (JAX: ``lower`` + ``compile`` of the jitted fun
 call of the compiled executable) and a warm-up; then ``--windows`` rounds in which each implementation
 in turn runs one timed window of about ``--window_steps`` steps, the device synchronised at the window's
 end (``block_until_ready`` / ``torch.cuda.synchronize``). Interleaving makes a drift in background load
-(a shared CPU) hit all implementations alike. steps/s is the median over an implementation's windows.
+(a shared CPU) hit all implementations alike. steps/s is the median over an implementation's windows;
+"vs torch" the ratio of the medians, "paired" the median of the window-by-window ratios (steadier).
 
 Run:
   python -m benchmarks.bench_steps                     # device: jax's default backend
@@ -222,20 +223,46 @@ def finish_row(row: dict, times: list[float], losses: dict) -> dict:
     }
 
 
+def add_paired_ratios(rows: list[dict]) -> list[dict]:
+    """Each row's speed over torch's window by window (round w of both, run back to back, sees the same
+    background load): ``vs_torch_paired`` the median of those ratios, with their min and max. On a
+    shared CPU whose speed drifts this is steadier than the ratio of the two medians."""
+    base = next((r for r in rows if r["impl"] == "torch eager"), None)
+    if base is None:
+        return rows
+    torch_s = [t / base["window_steps"] for t in base["window_s"]]
+    out = []
+    for r in rows:
+        ratios = [b / (t / r["window_steps"]) for t, b in zip(r["window_s"], torch_s, strict=True)]
+        out.append(
+            r
+            | {
+                "vs_torch_paired": statistics.median(ratios),
+                "vs_torch_paired_min": min(ratios),
+                "vs_torch_paired_max": max(ratios),
+            }
+        )
+    return out
+
+
 def format_table(rows: list[dict]) -> str:
     base = next((r["steps_per_s"] for r in rows if r["impl"] == "torch eager"), None)
     head = (
         f"{'impl':<20} {'N':>5} {'lower s':>8} {'compile s':>9} {'1st call s':>10} "
-        f"{'steps/s':>9} {'[min, max]':>17} {'ms/step':>8} {'vs torch':>8}"
+        f"{'steps/s':>9} {'[min, max]':>17} {'ms/step':>8} {'vs torch':>8} {'paired [min, max]':>23}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = f"{r['steps_per_s'] / base:.2f}x" if base else "-"
+        paired = "-"
+        if "vs_torch_paired" in r:
+            low, high = r["vs_torch_paired_min"], r["vs_torch_paired_max"]
+            paired = f"{r['vs_torch_paired']:.2f}x [{low:.2f}, {high:.2f}]"
         spread = f"[{r['steps_per_s_min']:.1f}, {r['steps_per_s_max']:.1f}]"
         lines.append(
             f"{r['impl']:<20} {r['steps_per_call']:>5} {r['lower_s']:>8.2f} {r['compile_s']:>9.2f} "
             f"{r['first_call_s']:>10.3f} {r['steps_per_s']:>9.1f} {spread:>17} {r['ms_per_step']:>8.2f} "
-            f"{ratio:>8}"
+            f"{ratio:>8} {paired:>23}"
         )
     return "\n".join(lines)
 
@@ -279,7 +306,9 @@ def main(argv=None) -> dict:
     if torch_device is not None:
         prepared.append(prepare_torch(config, images, torch_device, jax_device, args))
     times, losses = time_interleaved([window for _, window in prepared], args.windows)
-    rows = [finish_row(row, *tl) for (row, _), *tl in zip(prepared, times, losses, strict=True)]
+    rows = add_paired_ratios(
+        [finish_row(row, *tl) for (row, _), *tl in zip(prepared, times, losses, strict=True)]
+    )
     info["loadavg_end"] = os.getloadavg()
     print(format_table(rows))
     print(f"load average at the end: {info['loadavg_end']}")
