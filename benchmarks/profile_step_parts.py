@@ -1,16 +1,17 @@
 r"""Where the paper model's simultaneous JAX step spends its time: the whole jitted step (state donated)
 beside its parts, each jitted and timed alone on the same device:
 
-- ``matmuls``: the step's matrix products, at its shapes (G forward; D forward on the real and the fake
-  batch; D's weight gradients from both passes and its hidden-layer input gradients; the G loss's
-  backward through D's two layers into the fake batch and through G), the set XLA keeps after
-  dead-code elimination (compare ``flops`` with the compiled step's cost analysis, printed);
+- ``matmuls``: the step's 20 large matrix products at its shapes (G forward; D forward on the real and
+  the fake batch; D's weight gradients from both passes and its hidden-layer input gradients; the G
+  loss's backward through D's two layers into the fake batch and through G; D's output layer, n = 1,
+  left out), the set XLA keeps after dead-code elimination (their GFLOP are printed beside the
+  compiled step's cost analysis);
 - ``dropout masks``: D's Bernoulli masks for both passes (input keep 0.8, two hidden layers);
 - ``optimizer``: both momentum updates with the run's own optax transforms, state donated;
 - ``grad norms``: the two global gradient norms the step logs.
 
 The parts do not add up to the step exactly (fusion, scheduling), but they say where the time is:
-on the 2-core CPU the matmuls are about two thirds of it (BENCHMARKS.md).
+on the 2-core CPU the matmuls are more than half of it (BENCHMARKS.md).
 
   python -m benchmarks.profile_step_parts --windows=30
 """

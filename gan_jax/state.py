@@ -158,13 +158,11 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState
     fields (read from its metadata) say which layout it has. Another model's checkpoint: ValueError."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
-    if saved is not None:  # refuse before restoring: a failed orbax restore leaves threads that print
+    if saved is not None:  # refused before orbax starts: a failed restore's threads print at exit
         _check_fits(ocp.tree.to_flat_dict(dict(saved)), ocp.tree.to_flat_dict(target))
     legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
-    if not legacy:
+    if not legacy:  # (a legacy checkpoint fits, checked above, only a model without state)
         return mngr.restore(step, args=ocp.args.StandardRestore(target))
-    if any(getattr(state, name) is not None for name in MODEL_STATE_FIELDS):
-        raise ValueError("the checkpoint has no model state (g_state/d_state) but this model keeps one")
     fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
     restored = mngr.restore(
         step, args=ocp.args.StandardRestore({name: getattr(target, name) for name in fields})
@@ -173,23 +171,26 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState
 
 
 def _check_fits(saved: dict, target: dict) -> None:
-    """ValueError naming the first array that the saved tree lacks or holds with another shape (the
-    saved tree may lack ``MODEL_STATE_FIELDS``: a legacy checkpoint of a model without state)."""
+    """ValueError naming the first array of ``target`` (flat {path: array}) that the flat ``saved``
+    tree lacks or holds with another shape, else the first array only ``saved`` holds (parameters
+    named before optimizer state). ``saved`` may lack ``MODEL_STATE_FIELDS`` altogether: a legacy
+    checkpoint, which fits a model without state."""
+    saved_fields = {path[0] for path in saved}
     for path, want in target.items():
         name = ".".join(map(str, path))
+        if path[0] in MODEL_STATE_FIELDS and path[0] not in saved_fields:
+            raise ValueError(f"the checkpoint has no {path[0]} (model state) but this model keeps one")
         if path not in saved:
-            if path[0] in MODEL_STATE_FIELDS:
-                raise ValueError(
-                    "the checkpoint has no model state (g_state/d_state) but this model keeps one"
-                )
-            raise ValueError(f"{name} is not in the checkpoint")
+            raise ValueError(f"this model's {name} is not in the checkpoint")
         if tuple(saved[path].shape) != tuple(want.shape):
-            raise ValueError(
-                f"{name} has shape {tuple(want.shape)}, the checkpoint's {tuple(saved[path].shape)}"
-            )
-    extra = sorted(".".join(map(str, p)) for p in saved.keys() - target.keys())
+            got = tuple(saved[path].shape)
+            raise ValueError(f"this model's {name} has shape {tuple(want.shape)}, the checkpoint's {got}")
+    extra = sorted(
+        saved.keys() - target.keys(), key=lambda p: (not str(p[0]).endswith("_params"), tuple(map(str, p)))
+    )
     if extra:
-        raise ValueError(f"the checkpoint holds arrays this model lacks: {', '.join(extra[:3])}")
+        names = ", ".join(".".join(map(str, p)) for p in extra[:3])
+        raise ValueError(f"the checkpoint holds arrays this model lacks: {names}")
 
 
 def num_replicas(config) -> int:

@@ -255,3 +255,30 @@ def test_checkpoints_from_before_the_model_state_fields_still_restore(config, im
         mngr.wait_until_finished()
         restored = restore_checkpoint(mngr, 3, state)
     chex.assert_trees_all_equal(restored, state)
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_array():
+    """state._check_fits on flat {path: array} trees: the first mismatch is named, before any restore."""
+    from gan_jax.state import _check_fits
+
+    def a(*shape):
+        return jax.ShapeDtypeStruct(shape, jnp.float32)
+
+    target = {("d_params", "w"): a(4, 2), ("d_opt_state", "0", "trace", "w"): a(4, 2), ("step",): a()}
+    _check_fits(dict(target), target)  # fits itself
+    with pytest.raises(
+        ValueError, match=r"this model's d_params.w has shape \(4, 2\), the checkpoint's \(4, 3\)"
+    ):
+        _check_fits(target | {("d_params", "w"): a(4, 3)}, target)
+    with pytest.raises(ValueError, match="this model's step is not in the checkpoint"):
+        _check_fits({k: v for k, v in target.items() if k != ("step",)}, target)
+    extra = {("d_opt_state", "0", "trace", "v"): a(1), ("d_params", "v"): a(1)}
+    with pytest.raises(
+        ValueError, match=r"holds arrays this model lacks: d_params.v, d_opt_state.0.trace.v$"
+    ):
+        _check_fits(target | extra, target)
+    with_state = target | {("d_state", "batch_stats", "mean"): a(2)}
+    with pytest.raises(ValueError, match="the checkpoint has no d_state"):
+        _check_fits(target, with_state)  # a legacy checkpoint, a model that keeps state
+    with pytest.raises(ValueError, match="this model's d_state.batch_stats.mean is not in"):
+        _check_fits(target | {("d_state", "batch_stats", "var"): a(2)}, with_state)

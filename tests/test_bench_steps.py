@@ -31,6 +31,14 @@ def test_paired_ratio_is_the_median_of_per_window_speed_ratios():
     assert "2.00x [1.00, 4.00]" in format_table(rows)
 
 
+def test_windows_are_paired_round_by_round():
+    # the machine's speed drifts (0.5 to 2 s a window) alike for both: every round's ratio is exactly 2
+    # (twice the steps in the same time), which any other pairing or the medians' ratio would not give
+    rows = add_paired_ratios([row("jax", 10, [1.0, 2.0, 0.5]), row("torch eager", 5, [1.0, 2.0, 0.5])])
+    first = rows[0]
+    assert (first["vs_torch_paired_min"], first["vs_torch_paired_max"]) == pytest.approx((2.0, 2.0))
+
+
 def test_without_torch_rows_are_unchanged():
     rows = [row("jax", 10, [1.0, 2.0])]
     assert add_paired_ratios(rows) == rows
