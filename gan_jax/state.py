@@ -161,7 +161,7 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state: TrainState
     if saved is not None:  # refused before orbax starts: a failed restore's threads print at exit
         _check_fits(ocp.tree.to_flat_dict(dict(saved)), ocp.tree.to_flat_dict(target))
     legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
-    if not legacy:  # (a legacy checkpoint fits, checked above, only a model without state)
+    if not legacy:  # (a legacy one gets past _check_fits only for a model without state)
         return mngr.restore(step, args=ocp.args.StandardRestore(target))
     fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
     restored = mngr.restore(
