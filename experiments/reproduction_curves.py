@@ -31,18 +31,23 @@ _STEPS_PER_EPOCH = flags.DEFINE_integer(
 PAPER_PARZEN = 225.0
 
 
-def eval_rows(run_dir: str) -> list[dict]:
-    """The evaluation rows (those with parzen_ll) of a run's metrics.jsonl, then its eval.json when
-    that evaluated a later step."""
+def final_eval(run_dir: str) -> dict | None:
+    """The run's eval.json (launch.py --mode=evaluate), None without one."""
+    path = os.path.join(run_dir, "eval.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def eval_rows(run_dir: str, final: dict | None) -> list[dict]:
+    """The evaluation rows (those with parzen_ll) of a run's metrics.jsonl, then ``final`` (its
+    eval.json) when that evaluated a later step."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     rows = [r for r in rows if r.get("parzen_ll") is not None]
-    path = os.path.join(run_dir, "eval.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            final = json.load(f)
-        if final.get("step") is not None and (not rows or final["step"] > rows[-1]["step"]):
-            rows.append(final)
+    if final and final.get("step") is not None and (not rows or final["step"] > rows[-1]["step"]):
+        rows.append(final)
     return rows
 
 
@@ -62,16 +67,15 @@ def main(argv):
     runs = [run for folder in _RUNS.value for run in replica_dirs(folder)]
     for run_label, run_dir in runs:
         replica = os.path.basename(run_dir)
-        rows = eval_rows(run_dir)
+        final = final_eval(run_dir)
+        rows = eval_rows(run_dir, final)
         epochs = [r["step"] / _STEPS_PER_EPOCH.value for r in rows]
         style = "--s" if "alternating" in run_label else "-o"
         label = f"{run_label} seed {replica.split('_')[1]}"
         axes[0].plot(epochs, [r["parzen_ll"] for r in rows], style, label=label, markersize=4)
         axes[1].plot(epochs, [r["fcd"] for r in rows], style, label=label, markersize=4)
-        path = os.path.join(run_dir, "eval.json")
-        if ceiling is None and os.path.exists(path):
-            with open(path) as f:
-                ceiling = (json.load(f).get("real_data") or {}).get("parzen_ll")
+        if ceiling is None and final:
+            ceiling = (final.get("real_data") or {}).get("parzen_ll")
     axes[0].axhline(PAPER_PARZEN, color="k", ls=":", label="paper (Table 1): 225")
     if ceiling is not None:
         axes[0].axhline(ceiling, color="g", ls=":", label=f"real data: {ceiling:.1f}")

@@ -19,7 +19,14 @@ from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist
 from gan_jax import models, steps
-from gan_jax.state import STEP_STREAM, checkpoint_manager, create_train_state, make_setup, restore_checkpoint
+from gan_jax.state import (
+    STEP_STREAM,
+    _check_fits,
+    checkpoint_manager,
+    create_train_state,
+    make_setup,
+    restore_checkpoint,
+)
 
 NUM = 16  # fake training images per architecture
 # config module, spectral norm in D (dcgan32 trains with it, so one step also covers SN's state)
@@ -259,7 +266,6 @@ def test_checkpoints_from_before_the_model_state_fields_still_restore(config, im
 
 def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_array():
     """state._check_fits on flat {path: array} trees: the first mismatch is named, before any restore."""
-    from gan_jax.state import _check_fits
 
     def a(*shape):
         return jax.ShapeDtypeStruct(shape, jnp.float32)
