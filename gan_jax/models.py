@@ -29,7 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import convolution
+
 CONDITIONINGS = ("concat", "projection")
+# the DCGAN convolutions' gradients: gan_jax.convolution's canonical-layout ones, or lax's own autodiff
+CONV_IMPLS = {"canonical": convolution.conv_general_dilated, "lax": jax.lax.conv_general_dilated}
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
@@ -227,6 +231,7 @@ class DCGANGenerator(nn.Module):
     output: str = "tanh"
     num_classes: int = 0  # > 0: one_hot(y) concatenated to z
     dtype: Any = jnp.float32
+    conv_impl: str = "canonical"  # CONV_IMPLS: the same math; 'canonical' is what XLA's CPU runs fast
 
     @nn.compact
     def __call__(self, z: jax.Array, labels=None, *, train: bool = False) -> jax.Array:
@@ -238,16 +243,19 @@ class DCGANGenerator(nn.Module):
             side[0] * side[1] * self.channels[0], use_bias=False, kernel_init=dcgan_normal, dtype=self.dtype
         )
         h = nn.relu(_batch_norm(train)(dense(z).reshape(-1, *side, self.channels[0])))
+        # nn.ConvTranspose(4x4, stride 2, 'SAME') written as the convolution it is (input dilated by 2),
+        # so that its gradients take gan_jax.convolution's fast CPU layout; the same parameters and math
         conv = functools.partial(
-            nn.ConvTranspose,
+            nn.Conv,
             kernel_size=(4, 4),
-            strides=(2, 2),
-            padding="SAME",
+            padding=(convolution.transpose_same_padding(4, 2),) * 2,
+            input_dilation=(2, 2),
             kernel_init=dcgan_normal,
             dtype=self.dtype,
+            conv_general_dilated=CONV_IMPLS[self.conv_impl],
         )
-        for c in self.channels[1:]:
-            h = nn.relu(_batch_norm(train)(conv(c, use_bias=False)(h)))
+        for i, c in enumerate(self.channels[1:]):
+            h = nn.relu(_batch_norm(train)(conv(c, use_bias=False, name=f"ConvTranspose_{i}")(h)))
         h = OUTPUTS[self.output](conv(colours, name="out")(h).astype(jnp.float32))
         return h.reshape(h.shape[0], -1)
 
@@ -269,6 +277,7 @@ class DCGANDiscriminator(nn.Module):
     num_classes: int = 0  # > 0: 'concat' adds one_hot(y) as K constant input channels; 'projection'
     conditioning: str = "concat"  # adds <E[y], phi(x)> on the flattened last conv features phi(x)
     dtype: Any = jnp.float32
+    conv_impl: str = "canonical"  # as DCGANGenerator's
 
     @nn.compact
     def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
@@ -293,6 +302,7 @@ class DCGANDiscriminator(nn.Module):
                 use_bias=not bn,
                 kernel_init=dcgan_normal,
                 dtype=self.dtype,
+                conv_general_dilated=CONV_IMPLS[self.conv_impl],
             )
             h = layer(conv)(h)
             h = nn.leaky_relu(_batch_norm(train)(h) if bn else h, 0.2)
@@ -363,18 +373,21 @@ def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     if output not in OUTPUTS:
         raise ValueError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
     classes, dtype = num_classes(m), compute_dtype(m)
-    g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output, classes, dtype)
+    impl = m.get("conv_impl", "canonical")
+    if impl not in CONV_IMPLS:
+        raise ValueError(f"unknown config.model.conv_impl {impl!r}; choose one of: {', '.join(CONV_IMPLS)}")
+    g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output, classes, dtype, impl)
     d_channels = tuple(m.ndf * k for k in reversed(multipliers))
     spectral = bool(m.get("spectral_norm", False))
-    d = DCGANDiscriminator(shape, d_channels, spectral, classes, conditioning(m), dtype)
+    d = DCGANDiscriminator(shape, d_channels, spectral, classes, conditioning(m), dtype, impl)
     return g, d
 
 
 def build_models(config) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair), 'mlp', or a DCGAN pair
     ('dcgan28' for 28x28 MNIST, 'dcgan32', 'dcgan64'; fields ``image_shape``, ``ngf``, ``ndf``, ``output``,
-    ``spectral_norm``). 'paper_mlp' and the DCGAN pairs also take ``num_classes``, ``conditioning`` and
-    ``dtype`` (see the module doc)."""
+    ``spectral_norm``, ``conv_impl``). 'paper_mlp' and the DCGAN pairs also take ``num_classes``,
+    ``conditioning`` and ``dtype`` (see the module doc)."""
     m = config.model
     name = m.get("name", "paper_mlp")
     if name in DCGAN:

@@ -11,6 +11,7 @@ import signal
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
@@ -28,6 +29,7 @@ from gan_jax.state import (
 )
 
 GRID = 10
+REPLICA_MODES = ("auto", "vmap", "loop")
 
 
 class TrainError(RuntimeError):
@@ -53,7 +55,8 @@ def validate(config) -> None:
     for name in ("steps_per_call", "num_replicas", "scan_unroll"):
         if int(config.get(name, 1)) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
-    models.build_models(config)  # unknown model, dtype or conditioning: one line
+    models.build_models(config)  # unknown model, dtype, conv_impl or conditioning: one line
+    replica_mode(config)
     classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
     if classes and name not in data.LABELLED:
         raise ValueError(
@@ -137,12 +140,39 @@ def next_stop(step: int, config, total: int) -> int:
     return min([total] + [(step // c + 1) * c for c in cadences])
 
 
+def replica_mode(config) -> str:
+    """How ``num_replicas`` > 1 seeds share one program: 'vmap' (one batched program) or 'loop' (each
+    replica's step in turn). ``config.replica_mode`` 'auto' loops for a DCGAN model on the CPU backend,
+    where vmap turns every convolution into a grouped one that XLA's CPU backend runs ~3x slower per
+    replica than the replicas one after another (BENCHMARKS.md), and vmaps otherwise."""
+    mode = config.get("replica_mode", "auto")
+    if mode not in REPLICA_MODES:
+        raise ValueError(f"unknown config.replica_mode {mode!r}; choose one of: {', '.join(REPLICA_MODES)}")
+    if mode == "auto":
+        convolutional = config.model.get("name", "paper_mlp") in models.DCGAN
+        return "loop" if convolutional and jax.default_backend() == "cpu" else "vmap"
+    return mode
+
+
 def _vmap_replicas(step_fn):
     """``step_fn`` over the leading replica axis of a stacked state (``state.replica_axes``)."""
 
     def replicated(state, images):
         axes = replica_axes(state)
         return jax.vmap(step_fn, in_axes=(axes, None), out_axes=(axes, 0))(state, images)
+
+    return replicated
+
+
+def _loop_replicas(step_fn, count: int):
+    """``step_fn`` on each of the ``count`` replicas of a stacked state in turn, restacked: the same
+    result as ``_vmap_replicas`` (to float rounding), unbatched operations."""
+
+    def replicated(state, images):
+        states, metrics = zip(*(step_fn(replica(state, r), images) for r in range(count)), strict=True)
+        shared = states[0].data_index  # the replicas step together
+        stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *(s.replace(data_index=None) for s in states))
+        return stacked.replace(data_index=shared), jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
 
     return replicated
 
@@ -157,7 +187,8 @@ def make_train_step(config, setup, num_train: int, mesh=None):
         batch_sharding = parallel.shardings(mesh)[1]
     step_fn = steps.make_step(config, setup, num_train, batch_sharding)
     if num_replicas(config) > 1:
-        step_fn = _vmap_replicas(step_fn)
+        loop = replica_mode(config) == "loop"
+        step_fn = _loop_replicas(step_fn, num_replicas(config)) if loop else _vmap_replicas(step_fn)
     jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
     unroll = int(config.get("scan_unroll", 1))
     compiled = {}

@@ -51,6 +51,9 @@ def get_config() -> ml_collections.ConfigDict:
     # Seeds seed, ..., seed + R - 1 trained together in one program (jax.vmap over the train state);
     # each replica's metrics, samples and evaluations go to workdir/replica_<r>/.
     c.num_replicas = 1
+    # How: 'vmap' (one batched program), 'loop' (each replica's step in turn inside the one program),
+    # 'auto' (loop for a convolutional model on the CPU, whose batched convolutions XLA runs slowly)
+    c.replica_mode = "auto"
     # Data parallelism over all devices (of all hosts): jax.jit over a Mesh with a 'data' axis, the
     # batch split across devices, the train state replicated (gan_jax/parallel.py).
     c.data_parallel = False

@@ -1,0 +1,190 @@
+"""gan_jax/convolution.py: the canonical-layout convolution gradients against lax's autodiff (float64),
+the transposed convolution written as an input-dilated one, the compiled DCGAN step's convolutions
+(all in the layout XLA's CPU backend runs with its fast kernel), and replicas looped or vmapped."""
+
+import re
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import tiny_dcgan_config
+from jax import lax
+
+from experiments.configs import dcgan_mnist, paper_mnist
+from gan_jax import convolution, steps, train
+from gan_jax.state import create_state, create_train_state, make_setup
+
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+# (input side, kernel, stride, input dilation, padding, in channels, out channels): DCGAN's D convs
+# and G's transposed convs (stride-2 'SAME' as input dilation 2), and odd cases
+CASES = [
+    (28, 4, 2, 1, "SAME", 1, 8),
+    (14, 4, 2, 1, "SAME", 8, 16),
+    (7, 4, 1, 2, ((2, 2), (2, 2)), 16, 8),
+    (14, 4, 1, 2, ((2, 2), (2, 2)), 8, 1),
+    (9, 3, 2, 1, "VALID", 3, 5),
+    (5, 3, 3, 2, ((1, 0), (2, 1)), 2, 2),
+    (10, 5, 1, 1, "SAME", 2, 2),
+    (4, 4, 1, 2, ((3, 3), (3, 3)), 3, 2),
+]
+
+
+@pytest.fixture
+def float64():
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.mark.parametrize("side,kernel,stride,dilation,padding,cin,cout", CASES)
+def test_value_and_gradients_match_lax_autodiff(float64, side, kernel, stride, dilation, padding, cin, cout):
+    rng = np.random.default_rng(side * 100 + kernel)
+    x, w = rng.normal(size=(3, side, side, cin)), rng.normal(size=(kernel, kernel, cin, cout))
+    args = dict(
+        window_strides=(stride, stride),
+        padding=padding,
+        lhs_dilation=(dilation, dilation),
+        dimension_numbers=NHWC,
+    )
+    want, want_vjp = jax.vjp(lambda x, w: lax.conv_general_dilated(x, w, **args), x, w)
+    got, got_vjp = jax.vjp(lambda x, w: convolution.conv_general_dilated(x, w, **args), x, w)
+    assert got.dtype == jnp.float64
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    dy = rng.normal(size=want.shape)
+    for g, r in zip(got_vjp(dy), want_vjp(dy), strict=True):
+        assert g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-11)
+    assert "custom_vjp_call" in str(
+        jax.make_jaxpr(lambda x, w: convolution.conv_general_dilated(x, w, **args))(x, w)
+    )
+
+
+def test_second_order_gradients_match_lax(float64):
+    """A gradient penalty differentiates the input gradient again (the custom rule's own ops)."""
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(2, 8, 8, 2)), rng.normal(size=(4, 4, 2, 3))
+
+    def penalty(conv, w, x):
+        grad_x = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, w, (2, 2), "SAME", dimension_numbers=NHWC))))(x)
+        return jnp.sum(grad_x**2)
+
+    want = jax.grad(penalty, argnums=1)(lax.conv_general_dilated, w, x)
+    got = jax.grad(penalty, argnums=1)(convolution.conv_general_dilated, w, x)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_other_calls_go_to_lax_unchanged():
+    """NCHW (lax's default layout), kernel dilation or feature groups: lax's own convolution, no rule."""
+    rng = np.random.default_rng(2)
+    x, w = rng.normal(size=(2, 4, 9, 9)).astype(np.float32), rng.normal(size=(6, 2, 3, 3)).astype(np.float32)
+    for kwargs in (dict(feature_group_count=2), dict(rhs_dilation=(2, 2)), dict()):
+        w_ = w if kwargs.get("feature_group_count") else np.concatenate([w, w], axis=1)
+
+        def fn(x, w, kwargs=kwargs):
+            return convolution.conv_general_dilated(x, w, (1, 1), "SAME", **kwargs)
+
+        np.testing.assert_array_equal(fn(x, w_), lax.conv_general_dilated(x, w_, (1, 1), "SAME", **kwargs))
+        assert "custom_vjp_call" not in str(jax.make_jaxpr(fn)(x, w_))
+
+
+@pytest.mark.parametrize("kernel,stride", [(4, 2), (3, 2), (5, 2), (3, 1), (2, 3), (4, 4)])
+def test_transpose_same_padding_is_conv_transpose(kernel, stride):
+    """nn.ConvTranspose(padding='SAME') == nn.Conv of the input dilated by the stride, so padded."""
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 5, 5, 3)), jnp.float32)
+    transpose = nn.ConvTranspose(4, (kernel, kernel), strides=(stride, stride), padding="SAME")
+    variables = transpose.init(jax.random.key(0), x)
+    pad = convolution.transpose_same_padding(kernel, stride)
+    dilated = nn.Conv(4, (kernel, kernel), padding=(pad, pad), input_dilation=(stride, stride))
+    got = dilated.apply(variables, x)
+    assert got.shape == (2, 5 * stride, 5 * stride, 4)
+    np.testing.assert_allclose(got, transpose.apply(variables, x), rtol=1e-6, atol=1e-6)
+
+
+def _conv_lines(compiled_text: str) -> list[str]:
+    return [line for line in compiled_text.splitlines() if re.search(r"= \S+ convolution\(", line)]
+
+
+@pytest.fixture(scope="module")
+def dcgan():
+    images = np.random.default_rng(0).uniform(size=(16, 784)).astype(np.float32)
+    return images, tiny_dcgan_config(dcgan_mnist, steps_per_call=2)
+
+
+@pytest.mark.parametrize("impl", ["canonical", "lax"])
+def test_fused_dcgan_step_convolutions_are_canonical_on_cpu(dcgan, impl):
+    """In the compiled scan of two DCGAN-28 steps every convolution is NHWC/HWIO -> NHWC without a
+    window reversal: the form XLA's CPU backend runs with its multi-threaded kernel (others are naive
+    loops; BENCHMARKS.md: ~9x slower steps). lax's autodiff inside the loop is not."""
+    images, config = dcgan
+    config = config.copy_and_resolve_references()
+    config.model.conv_impl = impl
+    setup = make_setup(config, len(images))
+    state = create_train_state(config, setup, images.mean(0), len(images))
+    multi = jax.jit(steps.make_multi_step(steps.make_step(config, setup, len(images)), 2))
+    lines = _conv_lines(multi.lower(state, images).compile().as_text())
+    assert len(lines) >= 10  # the forward and both gradients of G's and D's convolutions
+    canonical = ["dim_labels=b01f_01io->b01f" in line and "rhs_reversal" not in line for line in lines]
+    assert all(canonical) if impl == "canonical" else not all(canonical)
+
+
+def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
+    """Two WGAN-GP steps of DCGAN-28 (second-order gradients through D) with either implementation."""
+    images, config = dcgan
+    params = {}
+    for impl in ("canonical", "lax"):
+        c = config.copy_and_resolve_references()
+        c.model.conv_impl, c.game, c.reg.gp_weight = impl, "wasserstein", 10.0
+        setup = make_setup(c, len(images))
+        state = create_train_state(c, setup, images.mean(0), len(images))
+        state, metrics = jax.jit(steps.make_multi_step(steps.make_step(c, setup, len(images)), 2))(
+            state, images
+        )
+        assert np.isfinite(float(metrics["d_loss"]))
+        params[impl] = (state.g_params, state.d_params)
+    chex.assert_trees_all_close(params["canonical"], params["lax"], rtol=1e-4, atol=1e-6)
+
+
+def test_replica_mode_auto_loops_a_convolutional_model_on_cpu_and_rejects_unknown_modes():
+    dcgan, mlp = dcgan_mnist.get_config(), paper_mnist.get_config()
+    assert jax.default_backend() == "cpu"
+    assert train.replica_mode(dcgan) == "loop" and train.replica_mode(mlp) == "vmap"
+    dcgan.replica_mode = "vmap"
+    assert train.replica_mode(dcgan) == "vmap"
+    mlp.replica_mode = "batched"
+    with pytest.raises(
+        ValueError, match="unknown config.replica_mode 'batched'; choose one of: auto, vmap, loop"
+    ):
+        train.validate(mlp)
+    dcgan.model.conv_impl = "cudnn"
+    with pytest.raises(
+        ValueError, match="unknown config.model.conv_impl 'cudnn'; choose one of: canonical, lax"
+    ):
+        train.validate(dcgan)
+
+
+def test_looped_replicas_equal_vmapped_replicas(dcgan):
+    """Two DCGAN-28 replicas stepped in turn or under vmap: the same stacked state (float rounding),
+    and the looped program's convolutions are unbatched (no feature groups)."""
+    images, config = dcgan
+    out = {}
+    for mode in ("loop", "vmap"):
+        c = config.copy_and_resolve_references()
+        c.num_replicas, c.replica_mode = 2, mode
+        setup = make_setup(c, len(images))
+        state = create_state(c, setup, images.mean(0), len(images))
+        train_step = train.make_train_step(c, setup, len(images))
+        out[mode] = train_step(state, jnp.asarray(images), 2)
+        step = steps.make_step(c, setup, len(images))
+        replicated = train._loop_replicas(step, 2) if mode == "loop" else train._vmap_replicas(step)
+        groups = re.findall(r"feature_group_count=(\d+)", str(jax.make_jaxpr(replicated)(state, images)))
+        assert groups and set(groups) == ({"1"} if mode == "loop" else {"2"})
+    (loop_state, loop_metrics), (vmap_state, vmap_metrics) = out["loop"], out["vmap"]
+    assert int(loop_state.data_index) == int(vmap_state.data_index) == 2
+    assert loop_metrics["d_loss"].shape == vmap_metrics["d_loss"].shape == (2,)
+    np.testing.assert_allclose(loop_metrics["d_loss"], vmap_metrics["d_loss"], rtol=1e-4)
+    chex.assert_trees_all_close(loop_state.g_params, vmap_state.g_params, rtol=1e-4, atol=1e-6)
+    chex.assert_trees_all_close(loop_state.d_state, vmap_state.d_state, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(loop_metrics["d_loss"][0], loop_metrics["d_loss"][1])
