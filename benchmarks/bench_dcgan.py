@@ -1,7 +1,8 @@
 r"""Steps/s of the DCGAN-28 MNIST step (experiments/configs/dcgan_mnist.py: batch 64, alternating, Adam):
 gan_jax's canonical-layout convolution gradients (``model.conv_impl='canonical'``, gan_jax/convolution.py)
-against lax's own autodiff of the same convolutions (``'lax'``, what gan_jax ran before), and
-``num_replicas`` seeds looped or vmapped, side by side in one process.
+against lax's own autodiff of the same convolutions (``'lax'``, what gan_jax ran before),
+``num_replicas`` seeds looped or vmapped, and the PyTorch eager model of benchmarks/torch_dcgan.py
+(``--torch``; torch is the optional ``bench`` extra), side by side in one process.
 
 Run:
   python -m benchmarks.bench_dcgan --steps_per_call=1,5 --replicas=3 --windows=3
@@ -36,6 +37,8 @@ _REPLICAS = flags.DEFINE_integer("replicas", 3, "Replica count of the loop/vmap 
 _WINDOWS = flags.DEFINE_integer("windows", 3, "Timed rounds; the median is reported.")
 _NUM_TRAIN = flags.DEFINE_integer("num_train", 5_000, "Rows of the random image set.")
 _JSON = flags.DEFINE_string("json_out", None, "Also write the results here.")
+_TORCH = flags.DEFINE_bool("torch", True, "Also time the PyTorch eager reference (one step per call).")
+_TORCH_THREADS = flags.DEFINE_integer("torch_threads", 0, "torch CPU threads (0: torch's default).")
 
 
 def variants(per_call: list[int], replicas: int) -> list[dict]:
@@ -52,11 +55,37 @@ def variants(per_call: list[int], replicas: int) -> list[dict]:
             dict(conv_impl="canonical", replicas=replicas, replica_mode=m, steps_per_call=n)
             for m in ("loop", "vmap")
         ]
+    if _TORCH.value:
+        out.append(dict(conv_impl="torch eager", replicas=1, replica_mode="-", steps_per_call=max(per_call)))
     return out
+
+
+def build_torch(images, steps: int):
+    """(call, first-call seconds) of the PyTorch eager reference: ``call()`` runs ``steps`` steps."""
+    import torch
+
+    from benchmarks import torch_dcgan
+
+    if _TORCH_THREADS.value:
+        torch.set_num_threads(_TORCH_THREADS.value)
+    device = "cuda" if jax.default_backend() == "gpu" else "cpu"  # the device JAX runs on
+    gan = torch_dcgan.TorchDCGAN(np.asarray(images), device=device)
+
+    def call():
+        for _ in range(steps):
+            metrics = torch_dcgan.step(gan)
+        return {"d_loss": metrics["d_loss"].cpu().numpy()}  # .cpu() waits for the device
+
+    start = time.perf_counter()
+    metrics = call()
+    assert np.isfinite(metrics["d_loss"]).all()
+    return call, time.perf_counter() - start
 
 
 def build(variant: dict, images):
     """(call, first-call seconds): ``call()`` runs one window of the variant's steps."""
+    if variant["conv_impl"] == "torch eager":
+        return build_torch(images, variant["steps_per_call"])
     config = dcgan_mnist.get_config()
     config.model.conv_impl, config.num_replicas = variant["conv_impl"], variant["replicas"]
     config.replica_mode = variant["replica_mode"]
@@ -92,7 +121,7 @@ def main(argv):
             rates.append(v["steps_per_call"] / (time.perf_counter() - start))
     results = []
     print(
-        f"{'conv_impl':>9} {'replicas':>8} {'mode':>5} {'N':>3} {'first call s':>12} {'steps/s':>8} "
+        f"{'conv_impl':>11} {'replicas':>8} {'mode':>5} {'N':>3} {'first call s':>12} {'steps/s':>8} "
         f"{'model-steps/s':>13}"
     )
     for v, _, first, rates in runs:
@@ -102,7 +131,7 @@ def main(argv):
         )
         mode = v["replica_mode"] if v["replicas"] > 1 else "-"
         print(
-            f"{v['conv_impl']:>9} {v['replicas']:>8} {mode:>5} {v['steps_per_call']:>3} {first:>12.1f} "
+            f"{v['conv_impl']:>11} {v['replicas']:>8} {mode:>5} {v['steps_per_call']:>3} {first:>12.1f} "
             f"{rate:>8.2f} {rate * v['replicas']:>13.2f}"
         )
     if _JSON.value:

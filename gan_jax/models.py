@@ -361,6 +361,20 @@ def conditioning(model_config) -> str:
     return name
 
 
+def conv_impl(model_config) -> str:
+    """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/convolution.py),
+    'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it runs a
+    DCGAN-28 step up to ~9x faster (BENCHMARKS.md), lax elsewhere, where it has not been timed yet."""
+    name = model_config.get("conv_impl", "auto")
+    if name != "auto" and name not in CONV_IMPLS:
+        raise ValueError(
+            f"unknown config.model.conv_impl {name!r}; choose one of: auto, {', '.join(CONV_IMPLS)}"
+        )
+    if name == "auto":
+        return "canonical" if jax.default_backend() == "cpu" else "lax"
+    return name
+
+
 def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
     side, multipliers = DCGAN[m.name]
@@ -373,9 +387,7 @@ def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     if output not in OUTPUTS:
         raise ValueError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
     classes, dtype = num_classes(m), compute_dtype(m)
-    impl = m.get("conv_impl", "canonical")
-    if impl not in CONV_IMPLS:
-        raise ValueError(f"unknown config.model.conv_impl {impl!r}; choose one of: {', '.join(CONV_IMPLS)}")
+    impl = conv_impl(m)
     g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output, classes, dtype, impl)
     d_channels = tuple(m.ndf * k for k in reversed(multipliers))
     spectral = bool(m.get("spectral_norm", False))

@@ -14,7 +14,7 @@ from conftest import tiny_dcgan_config
 from jax import lax
 
 from experiments.configs import dcgan_mnist, paper_mnist
-from gan_jax import convolution, steps, train
+from gan_jax import convolution, models, steps, train
 from gan_jax.state import create_state, create_train_state, make_setup
 
 NHWC = ("NHWC", "HWIO", "NHWC")
@@ -147,10 +147,11 @@ def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
     chex.assert_trees_all_close(params["canonical"], params["lax"], rtol=1e-4, atol=1e-6)
 
 
-def test_replica_mode_auto_loops_a_convolutional_model_on_cpu_and_rejects_unknown_modes():
+def test_auto_modes_on_cpu_and_unknown_values_are_refused():
     dcgan, mlp = dcgan_mnist.get_config(), paper_mnist.get_config()
     assert jax.default_backend() == "cpu"
     assert train.replica_mode(dcgan) == "loop" and train.replica_mode(mlp) == "vmap"
+    assert models.conv_impl(dcgan.model) == "canonical"
     dcgan.replica_mode = "vmap"
     assert train.replica_mode(dcgan) == "vmap"
     mlp.replica_mode = "batched"
@@ -160,7 +161,7 @@ def test_replica_mode_auto_loops_a_convolutional_model_on_cpu_and_rejects_unknow
         train.validate(mlp)
     dcgan.model.conv_impl = "cudnn"
     with pytest.raises(
-        ValueError, match="unknown config.model.conv_impl 'cudnn'; choose one of: canonical, lax"
+        ValueError, match="unknown config.model.conv_impl 'cudnn'; choose one of: auto, canonical, lax"
     ):
         train.validate(dcgan)
 

@@ -199,3 +199,26 @@ def test_alternating_steps_match(images, start):
     config = no_dropout_config(update_scheme="alternating", d_steps=2)
     jax_run = run_jax(config, images, start, 2)
     assert_same_run(jax_run, run_torch(config, images, start, jax_run[2]))
+
+
+def test_torch_dcgan28_has_gan_jax_parameter_shapes_and_takes_a_finite_step():
+    """benchmarks/torch_dcgan.py (bench_dcgan.py's reference): every parameter array of gan_jax's
+    dcgan28 G and D, in torch's layouts, and one alternating step that changes both."""
+    from benchmarks import torch_dcgan
+    from experiments.configs import dcgan_mnist
+
+    config = dcgan_mnist.get_config()
+    setup = make_setup(config, 64)
+    state = create_train_state(config, setup, np.zeros(784, np.float32), 64)
+    gan = torch_dcgan.TorchDCGAN(np.random.default_rng(0).uniform(size=(128, 784)).astype(np.float32))
+
+    def sizes(tree):
+        return sorted(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+
+    for flax_params, module in ((state.g_params, gan.g), (state.d_params, gan.d)):
+        assert sizes(flax_params) == sorted(p.numel() for p in module.parameters())
+    before = [p.detach().clone() for p in (*gan.g.parameters(), *gan.d.parameters())]
+    metrics = torch_dcgan.step(gan)
+    assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["g_loss"]))
+    after = list((*gan.g.parameters(), *gan.d.parameters()))
+    assert all(not torch.equal(b, a) for b, a in zip(before, after, strict=True))

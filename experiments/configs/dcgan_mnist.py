@@ -37,7 +37,9 @@ def dcgan_model(name: str, image_shape: tuple, output: str) -> ml_collections.Co
     m.num_classes = 0  # > 0: conditional (labels to G and D; gan_jax/models.py)
     m.conditioning = "concat"  # D's: 'concat' (label channels) or 'projection'
     m.dtype = "float32"  # 'bfloat16': bf16 matmuls and convolutions
-    m.conv_impl = "canonical"  # the convolutions' gradients; 'lax': its autodiff (slow on CPU; models.py)
+    # the convolutions' gradients: 'canonical' (fast on XLA's CPU), 'lax' (its autodiff), 'auto' (the
+    # first on the CPU backend, the second elsewhere; gan_jax/models.py)
+    m.conv_impl = "auto"
     return m
 
 
