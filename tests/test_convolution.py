@@ -90,7 +90,7 @@ def test_other_calls_go_to_lax_unchanged():
         assert "custom_vjp_call" not in str(jax.make_jaxpr(fn)(x, w_))
 
 
-@pytest.mark.parametrize("kernel,stride", [(4, 2), (3, 2), (5, 2), (3, 1), (2, 3), (4, 4)])
+@pytest.mark.parametrize("kernel,stride", [(4, 2), (3, 2), (3, 1), (2, 3)])
 def test_transpose_same_padding_is_conv_transpose(kernel, stride):
     """nn.ConvTranspose(padding='SAME') == nn.Conv of the input dilated by the stride, so padded."""
     x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 5, 5, 3)), jnp.float32)
@@ -110,7 +110,8 @@ def _conv_lines(compiled_text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def dcgan():
     images = np.random.default_rng(0).uniform(size=(16, 784)).astype(np.float32)
-    return images, tiny_dcgan_config(dcgan_mnist, steps_per_call=2)
+    # simultaneous updates: the smallest program with every convolution's forward and both gradients
+    return images, tiny_dcgan_config(dcgan_mnist, update_scheme="simultaneous")
 
 
 @pytest.mark.parametrize("impl", ["canonical", "lax"])
@@ -131,7 +132,7 @@ def test_fused_dcgan_step_convolutions_are_canonical_on_cpu(dcgan, impl):
 
 
 def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
-    """Two WGAN-GP steps of DCGAN-28 (second-order gradients through D) with either implementation."""
+    """A WGAN-GP step of DCGAN-28 (second-order gradients through D) with either implementation."""
     images, config = dcgan
     params = {}
     for impl in ("canonical", "lax"):
@@ -139,9 +140,7 @@ def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
         c.model.conv_impl, c.game, c.reg.gp_weight = impl, "wasserstein", 10.0
         setup = make_setup(c, len(images))
         state = create_train_state(c, setup, images.mean(0), len(images))
-        state, metrics = jax.jit(steps.make_multi_step(steps.make_step(c, setup, len(images)), 2))(
-            state, images
-        )
+        state, metrics = jax.jit(steps.make_step(c, setup, len(images)))(state, images)
         assert np.isfinite(float(metrics["d_loss"]))
         params[impl] = (state.g_params, state.d_params)
     chex.assert_trees_all_close(params["canonical"], params["lax"], rtol=1e-4, atol=1e-6)
@@ -167,7 +166,7 @@ def test_auto_modes_on_cpu_and_unknown_values_are_refused():
 
 
 def test_looped_replicas_equal_vmapped_replicas(dcgan):
-    """Two DCGAN-28 replicas stepped in turn or under vmap: the same stacked state (float rounding),
+    """Two DCGAN-28 replicas stepped once in turn or under vmap: the same stacked state (float rounding),
     and the looped program's convolutions are unbatched (no feature groups)."""
     images, config = dcgan
     out = {}
@@ -177,13 +176,13 @@ def test_looped_replicas_equal_vmapped_replicas(dcgan):
         setup = make_setup(c, len(images))
         state = create_state(c, setup, images.mean(0), len(images))
         train_step = train.make_train_step(c, setup, len(images))
-        out[mode] = train_step(state, jnp.asarray(images), 2)
+        out[mode] = train_step(state, jnp.asarray(images), 1)
         step = steps.make_step(c, setup, len(images))
         replicated = train._loop_replicas(step, 2) if mode == "loop" else train._vmap_replicas(step)
         groups = re.findall(r"feature_group_count=(\d+)", str(jax.make_jaxpr(replicated)(state, images)))
         assert groups and set(groups) == ({"1"} if mode == "loop" else {"2"})
     (loop_state, loop_metrics), (vmap_state, vmap_metrics) = out["loop"], out["vmap"]
-    assert int(loop_state.data_index) == int(vmap_state.data_index) == 2
+    assert int(loop_state.data_index) == int(vmap_state.data_index) == 1
     assert loop_metrics["d_loss"].shape == vmap_metrics["d_loss"].shape == (2,)
     np.testing.assert_allclose(loop_metrics["d_loss"], vmap_metrics["d_loss"], rtol=1e-4)
     chex.assert_trees_all_close(loop_state.g_params, vmap_state.g_params, rtol=1e-4, atol=1e-6)
