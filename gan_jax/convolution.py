@@ -5,11 +5,12 @@
 ``jax.custom_vjp`` whose two gradients are themselves NHWC/HWIO convolutions, with explicit
 transposes and a ``jnp.flip`` where autodiff would use swapped dimension labels and a window reversal.
 
-Why: XLA's CPU backend sends a convolution to its multi-threaded Eigen kernel only in that canonical
-form; others become naive loop kernels. Its canonicalisation pass rewrites only convolutions of the
-entry computation, so inside the ``lax.scan`` of fused steps every autodiff convolution stayed naive,
-and even outside it the kernel gradient of a transposed convolution (a window reversal) did: a
-DCGAN-28 step took ~1.9 s in a scan and ~0.4 s alone, half of it in one such kernel (BENCHMARKS.md).
+Why: XLA's CPU backend runs a convolution with its fast library kernels only in that canonical form
+(no window reversal); any other becomes a naive elemental loop. Its pass that inserts the transposes
+(xla/service/cpu/conv_canonicalization.cc) visits only the entry computation, so inside the
+``lax.scan`` of fused steps every autodiff convolution stayed naive, and even outside it the kernel
+gradient of a transposed convolution (a window reversal) did: a DCGAN-28 step took ~1.9 s in a scan
+and ~0.4 s alone, half of it in one such loop; now ~0.2 s either way (BENCHMARKS.md).
 
 The math, per spatial dimension (input length H, kernel K, stride s, input dilation d, padding
 (p, q), output length O; x~ the input dilated by d and padded):
