@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,13 +124,12 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert checkpoints(str(tmp_path)) == [1]
 
 
-def test_checkpoint_of_another_model_shape_is_refused(tmp_path):
-    assert launch(f"--workdir={tmp_path}", "--config.num_steps=10").returncode == 0
-    line = one_line_error(
-        launch(f"--workdir={tmp_path}", "--config.num_steps=20", "--config.model.d_units=8")
-    )
+def test_checkpoint_of_another_model_shape_is_refused(straight, tmp_path):
+    workdir = str(tmp_path / "run")
+    shutil.copytree(straight, workdir)  # a finished run's workdir, resumed with a smaller D
+    line = one_line_error(launch(f"--workdir={workdir}", "--config.num_steps=40", "--config.model.d_units=8"))
     assert "does not fit this config's model" in line and "d_params" in line and "(48,)" in line
-    assert checkpoints(str(tmp_path)) == [10]
+    assert checkpoints(workdir) == [10, 20, 30]
 
 
 def test_sample_mode_writes_samples_of_the_checkpoint(straight):
