@@ -1,6 +1,7 @@
-"""gan_jax/convolution.py: the canonical-layout convolution gradients against lax's autodiff (float64),
-the transposed convolution written as an input-dilated one, the compiled DCGAN step's convolutions
-(all in the layout XLA's CPU backend runs with its fast kernel), and replicas looped or vmapped."""
+"""gan_jax/convolution.py: the canonical-layout convolution gradients (first and second order) against
+lax's autodiff in float64, the transposed convolution written as an input-dilated one, the compiled
+WGAN-GP DCGAN step's convolutions (all in the layout XLA's CPU backend runs with its library kernels),
+and replicas looped or vmapped."""
 
 import re
 
@@ -19,17 +20,21 @@ from gan_jax.state import create_state, create_train_state, make_setup
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 
-# (input side, kernel, stride, input dilation, padding, in channels, out channels): DCGAN's D convs
-# and G's transposed convs (stride-2 'SAME' as input dilation 2), and odd cases
+# (input side, kernel, stride, input dilation, kernel dilation, padding, in, out channels): DCGAN's D
+# convolutions and G's transposed ones (stride-2 'SAME' as input dilation 2), and odd cases
 CASES = [
-    (28, 4, 2, 1, "SAME", 1, 8),
-    (14, 4, 2, 1, "SAME", 8, 16),
-    (7, 4, 1, 2, ((2, 2), (2, 2)), 16, 8),
-    (14, 4, 1, 2, ((2, 2), (2, 2)), 8, 1),
-    (9, 3, 2, 1, "VALID", 3, 5),
-    (5, 3, 3, 2, ((1, 0), (2, 1)), 2, 2),
-    (10, 5, 1, 1, "SAME", 2, 2),
-    (4, 4, 1, 2, ((3, 3), (3, 3)), 3, 2),
+    (28, 4, 2, 1, 1, "SAME", 1, 4),
+    (14, 4, 2, 1, 1, "SAME", 4, 6),
+    (7, 4, 1, 2, 1, ((2, 2), (2, 2)), 6, 4),
+    (14, 4, 1, 2, 1, ((2, 2), (2, 2)), 4, 1),
+    (9, 3, 2, 1, 1, "VALID", 3, 5),
+    (5, 3, 3, 2, 1, ((1, 0), (2, 1)), 2, 2),
+    (10, 5, 1, 1, 1, "SAME", 2, 2),
+    (4, 4, 1, 2, 1, ((3, 3), (3, 3)), 3, 2),
+    (12, 3, 1, 1, 2, "SAME", 2, 3),
+    (13, 3, 2, 1, 2, ((1, 2), (0, 1)), 2, 2),
+    (7, 3, 1, 2, 2, ((2, 2), (2, 2)), 2, 2),
+    (11, 2, 3, 1, 3, "VALID", 2, 2),
 ]
 
 
@@ -39,48 +44,53 @@ def float64():
         yield
 
 
-@pytest.mark.parametrize("side,kernel,stride,dilation,padding,cin,cout", CASES)
-def test_value_and_gradients_match_lax_autodiff(float64, side, kernel, stride, dilation, padding, cin, cout):
+@pytest.mark.parametrize("side,kernel,stride,dilation,kernel_dilation,padding,cin,cout", CASES)
+def test_value_and_gradients_match_lax_autodiff(
+    float64, side, kernel, stride, dilation, kernel_dilation, padding, cin, cout
+):
+    """The value, both gradients, and the second-order gradients of a gradient penalty
+    |d/dx sum tanh(conv(x, w))|^2 (the rule's own convolutions differentiated by the same rule)."""
     rng = np.random.default_rng(side * 100 + kernel)
-    x, w = rng.normal(size=(3, side, side, cin)), rng.normal(size=(kernel, kernel, cin, cout))
+    x, w = rng.normal(size=(2, side, side, cin)), rng.normal(size=(kernel, kernel, cin, cout))
     args = dict(
         window_strides=(stride, stride),
         padding=padding,
         lhs_dilation=(dilation, dilation),
+        rhs_dilation=(kernel_dilation, kernel_dilation),
         dimension_numbers=NHWC,
     )
-    want, want_vjp = jax.vjp(lambda x, w: lax.conv_general_dilated(x, w, **args), x, w)
-    got, got_vjp = jax.vjp(lambda x, w: convolution.conv_general_dilated(x, w, **args), x, w)
+
+    def lax_conv(x, w):
+        return lax.conv_general_dilated(x, w, **args)
+
+    def ours(x, w):
+        return convolution.conv_general_dilated(x, w, **args)
+
+    want, want_vjp = jax.vjp(lax_conv, x, w)
+    got, got_vjp = jax.vjp(ours, x, w)
     assert got.dtype == jnp.float64
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     dy = rng.normal(size=want.shape)
     for g, r in zip(got_vjp(dy), want_vjp(dy), strict=True):
         assert g.shape == r.shape
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-11)
-    assert "custom_vjp_call" in str(
-        jax.make_jaxpr(lambda x, w: convolution.conv_general_dilated(x, w, **args))(x, w)
-    )
 
-
-def test_second_order_gradients_match_lax(float64):
-    """A gradient penalty differentiates the input gradient again (the custom rule's own ops)."""
-    rng = np.random.default_rng(1)
-    x, w = rng.normal(size=(2, 8, 8, 2)), rng.normal(size=(4, 4, 2, 3))
-
-    def penalty(conv, w, x):
-        grad_x = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, w, (2, 2), "SAME", dimension_numbers=NHWC))))(x)
+    def penalty(conv, x, w):
+        grad_x = jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, w))))(x)
         return jnp.sum(grad_x**2)
 
-    want = jax.grad(penalty, argnums=1)(lax.conv_general_dilated, w, x)
-    got = jax.grad(penalty, argnums=1)(convolution.conv_general_dilated, w, x)
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    for g, r in zip(
+        jax.grad(penalty, (1, 2))(ours, x, w), jax.grad(penalty, (1, 2))(lax_conv, x, w), strict=True
+    ):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-10)
+    assert "custom_vjp_call" in str(jax.make_jaxpr(ours)(x, w))
 
 
 def test_other_calls_go_to_lax_unchanged():
-    """NCHW (lax's default layout), kernel dilation or feature groups: lax's own convolution, no rule."""
+    """NCHW (lax's default layout) or feature groups: lax's own convolution, no custom rule."""
     rng = np.random.default_rng(2)
     x, w = rng.normal(size=(2, 4, 9, 9)).astype(np.float32), rng.normal(size=(6, 2, 3, 3)).astype(np.float32)
-    for kwargs in (dict(feature_group_count=2), dict(rhs_dilation=(2, 2)), dict()):
+    for kwargs in (dict(feature_group_count=2), dict()):
         w_ = w if kwargs.get("feature_group_count") else np.concatenate([w, w], axis=1)
 
         def fn(x, w, kwargs=kwargs):
@@ -114,25 +124,11 @@ def dcgan():
     return images, tiny_dcgan_config(dcgan_mnist, update_scheme="simultaneous")
 
 
-@pytest.mark.parametrize("impl", ["canonical", "lax"])
-def test_fused_dcgan_step_convolutions_are_canonical_on_cpu(dcgan, impl):
-    """In the compiled scan of two DCGAN-28 steps every convolution is NHWC/HWIO -> NHWC without a
-    window reversal: the form XLA's CPU backend runs with its multi-threaded kernel (others are naive
-    loops; BENCHMARKS.md: ~9x slower steps). lax's autodiff inside the loop is not."""
-    images, config = dcgan
-    config = config.copy_and_resolve_references()
-    config.model.conv_impl = impl
-    setup = make_setup(config, len(images))
-    state = create_train_state(config, setup, images.mean(0), len(images))
-    multi = jax.jit(steps.make_multi_step(steps.make_step(config, setup, len(images)), 2))
-    lines = _conv_lines(multi.lower(state, images).compile().as_text())
-    assert len(lines) >= 10  # the forward and both gradients of G's and D's convolutions
-    canonical = ["dim_labels=b01f_01io->b01f" in line and "rhs_reversal" not in line for line in lines]
-    assert all(canonical) if impl == "canonical" else not all(canonical)
-
-
-def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
-    """A WGAN-GP step of DCGAN-28 (second-order gradients through D) with either implementation."""
+def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dcgan):
+    """In the compiled scan of two WGAN-GP DCGAN-28 steps (the penalty's second-order gradients
+    included) every convolution is NHWC/HWIO -> NHWC without a window reversal: the form XLA's CPU
+    backend runs with its library kernels (others are naive loops; BENCHMARKS.md). With lax's autodiff
+    some are not. Both give the same parameters."""
     images, config = dcgan
     params = {}
     for impl in ("canonical", "lax"):
@@ -140,7 +136,13 @@ def test_canonical_and_lax_gradients_train_alike_with_a_gradient_penalty(dcgan):
         c.model.conv_impl, c.game, c.reg.gp_weight = impl, "wasserstein", 10.0
         setup = make_setup(c, len(images))
         state = create_train_state(c, setup, images.mean(0), len(images))
-        state, metrics = jax.jit(steps.make_step(c, setup, len(images)))(state, images)
+        multi = jax.jit(steps.make_multi_step(steps.make_step(c, setup, len(images)), 2)).lower(state, images)
+        compiled = multi.compile()
+        lines = _conv_lines(compiled.as_text())
+        assert len(lines) >= 20  # forward, both gradients and the penalty's second order, G and D
+        canonical = ["dim_labels=b01f_01io->b01f" in line and "rhs_reversal" not in line for line in lines]
+        assert all(canonical) if impl == "canonical" else not all(canonical)
+        state, metrics = compiled(state, images)
         assert np.isfinite(float(metrics["d_loss"]))
         params[impl] = (state.g_params, state.d_params)
     chex.assert_trees_all_close(params["canonical"], params["lax"], rtol=1e-4, atol=1e-6)
