@@ -205,10 +205,15 @@ def create_state(config, setup: Setup, mean_pixel: np.ndarray, num_train: int) -
         raise ValueError(f"config.num_replicas must be >= 1, got {replicas}")
     if replicas == 1:
         return create_train_state(config, setup, mean_pixel, num_train)
-    states = [
-        create_train_state(config, setup, mean_pixel, num_train, config.seed + r) for r in range(replicas)
-    ]
-    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    return stack_replicas(
+        [create_train_state(config, setup, mean_pixel, num_train, config.seed + r) for r in range(replicas)]
+    )
+
+
+def stack_replicas(states: list[TrainState]) -> TrainState:
+    """The states stacked on a leading replica axis, ``data_index`` shared (the first's: the replicas
+    step together); the inverse of ``replica``."""
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *(s.replace(data_index=None) for s in states))
     return stacked.replace(data_index=states[0].data_index)
 
 

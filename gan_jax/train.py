@@ -26,6 +26,7 @@ from gan_jax.state import (
     replica,
     replica_axes,
     restore_checkpoint,
+    stack_replicas,
 )
 
 GRID = 10
@@ -170,9 +171,7 @@ def _loop_replicas(step_fn, count: int):
 
     def replicated(state, images):
         states, metrics = zip(*(step_fn(replica(state, r), images) for r in range(count)), strict=True)
-        shared = states[0].data_index  # the replicas step together
-        stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *(s.replace(data_index=None) for s in states))
-        return stacked.replace(data_index=shared), jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
+        return stack_replicas(list(states)), jax.tree.map(lambda *xs: jnp.stack(xs), *metrics)
 
     return replicated
 
