@@ -28,7 +28,7 @@ smoke: data
 test: data
 	$(BIN)/ruff check gan_jax tests experiments benchmarks launch.py
 	$(BIN)/ruff format --check gan_jax tests experiments benchmarks launch.py
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check gan_jax tests experiments benchmarks launch.py
