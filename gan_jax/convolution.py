@@ -13,7 +13,9 @@ gradient of a transposed convolution (a window reversal) did: a DCGAN-28 step to
 and ~0.4 s alone, half of it in one such loop; now ~0.2 s either way (BENCHMARKS.md).
 
 The gradients' own convolutions are built by the same function, so second-order gradients (the
-penalties that differentiate D's input gradient: WGAN-GP, R1, R2, DRAGAN) are canonical too.
+penalties that differentiate D's input gradient: WGAN-GP, R1, R2, DRAGAN) are canonical too. Being a
+``custom_vjp``, it has reverse mode only: ``jax.jvp``/``jacfwd`` through it raise (``conv_impl='lax'``
+has both; nothing in gan_jax uses forward mode).
 
 The math, per spatial dimension (input length H, kernel K, stride s, input dilation d, kernel
 dilation r, padding (p, q), output length O; x~ the input dilated by d and padded):
@@ -42,18 +44,17 @@ def _canonical(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation, precision
     )
 
 
-def _explicit_padding(padding, in_sizes, kernel_sizes, strides, lhs_dilation, rhs_dilation):
-    """((lo, hi), ...) for a padding string or pairs, on the dilated input and kernel."""
+def _explicit_padding(padding, in_sizes, kernel_sizes, strides, rhs_dilation):
+    """((lo, hi), ...) for a padding string (no input dilation: lax refuses that) or pairs."""
     if not isinstance(padding, str):
         return tuple((int(lo), int(hi)) for lo, hi in padding)
-    dilated = [(n - 1) * d + 1 for n, d in zip(in_sizes, lhs_dilation, strict=True)]
     kernels = [(k - 1) * r + 1 for k, r in zip(kernel_sizes, rhs_dilation, strict=True)]
-    return tuple(lax.padtype_to_pads(dilated, kernels, strides, padding))
+    return tuple(lax.padtype_to_pads(in_sizes, kernels, strides, padding))
 
 
 def _input_gradient(dy, w, in_sizes, strides, padding, lhs_dilation, rhs_dilation, precision):
-    """dL/dx: dy dilated by s, padded ((K-1) r - p, .), windows strided by d, the kernel flipped (its
-    in/out swapped) and dilated by r; the high padding makes exactly H windows."""
+    """dL/dx: dy dilated by s, padded ((K-1) r - p, .), windows strided by d, the kernel flipped in
+    space, its in and out features swapped, dilated by r; the high padding makes exactly H windows."""
     pads = []
     for n, k, o, s, d, r, (lo, _) in zip(
         in_sizes, w.shape[:2], dy.shape[1:3], strides, lhs_dilation, rhs_dilation, padding, strict=True
@@ -114,8 +115,8 @@ def _interior0(pads):
 
 def _conv(x, w, strides, padding, lhs_dilation, rhs_dilation, precision):
     """The canonical convolution with this module's gradients (static arguments as tuples)."""
-    key = (tuple(strides), tuple(map(tuple, padding)), tuple(lhs_dilation), tuple(rhs_dilation), precision)
-    return _make_conv(*key)(x, w)
+    static = (tuple(strides), tuple(map(tuple, padding)), tuple(lhs_dilation), tuple(rhs_dilation))
+    return _make_conv(*static, precision)(x, w)
 
 
 def _make_conv(strides, padding, lhs_dilation, rhs_dilation, precision):
@@ -142,7 +143,7 @@ def transpose_same_padding(kernel: int, stride: int) -> tuple[int, int]:
     """The padding of ``lax.conv_transpose(..., padding='SAME')`` (flax's ``nn.ConvTranspose``) along one
     dimension: a transposed convolution is a convolution of the input dilated by ``stride``, padded
     so, with the kernel as is (no flip, ``transpose_kernel=False``); the output is ``stride`` times
-    the input."""
+    the input. With kernel dilation r, ``kernel`` is the dilated size (k - 1) r + 1, as lax's."""
     total = kernel + stride - 2
     lo = kernel - 1 if stride > kernel - 1 else -(-total // 2)
     return lo, total - lo
@@ -162,7 +163,9 @@ def conv_general_dilated(
     preferred_element_type=None,
 ):
     """``lax.conv_general_dilated`` with canonical-layout gradients (module docstring) for 2-D NHWC/HWIO
-    convolutions without feature or batch groups; any other call is passed to lax unchanged."""
+    convolutions without feature or batch groups or a preferred element type, with explicit padding
+    or a padding string without input dilation; any other call is passed to lax unchanged (which
+    computes it, or refuses it as lax does)."""
     ones = (1,) * (lhs.ndim - 2)
     lhs_dilation = tuple(lhs_dilation or ones)
     rhs_dilation = tuple(rhs_dilation or ones)
@@ -171,6 +174,7 @@ def conv_general_dilated(
         and feature_group_count == 1
         and batch_group_count == 1
         and preferred_element_type is None
+        and (not isinstance(padding, str) or lhs_dilation == ones)
         and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
         == lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NHWC)
     )
@@ -189,5 +193,5 @@ def conv_general_dilated(
             preferred_element_type=preferred_element_type,
         )
     strides = tuple(int(s) for s in window_strides)
-    pads = _explicit_padding(padding, lhs.shape[1:3], rhs.shape[:2], strides, lhs_dilation, rhs_dilation)
+    pads = _explicit_padding(padding, lhs.shape[1:3], rhs.shape[:2], strides, rhs_dilation)
     return _conv(lhs, rhs, strides, pads, lhs_dilation, rhs_dilation, precision)

@@ -20,20 +20,27 @@ from gan_jax.state import create_state, create_train_state, make_setup
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 
-# (input side, kernel, stride, input dilation, kernel dilation, padding, in, out channels): DCGAN's D
-# convolutions and G's transposed ones (stride-2 'SAME' as input dilation 2), and odd cases
+# (input side, kernel, stride, input dilation, kernel dilation, padding, in, out channels), an int
+# for both spatial dimensions or an (H, W) pair: DCGAN's D convolutions and G's transposed ones
+# (stride-2 'SAME' as input dilation 2), and odd cases: H and W unlike (a rule that mixed them up
+# fails), padding beyond the kernel (negative padding in the input gradient), asymmetric padding of
+# a transposed convolution
 CASES = [
     (28, 4, 2, 1, 1, "SAME", 1, 4),
     (7, 4, 1, 2, 1, ((2, 2), (2, 2)), 6, 4),
-    (9, 3, 2, 1, 1, "VALID", 3, 5),
+    ((9, 7), (3, 2), (2, 1), 1, 1, "VALID", 3, 5),
     (5, 3, 3, 2, 1, ((1, 0), (2, 1)), 2, 2),
-    (10, 5, 1, 1, 1, "SAME", 2, 2),
-    (4, 4, 1, 2, 1, ((3, 3), (3, 3)), 3, 2),
+    (10, 2, 1, 1, 1, ((3, 0), (0, 2)), 2, 2),
+    (4, 4, 1, 2, 1, ((3, 2), (2, 3)), 3, 2),
     (12, 3, 1, 1, 2, "SAME", 2, 3),
     (13, 3, 2, 1, 2, ((1, 2), (0, 1)), 2, 2),
-    (7, 3, 1, 2, 2, ((2, 2), (2, 2)), 2, 2),
-    (11, 2, 3, 1, 3, "VALID", 2, 2),
+    ((7, 6), 3, 1, (2, 3), (2, 1), ((2, 2), (1, 3)), 2, 2),
+    (11, 2, (3, 2), 1, (3, 1), "VALID", 2, 2),
 ]
+
+
+def _pair(v) -> tuple[int, int]:
+    return tuple(v) if isinstance(v, tuple) else (v, v)
 
 
 @pytest.fixture
@@ -48,13 +55,13 @@ def test_value_and_gradients_match_lax_autodiff(
 ):
     """The value, both gradients, and the second-order gradients of a gradient penalty
     |d/dx sum tanh(conv(x, w))|^2 (the rule's own convolutions differentiated by the same rule)."""
-    rng = np.random.default_rng(side * 100 + kernel)
-    x, w = rng.normal(size=(2, side, side, cin)), rng.normal(size=(kernel, kernel, cin, cout))
+    rng = np.random.default_rng(_pair(side)[0] * 100 + _pair(kernel)[0])
+    x, w = rng.normal(size=(2, *_pair(side), cin)), rng.normal(size=(*_pair(kernel), cin, cout))
     args = dict(
-        window_strides=(stride, stride),
+        window_strides=_pair(stride),
         padding=padding,
-        lhs_dilation=(dilation, dilation),
-        rhs_dilation=(kernel_dilation, kernel_dilation),
+        lhs_dilation=_pair(dilation),
+        rhs_dilation=_pair(kernel_dilation),
         dimension_numbers=NHWC,
     )
 
@@ -84,18 +91,44 @@ def test_value_and_gradients_match_lax_autodiff(
     assert "custom_vjp_call" in str(jax.make_jaxpr(ours)(x, w))
 
 
-def test_other_calls_go_to_lax_unchanged():
-    """NCHW (lax's default layout) or feature groups: lax's own convolution, no custom rule."""
+@pytest.mark.parametrize(
+    "layout,kwargs",
+    [
+        ("NCHW", dict()),  # lax's default layout
+        ("NHWC", dict(feature_group_count=2)),
+        ("NHWC", dict(batch_group_count=2)),
+        ("NHWC", dict(preferred_element_type=jnp.float32)),
+    ],
+)
+def test_other_calls_go_to_lax_unchanged(layout, kwargs):
+    """Another layout, feature or batch groups, a preferred element type: lax's own convolution (same
+    shape, dtype and values), no custom rule."""
     rng = np.random.default_rng(2)
-    x, w = rng.normal(size=(2, 4, 9, 9)).astype(np.float32), rng.normal(size=(6, 2, 3, 3)).astype(np.float32)
-    for kwargs in (dict(feature_group_count=2), dict()):
-        w_ = w if kwargs.get("feature_group_count") else np.concatenate([w, w], axis=1)
+    x, w = rng.normal(size=(4, 9, 9, 4)).astype(np.float32), rng.normal(size=(3, 3, 4, 6)).astype(np.float32)
+    if "feature_group_count" in kwargs:
+        w = w[:, :, :2]
+    dims = dict(dimension_numbers=NHWC) if layout == "NHWC" else {}
+    if layout == "NCHW":
+        x, w = x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1)
 
-        def fn(x, w, kwargs=kwargs):
-            return convolution.conv_general_dilated(x, w, (1, 1), "SAME", **kwargs)
+    def fn(x, w):
+        return convolution.conv_general_dilated(x, w, (1, 1), "SAME", **dims, **kwargs)
 
-        np.testing.assert_array_equal(fn(x, w_), lax.conv_general_dilated(x, w_, (1, 1), "SAME", **kwargs))
-        assert "custom_vjp_call" not in str(jax.make_jaxpr(fn)(x, w_))
+    want = lax.conv_general_dilated(x, w, (1, 1), "SAME", **dims, **kwargs)
+    got = fn(x, w)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert "custom_vjp_call" not in str(jax.make_jaxpr(fn)(x, w))
+
+
+def test_padding_string_with_input_dilation_is_refused_as_lax_refuses_it():
+    x, w = jnp.zeros((1, 7, 7, 2)), jnp.zeros((4, 4, 2, 3))
+    args = ((1, 1), "SAME")
+    with pytest.raises(ValueError) as want:
+        lax.conv_general_dilated(x, w, *args, lhs_dilation=(2, 2), dimension_numbers=NHWC)
+    with pytest.raises(ValueError) as got:
+        convolution.conv_general_dilated(x, w, *args, lhs_dilation=(2, 2), dimension_numbers=NHWC)
+    assert str(got.value) == str(want.value)
 
 
 @pytest.mark.parametrize("kernel,stride", [(4, 2), (3, 2), (3, 1), (2, 3)])
@@ -126,9 +159,10 @@ def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dc
     """In the compiled scan of two WGAN-GP DCGAN-28 steps (the penalty's second-order gradients
     included) every convolution is NHWC/HWIO -> NHWC without a window reversal: the form XLA's CPU
     backend runs with its library kernels (others are naive loops; BENCHMARKS.md). With lax's autodiff
-    some are not. Both give the same parameters."""
+    some are not. Both give the same parameters and gradient norms (the norms catch a gradient off by
+    a scale, which Adam's first updates, ~ -lr sign(g), would hide)."""
     images, config = dcgan
-    params = {}
+    params, norms = {}, {}
     for impl in ("canonical", "lax"):
         c = config.copy_and_resolve_references()
         c.model.conv_impl, c.game, c.reg.gp_weight = impl, "wasserstein", 10.0
@@ -143,7 +177,9 @@ def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dc
         state, metrics = compiled(state, images)
         assert np.isfinite(float(metrics["d_loss"]))
         params[impl] = (state.g_params, state.d_params)
+        norms[impl] = np.asarray([metrics["g_grad_norm"], metrics["d_grad_norm"]])
     chex.assert_trees_all_close(params["canonical"], params["lax"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(norms["canonical"], norms["lax"], rtol=1e-4)
 
 
 def test_auto_modes_on_cpu_and_unknown_values_are_refused():
@@ -185,6 +221,13 @@ def test_looped_replicas_equal_vmapped_replicas(dcgan):
     assert int(loop_state.data_index) == int(vmap_state.data_index) == 1
     assert loop_metrics["d_loss"].shape == vmap_metrics["d_loss"].shape == (2,)
     np.testing.assert_allclose(loop_metrics["d_loss"], vmap_metrics["d_loss"], rtol=1e-4)
-    chex.assert_trees_all_close(loop_state.g_params, vmap_state.g_params, rtol=1e-4, atol=1e-6)
-    chex.assert_trees_all_close(loop_state.d_state, vmap_state.d_state, rtol=1e-4, atol=1e-6)
+    # every part of the state: parameters, optimizer moments, both batch-norm states, the counters,
+    # the shuffles and the keys (exact), the parameters within float rounding
+    for field in ("step", "data_perm", "nonfinite_step"):
+        np.testing.assert_array_equal(getattr(loop_state, field), getattr(vmap_state, field))
+    np.testing.assert_array_equal(jax.random.key_data(loop_state.rng), jax.random.key_data(vmap_state.rng))
+    floats = ("g_params", "d_params", "g_opt_state", "d_opt_state", "g_state", "d_state")
+    chex.assert_trees_all_close(
+        *[tuple(getattr(s, f) for f in floats) for s in (loop_state, vmap_state)], rtol=1e-4, atol=1e-6
+    )
     assert not np.allclose(loop_metrics["d_loss"][0], loop_metrics["d_loss"][1])
