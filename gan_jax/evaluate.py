@@ -118,7 +118,7 @@ def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: i
     """(setup, state) of the latest checkpoint in ``workdir`` (replicas stacked when the run had
     ``num_replicas`` > 1); one-line EvalError if there is none."""
     setup = make_setup(config, num_train)
-    state = create_state(config, setup, mean_pixel, num_train)
+    state = create_state(config, setup, mean_pixel, num_train, jit=True)
     directory = os.path.join(os.path.abspath(workdir), "checkpoints")
     with checkpoint_manager(directory) as mngr:
         step = mngr.latest_step() if os.path.isdir(directory) else None

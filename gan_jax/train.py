@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from gan_jax import data, evaluate, figures, games, images, metric_writers, models, options, parallel, steps
+from gan_jax import data, evaluate, games, images, metric_writers, models, options, parallel, steps
 from gan_jax.state import (
     SAMPLE_STREAM,
     TrainState,
@@ -224,7 +224,7 @@ def train(config, workdir: str) -> TrainState:
         raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
     train_step = make_train_step(config, setup, len(x_train), mesh)
     sampler = steps.make_sampler(setup)
-    state = create_state(config, setup, x_train.mean(axis=0), len(x_train))
+    state = create_state(config, setup, x_train.mean(axis=0), len(x_train), jit=True)
     if mesh is None:
         train_data = jax.device_put(dataset)
     else:  # the restore target then carries the mesh sharding too
@@ -274,6 +274,8 @@ def train(config, workdir: str) -> TrainState:
             images.save_png(path, grid)
             writers[r].image(step, "samples", grid, dataformats="HW" if shape[2] == 1 else "HWC")
             return
+        from gan_jax import figures  # matplotlib (~0.7 s to import): only the toy runs draw plots
+
         if x.shape[1] == 2:
             figures.scatter_2d(path, x, data.toy_centres(config.data), f"step {step}")
         else:

@@ -1,13 +1,29 @@
 """Shared fixtures: a tiny config of the paper model and small fake image sets (compiles stay cheap)."""
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
+import jax
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+# One XLA compilation cache for the session (JAX's persistent cache), shared by the in-process tests
+# and the launch.py subprocesses (they inherit the environment): a program that several tests run
+# (the smoke config's step, its sampler, its initial state) compiles once per session, not once per
+# process. A hit loads the executable that compiling would give. An outer JAX_COMPILATION_CACHE_DIR
+# is kept (and not removed).
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="gan_jax_tests_xla_cache_")
+    atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], True)
+MIN_COMPILE_S = os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", float(MIN_COMPILE_S))
 
 from experiments.configs import smoke  # noqa: E402
 
