@@ -3,7 +3,7 @@
 # trial: 3 seeds side by side, 7,500 steps, the MNIST metrics at the end; ~1-3 minutes each on an H100),
 # then their table (experiments/collect.py) and the small files of every run in $OUT/runs.tar.gz.
 #   GAMES="minimax least_squares" bash experiments/gpu_games.sh     # results in $OUT
-# GAMES: values of --game (default: the four not in experiments/RESULTS.md yet; wasserstein is the
+# GAMES: values of --game (default: the three not in experiments/RESULTS.md yet; wasserstein is the
 # sweep's gradient-penalty trial). A small local rehearsal (a few steps, no evaluation):
 #   PY=.venv/bin/python OUT=/tmp/games_rehearsal RUNS=/tmp/games_rehearsal_runs GAMES=minimax \
 #     EXTRA="--config.num_steps=4 --config.steps_per_call=2 --config.eval_every=0 --config.sample_every=4 \
@@ -12,7 +12,7 @@ set -u
 OUT=${OUT:-/tmp/gpu_games_out}
 RUNS=${RUNS:-/tmp/gan_jax_runs}
 PY=${PY:-python3}
-GAMES=${GAMES:-"minimax least_squares relativistic_average wasserstein"}
+GAMES=${GAMES:-"least_squares relativistic_average wasserstein"}
 PARALLEL=${PARALLEL:-4}
 EXTRA=${EXTRA:-}  # overrides put after each trial's own flags (the rehearsal's)
 mkdir -p "$RUNS/games"
