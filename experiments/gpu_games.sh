@@ -1,7 +1,8 @@
 #!/bin/bash
 # The DCGAN-28 trials of experiments/sweeps/games_mnist.py on a lent GPU, PARALLEL at a time (each
-# trial: 3 seeds side by side, 7,500 steps, the MNIST metrics at the end; ~1-3 minutes each on an H100),
-# then their table (experiments/collect.py) and the small files of every run in $OUT/runs.tar.gz.
+# trial: 3 seeds side by side, 7,500 steps, the MNIST metrics at the end; ~1-3 minutes each on an H100;
+# one still running at DEADLINE_S gets SIGTERM: a clean save), then their table (experiments/collect.py)
+# and the small files of every run in $OUT/runs.tar.gz.
 #   GAMES="minimax least_squares" bash experiments/gpu_games.sh     # results in $OUT
 # GAMES: values of --game (default: the three not in experiments/RESULTS.md yet; wasserstein is the
 # sweep's gradient-penalty trial). A small local rehearsal (a few steps, no evaluation):
@@ -15,6 +16,7 @@ PY=${PY:-python3}
 GAMES=${GAMES:-"least_squares relativistic_average wasserstein"}
 PARALLEL=${PARALLEL:-4}
 EXTRA=${EXTRA:-}  # overrides put after each trial's own flags (the rehearsal's)
+DEADLINE_S=${DEADLINE_S:-570}  # seconds from the start: then SIGTERM (a clean save), collect, pack
 mkdir -p "$RUNS/games"
 source experiments/gpu_common.sh  # .devcarry set-up, log.txt, phase, pack; prints the machine
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.2}  # PARALLEL trials share the GPU
@@ -24,20 +26,13 @@ $PY experiments/sweep.py --sweep=experiments/sweeps/games_mnist.py --root="$RUNS
   | grep "dcgan_mnist" > "$RUNS/dcgan_games.txt"
 : > "$RUNS/queue.txt"
 for game in $GAMES; do
-  if ! grep -e "--game=$game " "$RUNS/dcgan_games.txt" >> "$RUNS/queue.txt"; then
+  if ! grep -e "--game=$game " "$RUNS/dcgan_games.txt" | sed "s| --workdir=| $EXTRA --workdir=|" \
+    >> "$RUNS/queue.txt"; then
     echo "no DCGAN-28 trial of game '$game' in experiments/sweeps/games_mnist.py"
     exit 2
   fi
 done
-run_one() {  # one trial; its output in $RUNS/<game>.log
-  local game; game=$(echo "$1" | sed 's/.* --game=\([a-z_]*\).*/\1/')
-  echo "start $(date -u +%T): $game"
-  bash -c "$1 $EXTRA" > "$RUNS/$game.log" 2>&1
-  echo "end $(date -u +%T) exit $?: $game"
-}
-export -f run_one
-export RUNS EXTRA
-tr '\n' '\0' < "$RUNS/queue.txt" | xargs -0 -P "$PARALLEL" -I{} bash -c 'run_one "$@"' _ {}
+run_queue "$RUNS/queue.txt"  # gpu_common.sh: each under the deadline, SIGTERM = a clean save
 phase collect
 $PY experiments/collect.py --root="$RUNS/games" --sort_by=fcd --order=ascending \
   --metrics=fcd,parzen_ll,classifier_score,precision,recall \

@@ -67,18 +67,8 @@ else
   cond projection >> "$QUEUE"
   grep dcgan_mnist "$RUNS/games.txt" >> "$QUEUE"
 fi
-export START DEADLINE_S RUNS
-run_one() {  # one queued command; skipped when under 60 s are left
-  local left=$(( START + DEADLINE_S - $(date +%s) - 15 ))
-  local name; name=$(echo "$1" | sed "s|.*--workdir=$RUNS/||; s/[^A-Za-z0-9_.=,-]/_/g")
-  if [ "$left" -lt 60 ]; then echo "skipped (${left}s left): $name"; return; fi
-  echo "start $(date -u +%T) ($left s left): $name"
-  timeout -s TERM -k 15 "$left" bash -c "$1" > "$RUNS/$name.log" 2>&1
-  echo "end $(date -u +%T) exit $?: $name"
-}
-export -f run_one
 phase "queue: $(wc -l < "$QUEUE") runs, $PARALLEL at a time"
-tr '\n' '\0' < "$QUEUE" | xargs -0 -P "$PARALLEL" -I{} bash -c 'run_one "$@"' _ {}
+run_queue "$QUEUE"
 phase "queue done"
 wait $LONG_PID
 phase "long run done"
