@@ -32,6 +32,7 @@ _WINDOWS = flags.DEFINE_integer("windows", 5, "Timed windows (one call each); th
 _UPDATE = flags.DEFINE_enum("update", "simultaneous", ["simultaneous", "alternating"], "Update scheme.")
 _NUM_TRAIN = flags.DEFINE_integer("num_train", 50_000, "Rows of the random image set.")
 _UNROLL = flags.DEFINE_list("scan_unroll", ["1"], "config.scan_unroll values to time (steps per loop body).")
+_XLA = flags.DEFINE_string("xla_options", "", "JSON object of XLA options for the step's compilation.")
 _JSON = flags.DEFINE_string("json_out", None, "Also write the results here.")
 
 
@@ -42,7 +43,8 @@ def time_replicas(replicas: int, images, per_call: int, windows: int, unroll: in
     config.scan_unroll = unroll
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
-    train_step = train.make_train_step(config, setup, len(images))
+    options = json.loads(_XLA.value) if _XLA.value else None
+    train_step = train.make_train_step(config, setup, len(images), compiler_options=options)
     start = time.perf_counter()
     state, metrics = train_step(state, images, per_call)
     jax.block_until_ready((state, metrics))
@@ -72,7 +74,10 @@ def main(argv):
         f"{platform.node()} {device.platform} {device.device_kind} x{jax.device_count()}, "
         f"jax {jax.__version__}, {os.cpu_count()} CPUs"
     )
-    print(f"update={_UPDATE.value} steps_per_call={_PER_CALL.value} windows={_WINDOWS.value}")
+    print(
+        f"update={_UPDATE.value} steps_per_call={_PER_CALL.value} windows={_WINDOWS.value} "
+        f"xla_options={_XLA.value or '{}'}"
+    )
     results = [
         time_replicas(int(r), images, _PER_CALL.value, _WINDOWS.value, int(u))
         for u in _UNROLL.value

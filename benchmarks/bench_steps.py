@@ -49,6 +49,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps_per_call", default=None, help="comma-separated N of the fused JAX step")
     p.add_argument("--unroll", default="1", help="comma-separated scan unroll of the fused steps (N > 1)")
     p.add_argument("--dtypes", default="float32", help="comma-separated config.model.dtype of the JAX step")
+    p.add_argument(
+        "--xla_options",
+        default="",
+        help="JSON object {name: {XLA option: value}}: each JAX variant is also timed compiled with each "
+        "named set of options (jax.jit's compiler_options), beside XLA's defaults",
+    )
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--window_steps", type=int, default=None, help="steps per timed window (rounded up to N)")
     p.add_argument("--warmup_steps", type=int, default=10, help="untimed steps after the first call")
@@ -75,6 +81,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.steps_per_call = [int(n) for n in (args.steps_per_call or default_n).split(",")]
     args.unroll = [int(u) for u in args.unroll.split(",")]
     args.dtypes = args.dtypes.split(",")
+    args.xla_options = json.loads(args.xla_options) if args.xla_options else {}
+    if not isinstance(args.xla_options, dict) or not all(
+        isinstance(v, dict) for v in args.xla_options.values()
+    ):
+        p.error("--xla_options must be a JSON object of {name: {option: value}}")
     args.window_steps = args.window_steps or default_window
     return args
 
@@ -126,15 +137,16 @@ def median_rate(times: list[float], steps_per_window: int) -> dict:
     }
 
 
-def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1):
-    """Compiles the jitted ``make_multi_step(step, num_steps, unroll)`` (state donated), makes the first
-    call and the warm-up. Returns (row of compile times, window(): runs ~window_steps steps and syncs)."""
+def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, xla: tuple = ("", None)):
+    """Compiles the jitted ``make_multi_step(step, num_steps, unroll)`` (state donated; ``xla`` = (name,
+    compiler_options), ("", None) for XLA's defaults), makes the first call and the warm-up. Returns
+    (row of compile times, window(): runs ~window_steps steps and syncs)."""
     with jax.default_device(device):
         setup = make_setup(config, NUM_TRAIN)
         state = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
     images_dev = jax.device_put(images, device)
     step = steps.make_step(config, setup, NUM_TRAIN)
-    fn = steps.jit_step(steps.make_multi_step(step, num_steps, unroll))
+    fn = steps.jit_step(steps.make_multi_step(step, num_steps, unroll), compiler_options=xla[1])
 
     t0 = time.perf_counter()
     lowered = fn.lower(state, images_dev)
@@ -155,10 +167,12 @@ def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1):
     label = "jax" if num_steps == 1 else "jax fused"
     label += f" u{unroll}" if num_steps > 1 and unroll > 1 else ""
     label += " bf16" if config.model.dtype == "bfloat16" else ""
+    label += f" [{xla[0]}]" if xla[0] else ""
     row = {
         "impl": label,
         "unroll": unroll,
         "dtype": config.model.dtype,
+        "xla_options": xla[0],
         "steps_per_call": num_steps,
         "lower_s": t1 - t0,
         "compile_s": t2 - t1,
@@ -293,13 +307,19 @@ def main(argv=None) -> dict:
     )
     prepared = []
     variants = [
-        (n, u, dtype)
+        (n, u, dtype, xla)
         for n in args.steps_per_call
         for u in (args.unroll if n > 1 else [1])
         for dtype in args.dtypes
+        for xla in [("", None), *args.xla_options.items()]
     ]
-    for n, unroll, dtype in variants if args.jax else ():
-        prepared.append(prepare_jax(bench_config(args.update, dtype), images, jax_device, n, args, unroll))
+    for n, unroll, dtype, xla in variants if args.jax else ():
+        variant = bench_config(args.update, dtype)
+        try:
+            prepared.append(prepare_jax(variant, images, jax_device, n, args, unroll, xla))
+        except jax.errors.JaxRuntimeError as e:  # e.g. an XLA option this jaxlib does not know
+            print(f"  skipped N={n} [{xla[0]}]: {str(e).splitlines()[0]}", flush=True)
+            continue
         print(
             f"  {prepared[-1][0]['impl']} N={n}: compiled in {prepared[-1][0]['compile_s']:.1f} s", flush=True
         )

@@ -99,15 +99,17 @@ def put_replicated(tree, mesh: Mesh):
     return jax.tree.map(put, tree)
 
 
-def jit_sharded(step_fn: Callable, mesh: Mesh) -> Callable:
+def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = None) -> Callable:
     """jit of ``step_fn(state, images) -> (state, metrics)`` with all inputs and outputs replicated on
-    ``mesh`` and the state donated (``steps.jit_step``'s donation). The batch split happens inside."""
+    ``mesh`` and the state donated (``steps.jit_step``'s donation, and its ``compiler_options``). The
+    batch split happens inside."""
     replicated, _ = shardings(mesh)
     return jax.jit(
         step_fn,
         in_shardings=(replicated, replicated),
         out_shardings=(replicated, replicated),
         donate_argnums=0,
+        compiler_options=compiler_options or None,
     )
 
 

@@ -309,9 +309,12 @@ def make_multi_step(step_fn: Callable, num_steps: int, unroll: int = 1) -> Calla
     return multi
 
 
-def jit_step(step_fn: Callable) -> Callable:
-    """jit with the state donated: the old state's buffers are reused for the new one."""
-    return jax.jit(step_fn, donate_argnums=0)
+def jit_step(step_fn: Callable, compiler_options: dict | None = None) -> Callable:
+    """jit with the state donated: the old state's buffers are reused for the new one.
+    ``compiler_options``: XLA debug options for this computation alone (``jax.jit``'s, e.g.
+    ``{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,WHILE,CONDITIONAL"}``); an unknown name or value
+    fails at compile time."""
+    return jax.jit(step_fn, donate_argnums=0, compiler_options=compiler_options or None)
 
 
 def make_sampler(setup: Setup) -> Callable:

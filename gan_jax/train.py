@@ -6,6 +6,7 @@ Outputs in ``workdir``: ``checkpoints/`` (orbax, periodic + final, last N kept),
 """
 
 import functools
+import json
 import os
 import signal
 import time
@@ -57,6 +58,7 @@ def validate(config) -> None:
         if int(config.get(name, 1)) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
     models.build_models(config)  # unknown model, dtype, conv_impl or conditioning: one line
+    xla_options(config, check=True)
     replica_mode(config)
     classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
     if classes and name not in data.LABELLED:
@@ -68,6 +70,27 @@ def validate(config) -> None:
         raise ValueError(
             f"config.model.num_classes={classes} but {name!r} has {data.NUM_CLASSES[name]} classes"
         )
+
+
+def xla_options(config, check: bool = False) -> dict:
+    """``config.xla_options`` (a JSON object of XLA debug options, "" for none) as the training step's
+    ``compiler_options``. ``check``: compile a trivial function with them, so that an unknown option or
+    value fails here, in one line, rather than at the first step."""
+    text = config.get("xla_options", "") or ""
+    try:
+        opts = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"config.xla_options is not JSON ({e.msg}): {text!r}") from None
+    if not isinstance(opts, dict) or not all(isinstance(v, str | bool | int | float) for v in opts.values()):
+        raise ValueError(
+            f"config.xla_options must be a JSON object of strings, booleans or numbers: {text!r}"
+        )
+    if check and opts:
+        try:
+            jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(compiler_options=opts)
+        except Exception as e:  # XLA's own message names the option and why
+            raise ValueError(f"config.xla_options: {str(e).splitlines()[0]}") from None
+    return opts
 
 
 def check_labels(labels: np.ndarray, num_classes: int) -> None:
@@ -176,10 +199,11 @@ def _loop_replicas(step_fn, count: int):
     return replicated
 
 
-def make_train_step(config, setup, num_train: int, mesh=None):
+def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: dict | None = None):
     """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
     distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1, data-parallel over
-    ``mesh``'s ``data`` axis when a mesh is given (state and images replicated, batch sharded)."""
+    ``mesh``'s ``data`` axis when a mesh is given (state and images replicated, batch sharded).
+    ``compiler_options``: XLA options of the step's compilation (``steps.jit_step``)."""
     batch_sharding = None
     if mesh is not None:
         parallel.check_batch(config.batch_size, mesh)
@@ -189,6 +213,7 @@ def make_train_step(config, setup, num_train: int, mesh=None):
         loop = replica_mode(config) == "loop"
         step_fn = _loop_replicas(step_fn, num_replicas(config)) if loop else _vmap_replicas(step_fn)
     jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
+    jit = functools.partial(jit, compiler_options=compiler_options)
     unroll = int(config.get("scan_unroll", 1))
     compiled = {}
 
@@ -222,7 +247,7 @@ def train(config, workdir: str) -> TrainState:
     mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
     if mesh is not None and replicas > 1:
         raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
-    train_step = make_train_step(config, setup, len(x_train), mesh)
+    train_step = make_train_step(config, setup, len(x_train), mesh, xla_options(config))
     sampler = steps.make_sampler(setup)
     state = create_state(config, setup, x_train.mean(axis=0), len(x_train), jit=True)
     if mesh is None:

@@ -117,6 +117,15 @@ def test_misspelled_config_field_is_one_line(tmp_path):
     assert "num_steps" in line
 
 
+def test_unknown_xla_option_is_one_line(tmp_path):
+    line = one_line_error(
+        launch('--config.xla_options={"xla_gpu_enable_command_buffer": "BOGUS"}', f"--workdir={tmp_path}")
+    )
+    assert "xla_options" in line and "BOGUS" in line
+    line = one_line_error(launch("--config.xla_options=[1]", f"--workdir={tmp_path}"))
+    assert "JSON object" in line
+
+
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     proc = launch(f"--workdir={tmp_path}", "--config.optim.learning_rate=1e30", "--config.ckpt_every=1")
     line = one_line_error(proc)
@@ -172,9 +181,13 @@ def test_toy_run_evaluates_mode_coverage(tmp_path):
 
 
 def test_fused_steps_give_the_same_run(straight, tmp_path):
-    """steps_per_call=7 (no divisor of the cadences): the same logged rows, checkpoints and samples."""
-    proc = launch(f"--workdir={tmp_path}", "--config.num_steps=30", "--config.steps_per_call=7")
+    """steps_per_call=7 (no divisor of the cadences): the same logged rows, checkpoints and samples.
+    The run also passes an XLA option of its own (an HLO dump): it reaches the step's compilation."""
+    dump = tmp_path / "xla"
+    xla = f'--config.xla_options={{"xla_dump_to": "{dump}"}}'
+    proc = launch(f"--workdir={tmp_path}", "--config.num_steps=30", "--config.steps_per_call=7", xla)
     assert proc.returncode == 0, proc.stderr
+    assert any(n.endswith("jit_multi.cpu_after_optimizations.txt") for n in os.listdir(dump))
     assert rows(str(tmp_path)) == rows(straight)
     assert checkpoints(str(tmp_path)) == [10, 20, 30]
     assert png(str(tmp_path), 30) == png(straight, 30)
