@@ -23,7 +23,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import paper_mnist  # noqa: E402
-from gan_jax import train  # noqa: E402
+from gan_jax import steps, train  # noqa: E402
 from gan_jax.state import create_state, make_setup  # noqa: E402
 
 _REPLICAS = flags.DEFINE_list("replicas", ["1", "8"], "Replica counts to time.")
@@ -43,7 +43,7 @@ def time_replicas(replicas: int, images, per_call: int, windows: int, unroll: in
     config.scan_unroll = unroll
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
-    options = json.loads(_XLA.value) if _XLA.value else None
+    options = steps.parse_xla_options(_XLA.value, "--xla_options")
     train_step = train.make_train_step(config, setup, len(images), compiler_options=options)
     start = time.perf_counter()
     state, metrics = train_step(state, images, per_call)
@@ -97,7 +97,14 @@ def main(argv):
     if _JSON.value:
         with open(_JSON.value, "w") as f:
             json.dump(
-                {"device": device.device_kind, "update": _UPDATE.value, "results": results}, f, indent=2
+                {
+                    "device": device.device_kind,
+                    "update": _UPDATE.value,
+                    "xla_options": steps.parse_xla_options(_XLA.value),
+                    "results": results,
+                },
+                f,
+                indent=2,
             )
 
 

@@ -81,11 +81,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.steps_per_call = [int(n) for n in (args.steps_per_call or default_n).split(",")]
     args.unroll = [int(u) for u in args.unroll.split(",")]
     args.dtypes = args.dtypes.split(",")
-    args.xla_options = json.loads(args.xla_options) if args.xla_options else {}
-    if not isinstance(args.xla_options, dict) or not all(
-        isinstance(v, dict) for v in args.xla_options.values()
-    ):
-        p.error("--xla_options must be a JSON object of {name: {option: value}}")
+    try:
+        named = json.loads(args.xla_options) if args.xla_options else {}
+        if not isinstance(named, dict):
+            raise ValueError("not a JSON object")
+        args.xla_options = {k: steps.parse_xla_options(json.dumps(v), k) for k, v in named.items()}
+    except ValueError as e:
+        p.error(f"--xla_options must be a JSON object of {{name: {{option: value}}}}: {e}")
     args.window_steps = args.window_steps or default_window
     return args
 
@@ -262,7 +264,7 @@ def add_paired_ratios(rows: list[dict]) -> list[dict]:
 def format_table(rows: list[dict]) -> str:
     base = next((r["steps_per_s"] for r in rows if r["impl"] == "torch eager"), None)
     head = (
-        f"{'impl':<20} {'N':>5} {'lower s':>8} {'compile s':>9} {'1st call s':>10} "
+        f"{'impl':<26} {'N':>5} {'lower s':>8} {'compile s':>9} {'1st call s':>10} "
         f"{'steps/s':>9} {'[min, max]':>17} {'ms/step':>8} {'vs torch':>8} {'paired [min, max]':>23}"
     )
     lines = [head, "-" * len(head)]
@@ -274,7 +276,7 @@ def format_table(rows: list[dict]) -> str:
             paired = f"{r['vs_torch_paired']:.2f}x [{low:.2f}, {high:.2f}]"
         spread = f"[{r['steps_per_s_min']:.1f}, {r['steps_per_s_max']:.1f}]"
         lines.append(
-            f"{r['impl']:<20} {r['steps_per_call']:>5} {r['lower_s']:>8.2f} {r['compile_s']:>9.2f} "
+            f"{r['impl']:<26} {r['steps_per_call']:>5} {r['lower_s']:>8.2f} {r['compile_s']:>9.2f} "
             f"{r['first_call_s']:>10.3f} {r['steps_per_s']:>9.1f} {spread:>17} {r['ms_per_step']:>8.2f} "
             f"{ratio:>8} {paired:>23}"
         )

@@ -6,6 +6,7 @@
 #   run_queue F  the commands of file F (one a line) PARALLEL (1) at a time, each under what is left of
 #                START + DEADLINE_S (570 s) less 15 (SIGTERM then: a clean save), skipped with under
 #                60 s left; each one's output in $RUNS/<its --workdir below $RUNS>.log
+#   run_for T CMD...  CMD under min(T s, what is left of START + DEADLINE_S less 5); skipped under 10 s
 START=${START:-$(date +%s)}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -24,6 +25,12 @@ run_one() {  # one queued command; skipped when under 60 s are left
   echo "start $(date -u +%T) ($left s left): $name"
   timeout -s TERM -k 15 "$left" bash -c "$1" > "$RUNS/$name.log" 2>&1
   echo "end $(date -u +%T) exit $?: $name"
+}
+run_for() {
+  local t=$1 left=$(( START + ${DEADLINE_S:-570} - $(date +%s) - 5 )); shift
+  [ "$left" -lt "$t" ] && t=$left
+  if [ "$t" -lt 10 ]; then echo "skipped (${left}s left): $*"; return; fi
+  timeout -k 5 "$t" "$@"
 }
 run_queue() {
   export START RUNS DEADLINE_S=${DEADLINE_S:-570}

@@ -28,6 +28,7 @@ follow the data's class frequencies. A G step conditions on the labels of the la
 (alternating: the D sub-step's; G first: the minibatch that D then takes).
 """
 
+import json
 from collections.abc import Callable
 
 import jax
@@ -309,11 +310,23 @@ def make_multi_step(step_fn: Callable, num_steps: int, unroll: int = 1) -> Calla
     return multi
 
 
+def parse_xla_options(text: str, what: str = "xla_options") -> dict:
+    """A JSON object of XLA debug options (name -> string, boolean or number) as ``compiler_options``;
+    "" gives {}. Anything else: a one-line ValueError naming ``what``."""
+    try:
+        opts = json.loads(text) if text and text.strip() else {}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{what} is not JSON ({e.msg}): {text!r}") from None
+    if not isinstance(opts, dict) or not all(isinstance(v, str | bool | int | float) for v in opts.values()):
+        raise ValueError(f"{what} must be a JSON object of strings, booleans or numbers: {text!r}")
+    return opts
+
+
 def jit_step(step_fn: Callable, compiler_options: dict | None = None) -> Callable:
     """jit with the state donated: the old state's buffers are reused for the new one.
     ``compiler_options``: XLA debug options for this computation alone (``jax.jit``'s, e.g.
-    ``{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,WHILE,CONDITIONAL"}``); an unknown name or value
-    fails at compile time."""
+    ``{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL"}``: a
+    list replaces XLA's default list); an unknown name or value fails at compile time."""
     return jax.jit(step_fn, donate_argnums=0, compiler_options=compiler_options or None)
 
 

@@ -76,21 +76,25 @@ def xla_options(config, check: bool = False) -> dict:
     """``config.xla_options`` (a JSON object of XLA debug options, "" for none) as the training step's
     ``compiler_options``. ``check``: compile a trivial function with them, so that an unknown option or
     value fails here, in one line, rather than at the first step."""
-    text = config.get("xla_options", "") or ""
-    try:
-        opts = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as e:
-        raise ValueError(f"config.xla_options is not JSON ({e.msg}): {text!r}") from None
-    if not isinstance(opts, dict) or not all(isinstance(v, str | bool | int | float) for v in opts.values()):
-        raise ValueError(
-            f"config.xla_options must be a JSON object of strings, booleans or numbers: {text!r}"
-        )
+    opts = steps.parse_xla_options(config.get("xla_options", ""), "config.xla_options")
     if check and opts:
         try:
             jax.jit(lambda x: x + 1).lower(np.float32(0)).compile(compiler_options=opts)
-        except Exception as e:  # XLA's own message names the option and why
-            raise ValueError(f"config.xla_options: {str(e).splitlines()[0]}") from None
+        except jax.errors.JaxRuntimeError as e:  # XLA's own message names the option and why
+            raise ValueError(f"config.xla_options: {(str(e).splitlines() or [repr(e)])[0]}") from None
     return opts
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """The fields (dotted names) whose values differ between two configs as dicts: 'name: old -> new'."""
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes
 
 
 def check_labels(labels: np.ndarray, num_classes: int) -> None:
@@ -275,8 +279,14 @@ def train(config, workdir: str) -> TrainState:
         print(f"workdir {workdir} is already at step {start} >= num_steps={total}; nothing to do")
         return state
     if main:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
+        path, text = os.path.join(workdir, "config.json"), config.to_json_best_effort(indent=2)
+        if start > 0 and os.path.exists(path):  # a resume: say what changed (the file keeps the new)
+            with open(path) as f:
+                changes = config_changes(json.load(f), json.loads(text))
+            if changes:
+                print(f"resuming at step {start} with config changes: {'; '.join(changes)}")
+        with open(path, "w") as f:
+            f.write(text)
         for d in dirs:
             metric_writers.truncate_jsonl(os.path.join(d, "metrics.jsonl"), start)
     writers = [metric_writers.MetricWriter(d) for d in dirs] if main else []

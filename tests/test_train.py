@@ -81,8 +81,22 @@ def test_resume_is_bit_identical(straight, tmp_path):
     resumed = launch(f"--workdir={workdir}", "--config.num_steps=30")
     assert resumed.returncode == 0, resumed.stderr
     assert "from step 20" in resumed.stdout
+    assert "resuming at step 20 with config changes: num_steps: 20 -> 30" in resumed.stdout
     assert rows(workdir) == rows(straight)
     assert png(workdir, 30) == png(straight, 30)
+
+
+def test_config_changes_name_nested_and_new_fields():
+    from gan_jax.train import config_changes
+
+    old = {"seed": 0, "optim": {"lr": 0.1, "momentum": 0.5}, "gone": 1}
+    new = {"seed": 0, "optim": {"lr": 0.2, "momentum": 0.5}, "xla_options": ""}
+    assert config_changes(old, new) == [
+        "gone: 1 -> '<unset>'",
+        "optim.lr: 0.1 -> 0.2",
+        "xla_options: '<unset>' -> ''",
+    ]
+    assert config_changes(new, new) == []
 
 
 def test_sigterm_saves_and_the_resumed_run_matches(tmp_path):

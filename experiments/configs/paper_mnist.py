@@ -48,8 +48,9 @@ def get_config() -> ml_collections.ConfigDict:
     # log/sample/checkpoint/eval cadences stay exact (chunks end on them).
     c.steps_per_call = 1
     c.scan_unroll = 1  # steps per loop iteration inside a fused call (same results, a larger program)
-    # XLA options of the training step's compilation alone, a JSON object (e.g.
-    # '{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,WHILE,CONDITIONAL"}'); "" for XLA's defaults.
+    # XLA options of the training step's compilation alone, a JSON object, e.g.
+    # '{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL"}'
+    # (a list replaces XLA's default list); "" for XLA's defaults.
     c.xla_options = ""
     # Seeds seed, ..., seed + R - 1 trained together in one program (jax.vmap over the train state);
     # each replica's metrics, samples and evaluations go to workdir/replica_<r>/.
