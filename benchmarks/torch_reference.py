@@ -66,7 +66,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """l(x): dropout -> (maxout -> dropout) x num_layers -> linear; h_j = max_i (W x + b)_{j, i}."""
+    """l(x): dropout -> (maxout -> dropout) x num_layers -> linear; h_j = max_i (W x + b)_{i, j}."""
 
     def __init__(
         self,
@@ -91,12 +91,12 @@ class Discriminator(nn.Module):
         h = F.dropout(x, self.input_drop, self.training)
         for layer in self.maxout:
             # amax splits the gradient evenly between tied pieces, as jnp.max does.
-            h = layer(h).unflatten(-1, (self.units, self.pieces)).amax(-1)
+            h = layer(h).unflatten(-1, (self.pieces, self.units)).amax(-2)  # piece-major, as gan_jax
             h = F.dropout(h, self.hidden_drop, self.training)
         return self.out(h)[..., 0]
 
     def flax_layers(self) -> dict:
-        layers = {(f"Maxout_{i}", "Dense_0"): layer for i, layer in enumerate(self.maxout)}
+        layers = {(f"Maxout_{i}", "pieces"): layer for i, layer in enumerate(self.maxout)}
         return {**layers, ("out",): self.out}
 
 

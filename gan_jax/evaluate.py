@@ -124,7 +124,7 @@ def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: i
         step = mngr.latest_step() if os.path.isdir(directory) else None
         if step is None:
             raise EvalError(f"no checkpoint in {workdir}")
-        return setup, restore_checkpoint(mngr, step, state)
+        return setup, restore_checkpoint(mngr, step, state, config.model.get("d_pieces"))
 
 
 def sample_labels(num: int, num_classes: int) -> np.ndarray | None:

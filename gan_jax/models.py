@@ -103,8 +103,16 @@ class Generator(nn.Module):
         return nn.sigmoid(out.astype(jnp.float32))
 
 
+MAXOUT_DENSE = "pieces"  # the Maxout layer's Dense, its columns piece-major
+LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (restored: state.py)
+
+
 class Maxout(nn.Module):
-    """h_j = max_i (W x + b)_{j, i} over ``pieces`` linear pieces per unit."""
+    """h_j = max_i (W x + b)_{i, j} over ``pieces`` linear pieces per unit, the Dense's columns laid
+    out piece-major ([pieces, units]: column i * units + j is piece i of unit j), so the max is an
+    element-wise maximum of ``pieces`` contiguous slabs (1.06-1.07x the paper model's CPU step against
+    the unit-major layout, BENCHMARKS.md). Checkpoints of the unit-major layout (its Dense named
+    ``Dense_0``) are converted when restored (``state.restore_checkpoint``)."""
 
     units: int
     pieces: int
@@ -114,8 +122,8 @@ class Maxout(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         init = symmetric_uniform(self.init_scale)
-        z = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype)(x)
-        return jnp.max(z.reshape(*z.shape[:-1], self.units, self.pieces), axis=-1)
+        z = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype, name=MAXOUT_DENSE)(x)
+        return jnp.max(z.reshape(*z.shape[:-1], self.pieces, self.units), axis=-2)
 
 
 class Discriminator(nn.Module):

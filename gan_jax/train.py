@@ -120,12 +120,12 @@ def grid_noise(key, num_classes: int, z_dim: int, rows: int = 10, cols: int = 10
     return jax.numpy.tile(models.sample_noise(key, cols, z_dim), (rows, 1))
 
 
-def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str) -> TrainState:
+def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str, maxout_pieces=None) -> TrainState:
     step = mngr.latest_step()
     if step is None:
         return state
     try:
-        return restore_checkpoint(mngr, step, state)
+        return restore_checkpoint(mngr, step, state, maxout_pieces)
     except (ValueError, KeyError, TypeError) as e:
         first = str(e).strip().split("\n")[0].split(". ")[0]
         raise TrainError(
@@ -268,7 +268,7 @@ def train(config, workdir: str) -> TrainState:
         os.path.join(workdir, "checkpoints"), max_to_keep=config.keep_checkpoints, create=True
     )
     try:  # the manager's threads must be closed on every way out, or exit prints their tracebacks
-        state = _restore(mngr, state, workdir)
+        state = _restore(mngr, state, workdir, config.model.get("d_pieces"))
         _check_finite(state, mngr)
     except BaseException:
         mngr.close()

@@ -19,6 +19,7 @@ from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist
 from gan_jax import models, steps
+from gan_jax import state as state_module
 from gan_jax.state import (
     STEP_STREAM,
     _check_fits,
@@ -262,6 +263,50 @@ def test_checkpoints_from_before_the_model_state_fields_still_restore(config, im
         mngr.wait_until_finished()
         restored = restore_checkpoint(mngr, 3, state)
     chex.assert_trees_all_equal(restored, state)
+
+
+def test_checkpoints_with_unit_major_maxout_columns_restore_as_the_same_model(config, images, tmp_path):
+    """A checkpoint from before Maxout kept its columns piece-major (its Dense named Dense_0, column
+    j * pieces + i = piece i of unit j), also one without the model-state fields: restored into today's
+    state it is today's state, and D computes what the old unit-major layout computed."""
+    setup = make_setup(config, len(images))
+    state, _ = jax.jit(steps.make_step(config, setup, len(images)))(
+        create_train_state(config, setup, images.mean(0), len(images)), jnp.asarray(images)
+    )  # one step: the momentum moments are not zero
+    pieces = config.model.d_pieces
+
+    def unit_major(tree):  # today's piece-major leaves back to the old layout, renamed Dense_0
+        def back(path, x):
+            keys = [getattr(k, "key", None) for k in path]
+            if models.MAXOUT_DENSE not in keys or keys[-1] not in ("kernel", "bias"):
+                return x
+            return jnp.swapaxes(x.reshape(*x.shape[:-1], pieces, -1), -1, -2).reshape(x.shape)
+
+        flat = jax.tree_util.tree_map_with_path(back, tree)
+        return state_module._rename_maxout(flat, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
+
+    old = unit_major(state)
+    legacy = {f.name: getattr(old, f.name) for f in dataclasses.fields(old) if not f.name.endswith("_state")}
+    legacy |= {"g_opt_state": old.g_opt_state, "d_opt_state": old.d_opt_state}
+    moments = str(jax.tree_util.tree_structure(legacy["d_opt_state"]))
+    assert "Dense_0" in legacy["d_params"]["Maxout_0"] and "Dense_0" in moments and "pieces" not in moments
+    with checkpoint_manager(str(tmp_path), create=True) as mngr:
+        mngr.save(3, args=ocp.args.StandardSave(legacy))
+        mngr.wait_until_finished()
+        restored = restore_checkpoint(mngr, 3, state, maxout_pieces=pieces)
+        with pytest.raises(ValueError, match="unit-major"):
+            restore_checkpoint(mngr, 3, state)
+    chex.assert_trees_all_equal(restored, state)
+
+    x = images[:4].astype(np.float64)  # the old layout's D, in float64 numpy: eval mode, no dropout
+    for name in sorted(k for k in legacy["d_params"] if k.startswith("Maxout_")):
+        layer = legacy["d_params"][name]["Dense_0"]
+        z = x @ np.asarray(layer["kernel"], np.float64) + np.asarray(layer["bias"], np.float64)
+        x = z.reshape(len(x), -1, pieces).max(-1)
+    out = legacy["d_params"]["out"]
+    expected = (x @ np.asarray(out["kernel"], np.float64) + np.asarray(out["bias"], np.float64))[:, 0]
+    got = setup.discriminator.apply({"params": restored.d_params}, images[:4], train=False)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_array():

@@ -39,18 +39,18 @@ def test_discriminator_maxout_shapes_and_pieces():
     params = disc.init(jax.random.PRNGKey(0), x, train=False)["params"]
     logits = disc.apply({"params": params}, x, train=False)
     chex.assert_shape(logits, (3,))
-    assert params["Maxout_0"]["Dense_0"]["kernel"].shape == (784, 240 * 5)
-    assert params["Maxout_1"]["Dense_0"]["kernel"].shape == (240, 240 * 5)
+    assert params["Maxout_0"]["pieces"]["kernel"].shape == (784, 240 * 5)
+    assert params["Maxout_1"]["pieces"]["kernel"].shape == (240, 240 * 5)
     assert params["out"]["kernel"].shape == (240, 1)
-    assert float(jnp.abs(params["Maxout_0"]["Dense_0"]["kernel"]).max()) <= 0.005
+    assert float(jnp.abs(params["Maxout_0"]["pieces"]["kernel"]).max()) <= 0.005
 
 
 def test_maxout_takes_the_max_over_pieces():
     layer = models.Maxout(units=2, pieces=3, init_scale=1.0)
     x = jnp.array([[1.0, -2.0]])
     params = layer.init(jax.random.PRNGKey(0), x)["params"]
-    z = x @ params["Dense_0"]["kernel"] + params["Dense_0"]["bias"]
-    expected = np.asarray(z).reshape(1, 2, 3).max(-1)
+    z = np.asarray(x @ params["pieces"]["kernel"] + params["pieces"]["bias"])
+    expected = np.array([[max(z[0, i * 2 + j] for i in range(3)) for j in range(2)]])  # column i*units+j
     np.testing.assert_allclose(layer.apply({"params": params}, x), expected, rtol=1e-6)
 
 
