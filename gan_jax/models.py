@@ -110,9 +110,11 @@ LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (re
 class Maxout(nn.Module):
     """h_j = max_i (W x + b)_{i, j} over ``pieces`` linear pieces per unit, the Dense's columns laid
     out piece-major ([pieces, units]: column i * units + j is piece i of unit j), so the max is an
-    element-wise maximum of ``pieces`` contiguous slabs (1.06-1.07x the paper model's CPU step against
-    the unit-major layout, BENCHMARKS.md). Checkpoints of the unit-major layout (its Dense named
-    ``Dense_0``) are converted when restored (``state.restore_checkpoint``)."""
+    element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (1.06-1.07x the
+    paper model's CPU step against the unit-major layout, BENCHMARKS.md). Checkpoints of the
+    unit-major layout (its Dense named ``Dense_0``) are converted when restored
+    (``state.restore_checkpoint``). The name also sets the Dense's initial draws: a seed's initial D
+    differs from one drawn before the change (same distribution)."""
 
     units: int
     pieces: int

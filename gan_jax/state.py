@@ -163,6 +163,7 @@ def restore_checkpoint(
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
     unit_major = saved is not None and _has_unit_major_maxout(ocp.tree.to_flat_dict(dict(saved)))
+    unit_major &= any(_is_maxout(k) for path in ocp.tree.to_flat_dict(target) for k in path)
     if unit_major:
         if not maxout_pieces:
             raise ValueError(
@@ -228,6 +229,8 @@ def _piece_major(tree, pieces: int):
         keys = [getattr(k, "key", None) for k in path]
         if not _under_unit_major_maxout(keys) or keys[-1] not in ("kernel", "bias"):
             return x
+        if x.shape[-1] % pieces:
+            raise ValueError(f"a maxout layer of {x.shape[-1]} columns cannot hold {pieces} pieces per unit")
         units = x.shape[-1] // pieces
         moved = jnp.swapaxes(x.reshape(*x.shape[:-1], units, pieces), -1, -2)
         return moved.reshape(x.shape)
