@@ -36,14 +36,15 @@ _XLA = flags.DEFINE_string("xla_options", "", "JSON object of XLA options for th
 _JSON = flags.DEFINE_string("json_out", None, "Also write the results here.")
 
 
-def time_replicas(replicas: int, images, per_call: int, windows: int, unroll: int = 1) -> dict:
+def time_replicas(
+    replicas: int, images, per_call: int, windows: int, unroll: int = 1, options: dict | None = None
+) -> dict:
     """Compile seconds and the median steps/s (one replica's steps) of ``replicas`` seeds in one program."""
     config = paper_mnist.get_config()
     config.update_scheme, config.num_replicas = _UPDATE.value, replicas
     config.scan_unroll = unroll
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
-    options = steps.parse_xla_options(_XLA.value, "--xla_options")
     train_step = train.make_train_step(config, setup, len(images), compiler_options=options)
     start = time.perf_counter()
     state, metrics = train_step(state, images, per_call)
@@ -78,8 +79,9 @@ def main(argv):
         f"update={_UPDATE.value} steps_per_call={_PER_CALL.value} windows={_WINDOWS.value} "
         f"xla_options={_XLA.value or '{}'}"
     )
+    options = steps.parse_xla_options(_XLA.value, "--xla_options")
     results = [
-        time_replicas(int(r), images, _PER_CALL.value, _WINDOWS.value, int(u))
+        time_replicas(int(r), images, _PER_CALL.value, _WINDOWS.value, int(u), options)
         for u in _UNROLL.value
         for r in _REPLICAS.value
     ]
@@ -100,7 +102,7 @@ def main(argv):
                 {
                     "device": device.device_kind,
                     "update": _UPDATE.value,
-                    "xla_options": steps.parse_xla_options(_XLA.value),
+                    "xla_options": options,
                     "results": results,
                 },
                 f,

@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         named = json.loads(args.xla_options) if args.xla_options else {}
         if not isinstance(named, dict):
             raise ValueError("not a JSON object")
-        args.xla_options = {k: steps.parse_xla_options(json.dumps(v), k) for k, v in named.items()}
+        args.xla_options = {k: steps.check_xla_options(v, k) for k, v in named.items()}
     except ValueError as e:
         p.error(f"--xla_options must be a JSON object of {{name: {{option: value}}}}: {e}")
     args.window_steps = args.window_steps or default_window
@@ -283,6 +283,14 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def write_json(path: str, result: dict) -> None:
+    """``result`` as indented JSON at ``path`` (nothing when ``path`` is empty), announced."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(result, f, indent=2)
+        print(f"wrote {path}")
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", message=".*donated buffers.*")
@@ -335,10 +343,7 @@ def main(argv=None) -> dict:
     print(format_table(rows))
     print(f"load average at the end: {info['loadavg_end']}")
     result = {"machine": info, "args": vars(args), "results": rows}
-    if args.json_out:
-        with open(args.json_out, "w") as f:
-            json.dump(result, f, indent=2)
-        print(f"wrote {args.json_out}")
+    write_json(args.json_out, result)
     return result
 
 

@@ -32,6 +32,7 @@ import time
 import jax
 import numpy as np
 
+from benchmarks.bench_steps import write_json
 from gan_jax import steps, train
 from gan_jax.state import create_state, make_setup
 
@@ -215,10 +216,7 @@ def main(argv=None) -> dict:
         "traced_ms_per_step": traced_ms,
         **summary,
     }
-    if args.json_out:
-        with open(args.json_out, "w") as f:
-            json.dump(result, f, indent=2)
-        print(f"wrote {args.json_out}")
+    write_json(args.json_out, result)
     return result
 
 

@@ -162,7 +162,8 @@ def restore_checkpoint(
     columns (``maxout_pieces``: the model's pieces per unit). Another model's checkpoint: ValueError."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
-    unit_major = saved is not None and _has_unit_major_maxout(ocp.tree.to_flat_dict(dict(saved)))
+    saved_flat = None if saved is None else ocp.tree.to_flat_dict(dict(saved))
+    unit_major = saved is not None and _has_unit_major_maxout(saved_flat)
     unit_major &= any(_is_maxout(k) for path in ocp.tree.to_flat_dict(target) for k in path)
     if unit_major:
         if not maxout_pieces:
@@ -171,7 +172,7 @@ def restore_checkpoint(
             )
         target = _rename_maxout(target, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
     if saved is not None:  # refused before orbax starts: a failed restore's threads print at exit
-        _check_fits(ocp.tree.to_flat_dict(dict(saved)), ocp.tree.to_flat_dict(target))
+        _check_fits(saved_flat, ocp.tree.to_flat_dict(target))
     legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
     if not legacy:  # (a legacy one gets past _check_fits only for a model without state)
         restored = mngr.restore(step, args=ocp.args.StandardRestore(target))

@@ -310,16 +310,23 @@ def make_multi_step(step_fn: Callable, num_steps: int, unroll: int = 1) -> Calla
     return multi
 
 
+def check_xla_options(opts, what: str = "xla_options") -> dict:
+    """``opts`` if it is a dict of XLA debug options (name -> string, boolean or number), usable as
+    ``compiler_options``; else a one-line ValueError naming ``what``."""
+    if not isinstance(opts, dict) or not all(isinstance(v, str | bool | int | float) for v in opts.values()):
+        raise ValueError(
+            f"{what} must be a JSON object of strings, booleans or numbers: {json.dumps(opts)!r}"
+        )
+    return opts
+
+
 def parse_xla_options(text: str, what: str = "xla_options") -> dict:
-    """A JSON object of XLA debug options (name -> string, boolean or number) as ``compiler_options``;
-    "" gives {}. Anything else: a one-line ValueError naming ``what``."""
+    """``check_xla_options`` of the JSON ``text``; "" gives {}. Not JSON: a one-line ValueError."""
     try:
         opts = json.loads(text) if text and text.strip() else {}
     except json.JSONDecodeError as e:
         raise ValueError(f"{what} is not JSON ({e.msg}): {text!r}") from None
-    if not isinstance(opts, dict) or not all(isinstance(v, str | bool | int | float) for v in opts.values()):
-        raise ValueError(f"{what} must be a JSON object of strings, booleans or numbers: {text!r}")
-    return opts
+    return check_xla_options(opts, what)
 
 
 def jit_step(step_fn: Callable, compiler_options: dict | None = None) -> Callable:
