@@ -147,6 +147,14 @@ def _check_finite(state: TrainState, mngr: ocp.CheckpointManager) -> None:
         )
 
 
+def _save(mngr: ocp.CheckpointManager, state: TrainState, step: int, wait: bool = True) -> None:
+    """Checkpoint ``step`` (after ``_check_finite``), awaited when ``wait`` (a stop follows)."""
+    _check_finite(state, mngr)
+    mngr.save(step, args=ocp.args.StandardSave(state), force=True)
+    if wait:
+        mngr.wait_until_finished()
+
+
 def replica_dirs(workdir: str, replicas: int) -> list[str]:
     """Where each replica's metrics, samples and evaluations go: ``workdir`` itself for a single run,
     ``workdir/replica_<r>`` for ``num_replicas`` > 1 (the checkpoints hold all replicas together)."""
@@ -352,11 +360,9 @@ def train(config, workdir: str) -> TrainState:
             step += n
             window_steps += n
             last = step == total
-            if caught:
-                _check_finite(state, mngr)
-                mngr.save(step, args=ocp.args.StandardSave(state), force=True)
-                mngr.wait_until_finished()
-                raise Interrupted(caught[0], step)
+            saved = bool(caught)
+            if saved:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
+                _save(mngr, state, step)
             views = replica_views(state, replicas)
             if step % config.log_every == 0 or last:
                 _check_finite(state, mngr)
@@ -379,9 +385,8 @@ def train(config, workdir: str) -> TrainState:
             if main and (step % config.sample_every == 0 or last):
                 for r, view in enumerate(views):
                     write_samples(step, r, view)
-            if step % config.ckpt_every == 0 or last:
-                _check_finite(state, mngr)
-                mngr.save(step, args=ocp.args.StandardSave(state), force=True)
+            if (step % config.ckpt_every == 0 or last) and not saved:
+                _save(mngr, state, step, wait=False)
             if main and config.eval_every and (step % config.eval_every == 0 or last):
                 for r, view in enumerate(views):
                     results = evaluate.scalars(evaluate.evaluate_generator(setup, host(view), splits, config))
@@ -392,6 +397,10 @@ def train(config, workdir: str) -> TrainState:
                         + ", ".join(f"{k} {v:.4g}" for k, v in results.items())
                     )
                 window_start, window_steps = time.perf_counter(), 0
+            if caught and not last:  # (a signal during this step's outputs: its checkpoint now)
+                if not saved:
+                    _save(mngr, state, step)
+                raise Interrupted(caught[0], step)
         mngr.wait_until_finished()
     finally:
         for s, h in handlers.items():

@@ -100,9 +100,13 @@ def test_config_changes_name_nested_and_new_fields():
 
 
 def test_sigterm_saves_and_the_resumed_run_matches(tmp_path):
+    """Fused chunks end on log steps (every 4) or sample steps (every 10), so the stop always lands on
+    a step whose outputs the stopped run must still write: a resume starts after them. (Programs other
+    than test_fused_steps_give_the_same_run's, which must compile its own to dump them.)"""
     workdir = str(tmp_path / "killed")
+    fused = ["--config.steps_per_call=4", "--config.log_every=4"]
     proc = launch(
-        f"--workdir={workdir}", "--config.num_steps=100000", "--config.ckpt_every=100000", wait=False
+        f"--workdir={workdir}", "--config.num_steps=100000", "--config.ckpt_every=100000", *fused, wait=False
     )
     metrics = os.path.join(workdir, "metrics.jsonl")
     deadline = time.time() + 120
@@ -112,13 +116,16 @@ def test_sigterm_saves_and_the_resumed_run_matches(tmp_path):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
     stopped = checkpoints(workdir)[-1]
-    assert stopped >= 5 and f"SIGTERM at step {stopped}" in stderr
+    assert stopped >= 4 and (stopped % 4 == 0 or stopped % 10 == 0), stopped
+    assert f"SIGTERM at step {stopped}" in stderr
     target = f"--config.num_steps={stopped + 7}"
-    assert launch(f"--workdir={workdir}", target).returncode == 0
+    assert launch(f"--workdir={workdir}", target, *fused).returncode == 0
     fresh = str(tmp_path / "fresh")
-    assert launch(f"--workdir={fresh}", target).returncode == 0
+    assert launch(f"--workdir={fresh}", target, *fused).returncode == 0
     assert rows(workdir) == rows(fresh)
-    assert png(workdir, stopped + 7) == png(fresh, stopped + 7)
+    grids = sorted(os.listdir(os.path.join(fresh, "samples")))
+    assert sorted(os.listdir(os.path.join(workdir, "samples"))) == grids
+    assert all(png(workdir, int(g[5:12])) == png(fresh, int(g[5:12])) for g in grids)
 
 
 def test_unknown_game_lists_the_choices(tmp_path):
@@ -195,11 +202,18 @@ def test_toy_run_evaluates_mode_coverage(tmp_path):
 
 
 def test_fused_steps_give_the_same_run(straight, tmp_path):
-    """steps_per_call=7 (no divisor of the cadences): the same logged rows, checkpoints and samples.
-    The run also passes an XLA option of its own (an HLO dump): it reaches the step's compilation."""
+    """steps_per_call=3 (no divisor of the cadences: chunks of 3 and 2 steps): the same logged rows,
+    checkpoints and samples. The run also passes an XLA option of its own (an HLO dump): it reaches
+    the step's compilation (the tests' compilation cache off, or a cached program dumps nothing)."""
     dump = tmp_path / "xla"
     xla = f'--config.xla_options={{"xla_dump_to": "{dump}"}}'
-    proc = launch(f"--workdir={tmp_path}", "--config.num_steps=30", "--config.steps_per_call=7", xla)
+    proc = launch(
+        f"--workdir={tmp_path}",
+        "--config.num_steps=30",
+        "--config.steps_per_call=3",
+        xla,
+        env={"JAX_ENABLE_COMPILATION_CACHE": "false"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert any(n.endswith("jit_multi.cpu_after_optimizations.txt") for n in os.listdir(dump))
     assert rows(str(tmp_path)) == rows(straight)
