@@ -18,12 +18,27 @@ from ml_collections import config_flags
 from gan_jax import data, evaluate, games, models, parallel, steps, train
 from gan_jax.state import EVAL_STREAM, num_replicas
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments/configs/paper_mnist.py"),
-    "Experiment config (a get_config() file).",
-    lock_config=True,
-)
+BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
+
+
+def bad_flag(error: Exception):
+    """A mistyped flag or --config.field reported in one line (exit 2) instead of a traceback."""
+    message = " ".join(str(error).replace("\\n", " ").replace("\\'", "").replace("'", "").split())
+    if isinstance(error, KeyError | AttributeError):  # ml_collections' way to say the field is not there
+        message = f"no such config field: {message}"
+    print(f"error: bad flag: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+try:  # the default config's file is read here, with any --config.field overrides on the command line
+    _CONFIG = config_flags.DEFINE_config_file(
+        "config",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments/configs/paper_mnist.py"),
+        "Experiment config (a get_config() file).",
+        lock_config=True,
+    )
+except BAD_FLAG_ERRORS as e:
+    bad_flag(e)
 _WORKDIR = flags.DEFINE_string(
     "workdir", "/tmp/gan_jax/paper_mnist", "Checkpoints, metrics and samples go here."
 )
@@ -52,10 +67,8 @@ def parse_flags(argv):
     """absl parsing, with a mistyped --config.field reported in one line instead of a traceback."""
     try:
         return flags.FLAGS(argv)
-    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
-        message = " ".join(str(e).replace("\\n", " ").replace("\\'", "").replace("'", "").split())
-        print(f"error: bad flag: {message}", file=sys.stderr)
-        sys.exit(2)
+    except BAD_FLAG_ERRORS as e:
+        bad_flag(e)
 
 
 def main(argv):
@@ -68,6 +81,7 @@ def main(argv):
         if flag.value is not None:
             config[name] = flag.value
     try:
+        _check_mode_flags()
         if _MODE.value == "train":
             train.train(config, _WORKDIR.value)
         elif _MODE.value == "sample":
@@ -88,6 +102,16 @@ def main(argv):
         sys.unraisablehook = lambda unraisable: None
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+def _check_mode_flags():
+    """A flag another --mode reads is refused rather than ignored."""
+    if _MODE.value != "evaluate" and (_SAMPLES.present or _LABELS.present):
+        raise ValueError("--samples/--labels are for --mode=evaluate")
+    if _MODE.value == "train" and _NUM_SAMPLES.present:
+        raise ValueError("--num_samples is for --mode=sample/evaluate (training uses config.eval_samples)")
+    if _LABELS.present and not _SAMPLES.present:
+        raise ValueError("--labels go with --samples (the classes those samples were drawn for)")
 
 
 def _draw(workdir):

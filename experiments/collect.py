@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from gan_jax.evaluate import KEYS, TOY_KEYS  # noqa: E402
 
 LOSSES = ("d_loss", "g_loss", "d_real", "d_fake")
-LOWER_IS_BETTER = ("fcd", "class_kl", "reverse_kl", "parzen_se")
+LOWER_IS_BETTER = ("fcd", "per_class_fcd_mean", "class_kl", "reverse_kl", "parzen_se")
 TRIAL_FILES = ("metrics.jsonl", "config.json", "log.txt")
 
 _ROOT = flags.DEFINE_string("root", None, "The sweep's root: one subdirectory per trial.", required=True)

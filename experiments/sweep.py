@@ -379,6 +379,8 @@ def main(argv):
             print(f"{len(trials)} trials in {root}, {_PARALLEL.value} at a time", flush=True)
             failures = run_local(config, trials, root, _PARALLEL.value, _EVALUATE.value)
         else:
+            if _PARALLEL.value != 1:
+                raise SweepError("--parallel is for --backend=local; on TPUs --num_tpus VMs work in parallel")
             local, plans = tpu_plan(
                 config,
                 trials,

@@ -325,6 +325,7 @@ class DCGANDiscriminator(nn.Module):
 # name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)
 DCGAN = {"dcgan28": (28, (2, 1)), "dcgan32": (32, (8, 4, 2)), "dcgan64": (64, (8, 4, 2, 1))}
 MODELS = ("paper_mlp", "mlp", *DCGAN)
+DCGAN_FIELDS = ("image_shape", "ngf", "ndf")  # a DCGAN pair's config.model fields without a default
 
 
 def image_shape(model_config) -> tuple[int, ...] | None:
@@ -388,6 +389,12 @@ def conv_impl(model_config) -> str:
 def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
     """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
     side, multipliers = DCGAN[m.name]
+    missing = [f for f in DCGAN_FIELDS if f not in m]
+    if missing:  # e.g. the name set on the paper MLP's config
+        raise ValueError(
+            f"model {m.name!r} needs config.model.{', '.join(missing)}: start from a DCGAN config "
+            "(--config=experiments/configs/dcgan_mnist.py, dcgan_cifar10.py or dcgan_celeba.py)"
+        )
     shape = image_shape(m)
     if shape is None or shape[:2] != (side, side):
         raise ValueError(f"model {m.name!r} makes {side}x{side} images; config.model.image_shape={shape}")

@@ -69,6 +69,27 @@ def check(config, game: games.Game) -> None:
         raise ValueError(f"unknown config.order {order(config)!r}; choose one of: {', '.join(ORDERS)}")
     if order(config) == "g_first" and config.update_scheme != "alternating":
         raise ValueError("config.order=g_first applies to alternating updates only")
+    _check_inert(config, r)
+
+
+def _check_inert(config, r: dict) -> None:
+    """Refuses a value that would be silently ignored: an option set whose switch is off."""
+    if config.update_scheme != "alternating":
+        for name in ("d_steps", "g_steps"):
+            if int(config.get(name, 1)) != 1:
+                raise ValueError(
+                    f"config.{name}={config[name]} applies to alternating updates only "
+                    "(--update=alternating); a simultaneous step updates D and G once each"
+                )
+    if not float(config.get("g_lr_multiplier", 1.0)) > 0:
+        raise ValueError(f"config.g_lr_multiplier must be > 0, got {config.g_lr_multiplier}")
+    if r["gp_weight"] == 0 and (r["gp_one_sided"] or r["gp_target"] != 1.0):
+        raise ValueError("config.reg.gp_one_sided / gp_target shape the gradient penalty: set gp_weight > 0")
+    if int(r["reg_every"]) != 1 and not (r["r1_gamma"] or r["r2_gamma"]):
+        raise ValueError("config.reg.reg_every (lazy regularisation) applies to R1/R2: set r1_gamma/r2_gamma")
+    start = int(config.get("ema_start", 0))
+    if start < 0 or (start and not ema_decay(config)):
+        raise ValueError(f"config.ema_start={start} needs the G EMA on (config.ema_decay > 0) and >= 0")
 
 
 def d_base_loss(config, game: games.Game):

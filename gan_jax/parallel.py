@@ -57,6 +57,18 @@ def is_main_process() -> bool:
     return jax.process_index() == 0
 
 
+def any_process(flag: bool) -> bool:
+    """Whether ``flag`` holds on any process; every process must call it at the same point of the
+    program (one small all-gather across hosts; none with one process). The training loop asks it
+    whether a host caught SIGTERM, so that all hosts save the same step together: a host that saved
+    alone would wait in orbax's save for hosts gone on to the next step's all-reduce."""
+    if jax.process_count() == 1:
+        return bool(flag)
+    from jax.experimental import multihost_utils
+
+    return bool(np.any(multihost_utils.process_allgather(np.asarray(flag, np.int32))))
+
+
 def make_mesh(num_devices: int | None = None) -> Mesh:
     """A 1-D mesh, axis ``data``, over the first ``num_devices`` of ``jax.devices()`` (all hosts').
 

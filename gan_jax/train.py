@@ -240,6 +240,11 @@ def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: 
 def train(config, workdir: str) -> TrainState:
     """Trains ``config`` in ``workdir`` up to ``config.num_steps`` and returns the final state."""
     validate(config)
+    if "://" in workdir:  # metrics, samples and the TensorBoard files are written with open()
+        raise ValueError(
+            f"workdir {workdir} is not a local or mounted path; a TPU sweep trains in the VM's "
+            "runs/<trial> and copies it to gs:// when the trial ends (experiments/sweep.py)"
+        )
     splits = data.load_dataset(config.data)
     x_train, y_train = splits["train"]
     classes = models.num_classes(config.model)
@@ -259,6 +264,11 @@ def train(config, workdir: str) -> TrainState:
     mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
     if mesh is not None and replicas > 1:
         raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+    if mesh is None and jax.process_count() > 1:
+        raise ValueError(
+            f"{jax.process_count()} processes (--distributed) train one model together only with "
+            "config.data_parallel=True; alone, each would train its own copy into the same workdir"
+        )
     train_step = make_train_step(config, setup, len(x_train), mesh, xla_options(config))
     sampler = steps.make_sampler(setup)
     state = create_state(config, setup, x_train.mean(axis=0), len(x_train), jit=True)
@@ -360,7 +370,7 @@ def train(config, workdir: str) -> TrainState:
             step += n
             window_steps += n
             last = step == total
-            saved = bool(caught)
+            saved = parallel.any_process(bool(caught))  # (on every host, if any caught it)
             if saved:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
                 _save(mngr, state, step)
             views = replica_views(state, replicas)
@@ -397,10 +407,10 @@ def train(config, workdir: str) -> TrainState:
                         + ", ".join(f"{k} {v:.4g}" for k, v in results.items())
                     )
                 window_start, window_steps = time.perf_counter(), 0
-            if caught and not last:  # (a signal during this step's outputs: its checkpoint now)
-                if not saved:
+            if not last and (saved or parallel.any_process(bool(caught))):
+                if not saved:  # a signal during this step's outputs: its checkpoint now
                     _save(mngr, state, step)
-                raise Interrupted(caught[0], step)
+                raise Interrupted(caught[0] if caught else signal.SIGTERM, step)  # (or another host's)
         mngr.wait_until_finished()
     finally:
         for s, h in handlers.items():

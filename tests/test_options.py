@@ -24,6 +24,15 @@ from gan_jax.state import STEP_STREAM
         ({"ema_decay": 1.0}, "config.ema_decay"),
         ({"reg.gp_weight": -1.0}, "must be >= 0"),
         ({"reg.reg_every": 0}, "reg_every must be >= 1"),
+        # values that would be silently ignored: their switch is off
+        ({"d_steps": 2}, "config.d_steps=2 applies to alternating updates only"),
+        ({"g_steps": 3}, "config.g_steps=3 applies to alternating updates only"),
+        ({"g_lr_multiplier": 0.0}, "g_lr_multiplier must be > 0"),
+        ({"reg.gp_one_sided": True}, "set gp_weight > 0"),
+        ({"reg.gp_target": 0.5}, "set gp_weight > 0"),
+        ({"reg.reg_every": 4}, "applies to R1/R2"),
+        ({"ema_start": 100}, "needs the G EMA on"),
+        ({"ema_start": -1, "ema_decay": 0.9}, "ema_start=-1"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(images, overrides, message):

@@ -10,6 +10,7 @@ import pytest
 
 from experiments import collect
 from experiments.sweeps import product
+from gan_jax import evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = "experiments/sweeps/smoke.py"
@@ -165,6 +166,8 @@ def test_bad_sweep_one_line_error(tmp_path, case):
 def test_tpu_backend_needs_gcs_root(tmp_path):
     result = run_sweep(f"--sweep={SMOKE}", "--backend=tpu", f"--root={tmp_path}", "--dry_run", timeout=60)
     assert (result.returncode, result.stderr) == (2, "error: --backend=tpu needs a gs:// --root\n")
+    result = run_sweep(f"--sweep={SMOKE}", "--backend=tpu", "--root=gs://b/s", "--parallel=2", "--dry_run")
+    assert result.returncode == 2 and result.stderr.startswith("error: --parallel is for --backend=local")
 
 
 def test_failed_trials_reported_and_others_continue(tmp_path):
@@ -311,3 +314,12 @@ def test_collect_expands_replicas_into_seeds(tmp_path):
         ("game=hinge/replica_1", "5", 8),
         ("game=hinge/replica_2", "6", 6),
     ]
+
+
+def test_distances_and_divergences_sort_lowest_first():
+    """Every evaluation key that is a distance (FCD) or divergence (KL) ranks lowest first by default."""
+    keys = evaluate.KEYS + evaluate.CONDITIONAL_KEYS + evaluate.TOY_KEYS
+    lower = [k for k in keys if "fcd" in k or "kl" in k]
+    assert len(lower) >= 4
+    assert not any(collect.descending(k, "auto") for k in lower)
+    assert collect.descending("parzen_ll", "auto") and collect.descending("cond_accuracy", "auto")

@@ -138,6 +138,24 @@ def test_misspelled_config_field_is_one_line(tmp_path):
     assert "num_steps" in line
 
 
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--config.num_stepz=3", 'Did you mean "num_steps"'),  # read while the flag is defined
+        ("--config.model.name=dcgan28", "start from a DCGAN config"),
+        ("--config.model.name=bogus", "choose one of: paper_mlp, mlp, dcgan28"),
+        # flags that would be ignored, and a workdir train cannot write
+        ("--samples=x.npy", "--samples/--labels are for --mode=evaluate"),
+        ("--num_samples=10", "--num_samples is for --mode=sample/evaluate"),
+        ("--workdir=gs://bucket/run", "not a local or mounted path"),
+    ],
+)
+def test_bad_flags_with_the_default_config_are_one_line(tmp_path, flag, message):
+    cmd = [sys.executable, "launch.py", f"--workdir={tmp_path}", flag]
+    line = one_line_error(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300))
+    assert message in line
+
+
 def test_unknown_xla_option_is_one_line(tmp_path):
     line = one_line_error(
         launch('--config.xla_options={"xla_gpu_enable_command_buffer": "BOGUS"}', f"--workdir={tmp_path}")

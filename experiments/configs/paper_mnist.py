@@ -71,6 +71,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.data.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for hub; TFDS default for tfds
 
     c.model = ml_collections.ConfigDict()
+    c.model.name = "paper_mlp"  # gan_jax/models.py MODELS; a DCGAN pair: experiments/configs/dcgan_*.py
     c.model.z_dim = 100
     c.model.data_dim = 784
     c.model.g_hidden = (1200, 1200)
