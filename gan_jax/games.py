@@ -107,6 +107,8 @@ class Game(NamedTuple):
     needs_real_for_g: g_loss reads real_logits (the G step must also run D on real data).
     critic: D's output is an unbounded score (Wasserstein-style), not the logit of a probability;
         sigmoid(l) and "D(x) = 1/2" diagnostics mean nothing for it.
+    probability: D(x) = sigmoid(l(x)) is D's probability that x is real (the cross-entropy games);
+        for the others the training log shows D's raw mean outputs instead.
     needs_lipschitz: the game is only well posed with a Lipschitz-constrained D (see ``constraint``).
     constraint: how to impose it (empty when none is needed).
     fixed_point: the documented equilibrium (optimal D for fixed G, the G optimum, losses there).
@@ -117,6 +119,7 @@ class Game(NamedTuple):
     g_loss: Callable[..., jax.Array]
     needs_real_for_g: bool = False
     critic: bool = False
+    probability: bool = False
     needs_lipschitz: bool = False
     constraint: str = ""
     fixed_point: str = ""
@@ -132,12 +135,14 @@ GAMES = {
     "minimax": Game(
         d_loss=minimax_d_loss,
         g_loss=minimax_g_loss,
+        probability=True,
         fixed_point=_GOODFELLOW_FIXED_POINT,
         reference="Goodfellow et al. 2014, Eq. 1",
     ),
     "nonsaturating": Game(
         d_loss=minimax_d_loss,
         g_loss=nonsaturating_g_loss,
+        probability=True,
         fixed_point=_GOODFELLOW_FIXED_POINT + "; same fixed point with -log D(G(z)) as G's loss",
         reference="Goodfellow et al. 2014, Sec. 3",
     ),

@@ -2,9 +2,10 @@
 order of alternating sub-steps. All are config fields (``config.reg.*``, ``config.ema_decay``,
 ``config.ema_start``, ``config.order``); all default off, which is the 2014 setup.
 
-``check(config, game)`` refuses, in one line, a value out of range or an option that does not apply
+``check(config, game)`` refuses, in one line, a value out of range, an option that does not apply
 to the chosen game (weight clipping without a Wasserstein critic, label smoothing of a loss that has no
-labels). ``d_penalty`` is the weighted sum added to D's loss.
+labels), or one that would be ignored (a penalty's shape without the penalty, k D steps with
+simultaneous updates). ``d_penalty`` is the weighted sum added to D's loss.
 """
 
 import jax

@@ -51,11 +51,16 @@ def _apply(tx, grads, opt_state, params):
     return optax.apply_updates(params, updates), opt_state
 
 
-def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tuple, **changes):
+def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tuple, d_updates_at_g, **changes):
     """Advances the step and builds the flat metrics dict.
 
     ``losses`` = (d_loss, g_loss), ``logits`` = (real, fake) of the last D pass, ``norms`` =
     (G, D) gradient norms. The first non-finite step is recorded as logged: the count after the update.
+    Metrics: ``d_real`` / ``d_fake`` the mean sigmoid of D's output (D's probability of "real" in the
+    cross-entropy games only), ``d_real_score`` / ``d_fake_score`` its raw mean (a critic's scores;
+    their difference estimates W_1 for a Wasserstein critic), ``d_updates_at_g`` D's optimizer update
+    count (a counter in the state) when G's update of this step was computed: t at step t (from 0) for
+    simultaneous updates, k (t + 1) when the k D steps go first, k t when G goes first.
     """
     step = state.step + 1
     bad = (state.nonfinite_step < 0) & ~finite
@@ -66,6 +71,9 @@ def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tupl
         "g_loss": losses[1],
         "d_real": _mean_sigmoid(logits[0]),
         "d_fake": _mean_sigmoid(logits[1]),
+        "d_real_score": jnp.mean(logits[0]),
+        "d_fake_score": jnp.mean(logits[1]),
+        "d_updates_at_g": d_updates_at_g,
         "g_grad_norm": norms[0],
         "d_grad_norm": norms[1],
         "lr": hparams["learning_rate"],
@@ -185,6 +193,7 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             (d_loss, g_loss),
             (real_logits, fake_logits),
             (g_norm, d_norm),
+            state.d_opt_state.count,  # G's gradient came from the D before this update
             data_index=state.data_index + 1,
             data_perm=perm,
             g_params=g_params,
@@ -265,7 +274,7 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
 
                 (g_loss, s["g_state"]), g_grads = jax.value_and_grad(g_objective, has_aux=True)(s["g_params"])
                 s["g_params"], s["g_opt_state"] = _apply(setup.g_tx, g_grads, s["g_opt_state"], s["g_params"])
-                s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads)}
+                s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads), "d_at_g": s["d_opt_state"].count}
                 s["finite"] &= _all_finite(g_loss, s["g_norm"])
             return s
 
@@ -276,6 +285,7 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
             (s["d_loss"], s["g_loss"]),
             s["logits"],
             (s["g_norm"], s["d_norm"]),
+            s["d_at_g"],
             data_index=state.data_index + config.d_steps,
             data_perm=s["perm"],
             g_params=s["g_params"],

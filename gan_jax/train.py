@@ -339,6 +339,13 @@ def train(config, workdir: str) -> TrainState:
             figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
         writers[r].image(step, "samples", images.read_png(path), dataformats="HWC")
 
+    probability = games.get_game(config.game).probability
+
+    def d_outputs(scalars):  # D's probabilities where it has them, else its raw mean outputs
+        if probability:
+            return f"D(x) {scalars['d_real']:.3f} D(G(z)) {scalars['d_fake']:.3f}"
+        return f"D out: real {scalars['d_real_score']:.4g} fake {scalars['d_fake_score']:.4g}"
+
     caught = []
     handlers = {
         s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in (signal.SIGTERM, signal.SIGINT)
@@ -386,8 +393,7 @@ def train(config, workdir: str) -> TrainState:
                     print(
                         (f"[replica {r}] " if replicas > 1 else "")
                         + f"step {step}/{total} d_loss {scalars['d_loss']:.4f} "
-                        f"g_loss {scalars['g_loss']:.4f} "
-                        f"D(x) {scalars['d_real']:.3f} D(G(z)) {scalars['d_fake']:.3f} "
+                        f"g_loss {scalars['g_loss']:.4f} {d_outputs(scalars)} "
                         f"{rate:.1f} steps/s ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}",
                         flush=True,
                     )

@@ -114,6 +114,28 @@ def test_g_first_steps_g_through_the_old_discriminator(images):
     assert max(jax.tree.leaves(moved)) > 1e-4  # D stepped after G
 
 
+@pytest.mark.parametrize(
+    "scheme, order, k, n, seen",
+    [
+        ("simultaneous", "d_first", 1, 1, [0, 1, 2]),  # G's gradient from the D of the same step's start
+        ("alternating", "d_first", 2, 3, [2, 4, 6]),  # Algorithm 1: the k D steps, then G
+        ("alternating", "g_first", 2, 3, [0, 2, 4]),  # G first, through the old D
+    ],
+)
+def test_sub_step_order_through_the_d_update_counter(images, scheme, order, k, n, seen):
+    """The order of the sub-steps as the state's D update counter (its optimizer's count) shows it
+    when G's update is computed (metric ``d_updates_at_g``), over 3 steps; k D and n G updates each."""
+    config = tiny_config(update_scheme=scheme, order=order)
+    config.d_steps, config.g_steps = k, n
+    _, state, step = build(config, images)
+    step, at_g = jax.jit(step), []
+    for _ in range(3):
+        state, metrics = step(state, jnp.asarray(images))
+        at_g.append(int(metrics["d_updates_at_g"]))
+    assert at_g == seen
+    assert (int(state.d_opt_state.count), int(state.g_opt_state.count)) == (3 * k, 3 * n)
+
+
 def test_two_time_scales_scale_g_update_only(images):
     base, slow = tiny_config(), tiny_config(g_lr_multiplier=0.25)
     _, state, step = build(base, images)
