@@ -12,6 +12,7 @@ import flax.linen as nn
 import flax.struct
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 import orbax.checkpoint as ocp
@@ -75,6 +76,19 @@ def paper_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformati
 
 
 OPTIMIZERS = ("paper_sgd", "adam")
+# What G's optimizer starts from when config.g_optim names another optimizer than D's: optax's Adam
+# betas; mnist.yaml's schedule (experiments/configs/paper_mnist.py spells out the same values)
+OPTIMIZER_DEFAULTS = {
+    "adam": {"b1": 0.9, "b2": 0.999},
+    "paper_sgd": {
+        "lr_decay": 1.000004,
+        "min_lr": 1e-6,
+        "momentum_init": 0.5,
+        "momentum_final": 0.7,
+        "momentum_start_epoch": 1,
+        "momentum_saturate_epoch": 250,
+    },
+}
 
 
 def make_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformation:
@@ -89,19 +103,36 @@ def make_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformatio
     return paper_optimizer(optim, updates_per_epoch)
 
 
+def g_optim(config) -> ml_collections.ConfigDict:
+    """G's optimizer config: D's (``config.optim``) with the fields ``config.g_optim`` sets (None
+    there: D's value); another optimizer ``name`` starts from its ``OPTIMIZER_DEFAULTS`` instead of
+    D's fields and needs a ``learning_rate``. G's learning rate is then x ``config.g_lr_multiplier``
+    (two time scales, Heusel et al. 2017)."""
+    d = config.optim.copy_and_resolve_references().to_dict()
+    given = {k: v for k, v in dict(config.get("g_optim") or {}).items() if v is not None}
+    d_name = d.get("name", "paper_sgd")
+    name = given.get("name", d_name)
+    if name != d_name:
+        if name not in OPTIMIZER_DEFAULTS:
+            raise ValueError(f"unknown config.g_optim.name {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if "learning_rate" not in given:
+            raise ValueError(f"config.g_optim.name={name!r} (D's: {d_name!r}) needs a g_optim.learning_rate")
+        d = OPTIMIZER_DEFAULTS[name]
+    g = d | given
+    g["learning_rate"] = g["learning_rate"] * config.get("g_lr_multiplier", 1.0)
+    return ml_collections.ConfigDict(g)
+
+
 def make_setup(config, num_train: int) -> Setup:
     generator, discriminator = models.build_models(config)
     d_per_epoch = num_train // config.batch_size  # D takes one real minibatch per update
     g_per_epoch = d_per_epoch
     if config.update_scheme == "alternating":
         g_per_epoch = max(1, d_per_epoch * config.g_steps // config.d_steps)
-    g_optim = config.optim.copy_and_resolve_references()
-    with g_optim.unlocked():  # two time scales: G's learning rate = D's x g_lr_multiplier
-        g_optim.learning_rate = g_optim.learning_rate * config.get("g_lr_multiplier", 1.0)
     return Setup(
         generator=generator,
         discriminator=discriminator,
-        g_tx=make_optimizer(g_optim, g_per_epoch),
+        g_tx=make_optimizer(g_optim(config), g_per_epoch),
         d_tx=make_optimizer(config.optim, d_per_epoch),
     )
 

@@ -1,6 +1,7 @@
 """Training options wired into the step: each checked against an independent computation of what the
 option means (penalty gradient, EMA recursion, sub-step order), and refused where it does not apply."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,8 +9,9 @@ import pytest
 from conftest import tiny_config
 from test_steps import assert_update, batch_at, build, d_logits
 
+from experiments.configs import smoke
 from gan_jax import games, models, steps
-from gan_jax.state import STEP_STREAM
+from gan_jax.state import OPTIMIZER_DEFAULTS, STEP_STREAM
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,8 @@ from gan_jax.state import STEP_STREAM
         ({"reg.reg_every": 4}, "applies to R1/R2"),
         ({"ema_start": 100}, "needs the G EMA on"),
         ({"ema_start": -1, "ema_decay": 0.9}, "ema_start=-1"),
+        ({"g_optim.name": "adam"}, "needs a g_optim.learning_rate"),
+        ({"g_optim.name": "sgd", "g_optim.learning_rate": 0.1}, "choose one of: paper_sgd, adam"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(images, overrides, message):
@@ -134,6 +138,40 @@ def test_sub_step_order_through_the_d_update_counter(images, scheme, order, k, n
         at_g.append(int(metrics["d_updates_at_g"]))
     assert at_g == seen
     assert (int(state.d_opt_state.count), int(state.g_opt_state.count)) == (3 * k, 3 * n)
+
+
+def test_g_has_its_own_optimizer(images):
+    """G on Adam (lr 1e-3), D on the paper's SGD: D's update is the one-optimizer run's; G's first Adam
+    step is -lr g / (|g| + eps) (m_1 = (1 - b1) g, v_1 = (1 - b2) g^2, bias-corrected) = -lr sign(g)
+    where |g| >> eps, with G's gradient g read off the one-optimizer run's first SGD step, -0.1 g
+    (where that step stands above float32 rounding). A set g_optim.learning_rate alone keeps D's
+    optimizer for G at that rate."""
+    base, adam_g, slow_g = tiny_config(), tiny_config(), tiny_config()
+    adam_g.g_optim.name, adam_g.g_optim.learning_rate = "adam", 1e-3
+    slow_g.g_optim.learning_rate = 0.025
+    _, state, step = build(base, images)
+    a, _ = step(state, jnp.asarray(images))
+    old, grads = state.g_params, jax.tree.map(lambda n, o: (o - n) / 0.1, a.g_params, state.g_params)
+    new = {}
+    for name, config in (("adam", adam_g), ("slow", slow_g)):
+        _, other, other_step = build(config, images)
+        chex.assert_trees_all_equal(other.g_params, old)
+        new[name], _ = other_step(other, jnp.asarray(images))
+        jax.tree.map(np.testing.assert_array_equal, a.d_params, new[name].d_params)
+    assert_update(new["slow"].g_params, old, jax.tree.map(lambda g: -0.025 * g, grads))
+
+    def flat(tree):
+        return np.concatenate([np.ravel(x) for x in jax.tree.leaves(tree)])
+
+    g, adam_step = flat(grads), flat(new["adam"].g_params) - flat(old)
+    clear = np.abs(g) > 1e-4
+    assert clear.mean() > 0.5
+    np.testing.assert_allclose(adam_step[clear], -1e-3 * np.sign(g[clear]), rtol=1e-3)
+
+
+def test_paper_config_spells_out_the_paper_sgd_defaults():
+    optim = smoke.get_config().optim.to_dict()
+    assert {k: optim[k] for k in OPTIMIZER_DEFAULTS["paper_sgd"]} == OPTIMIZER_DEFAULTS["paper_sgd"]
 
 
 def test_two_time_scales_scale_g_update_only(images):

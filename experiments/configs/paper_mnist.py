@@ -8,6 +8,7 @@ Result and timing: see README.md ("The main job") and the closing notes of the c
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 TRAIN_SIZE = 50_000
 
@@ -95,4 +96,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.optim.momentum_final = 0.7
     c.optim.momentum_start_epoch = 1
     c.optim.momentum_saturate_epoch = 250
+    # G's optimizer where it differs from D's (gan_jax/state.py g_optim): a field left None is D's;
+    # another name (e.g. 'adam' for G, D on paper_sgd) starts from that optimizer's defaults
+    c.g_optim = ml_collections.ConfigDict(
+        {
+            "name": config_dict.placeholder(str),
+            "learning_rate": config_dict.placeholder(float),
+            "b1": config_dict.placeholder(float),
+            "b2": config_dict.placeholder(float),
+            "momentum_init": config_dict.placeholder(float),
+            "momentum_final": config_dict.placeholder(float),
+        }
+    )
     return c
