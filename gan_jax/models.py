@@ -120,12 +120,24 @@ class Maxout(nn.Module):
     pieces: int
     init_scale: float
     dtype: Any = jnp.float32
+    spectral_norm: bool = False  # the Dense's kernel / sigma (spectral_normed): h is then 1-Lipschitz
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         init = symmetric_uniform(self.init_scale)
-        z = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype, name=MAXOUT_DENSE)(x)
+        dense = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype, name=MAXOUT_DENSE)
+        z = spectral_normed(dense, self.spectral_norm, train)(x)
         return jnp.max(z.reshape(*z.shape[:-1], self.pieces, self.units), axis=-2)
+
+
+def spectral_normed(module: nn.Module, enabled: bool, train: bool):
+    """``module`` with its weight divided by its largest singular value sigma(W) (a conv kernel as the
+    matrix [kh*kw*in, out]), estimated by one power iteration per call from the stored vector u
+    (Miyato et al. 2018); u and sigma live in the ``spectral`` collection, written when ``train``.
+    ``module`` itself when not ``enabled``."""
+    if not enabled:
+        return module
+    return functools.partial(nn.SpectralNorm(module, collection_name="spectral"), update_stats=train)
 
 
 class Discriminator(nn.Module):
@@ -146,6 +158,7 @@ class Discriminator(nn.Module):
     num_classes: int = 0
     conditioning: str = "concat"
     dtype: Any = jnp.float32
+    spectral_norm: bool = False  # every Dense spectrally normalised (spectral_normed)
 
     @nn.compact
     def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
@@ -154,11 +167,14 @@ class Discriminator(nn.Module):
         if self.conditioning == "concat":
             h = _with_labels(h, one_hot)
         for _ in range(self.num_layers):
-            h = Maxout(self.units, self.pieces, self.init_scale, self.dtype)(h)
+            maxout = Maxout(self.units, self.pieces, self.init_scale, self.dtype, self.spectral_norm)
+            h = maxout(h, train=train)
             h = nn.Dropout(1.0 - self.hidden_keep, deterministic=not train)(h)
         self.sow("intermediates", "features", h)
         init = symmetric_uniform(self.init_scale)
-        dense = nn.Dense(1, kernel_init=init, dtype=self.dtype, name="out")
+        dense = spectral_normed(
+            nn.Dense(1, kernel_init=init, dtype=self.dtype, name="out"), self.spectral_norm, train
+        )
         return _logit(h, dense, labels, self.num_classes, self.conditioning)
 
 
@@ -196,17 +212,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """l(x) with ReLU hidden layers; no dropout (``train`` is accepted for a common signature)."""
+    """l(x) with ReLU hidden layers; no dropout. ``spectral_norm``: every Dense spectrally normalised
+    (``spectral_normed``; its power iteration runs when ``train``), so l is 1-Lipschitz."""
 
     hidden: Sequence[int] = (128, 128)
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        del train
         h = x
         for width in self.hidden:
-            h = nn.relu(nn.Dense(width)(h))
-        return nn.Dense(1, name="out")(h)[..., 0]
+            h = nn.relu(spectral_normed(nn.Dense(width), self.spectral_norm, train)(h))
+        return spectral_normed(nn.Dense(1, name="out"), self.spectral_norm, train)(h)[..., 0]
 
 
 def dcgan_normal(key, shape, dtype=jnp.float32):
@@ -292,10 +309,7 @@ class DCGANDiscriminator(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
         def layer(module):
-            if not self.spectral_norm:
-                return module
-            sn = nn.SpectralNorm(module, collection_name="spectral")
-            return functools.partial(sn, update_stats=train)
+            return spectral_normed(module, self.spectral_norm, train)
 
         one_hot = _one_hot(labels, self.num_classes, "D")
         h = x.reshape(-1, *self.image_shape)
@@ -426,7 +440,8 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
             raise ValueError(
                 "model 'mlp' is unconditional and float32: set config.model.num_classes=0, dtype=float32"
             )
-        return MLPGenerator(tuple(m.g_hidden), m.data_dim), MLPDiscriminator(tuple(m.d_hidden))
+        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.get("spectral_norm", False)))
+        return MLPGenerator(tuple(m.g_hidden), m.data_dim), d
     if name != "paper_mlp":
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)
@@ -443,6 +458,7 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
         num_classes=k,
         conditioning=conditioning(m),
         dtype=dtype,
+        spectral_norm=bool(m.get("spectral_norm", False)),
     )
     return g, d
 

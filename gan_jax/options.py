@@ -55,10 +55,11 @@ def check(config, game: games.Game) -> None:
         raise ValueError(
             f"config.reg.clip (weight clipping) needs a Wasserstein critic; game {name!r} is not one"
         )
-    if game.needs_lipschitz and r["clip"] == 0 and r["gp_weight"] == 0:
+    spectral = bool(config.model.get("spectral_norm", False))
+    if game.needs_lipschitz and r["clip"] == 0 and r["gp_weight"] == 0 and not spectral:
         raise ValueError(
-            f"game {name!r} needs a Lipschitz critic: set config.reg.clip (e.g. 0.01) "
-            "or config.reg.gp_weight (e.g. 10)"
+            f"game {name!r} needs a Lipschitz critic: set config.reg.clip (e.g. 0.01), "
+            "config.reg.gp_weight (e.g. 10) or config.model.spectral_norm=True"
         )
     if r["label_smoothing"] > 0 and name not in ("minimax", "nonsaturating"):
         raise ValueError(

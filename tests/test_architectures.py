@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import chex
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
-from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist
+from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
 from gan_jax import models, steps
 from gan_jax import state as state_module
 from gan_jax.state import (
@@ -221,6 +222,51 @@ def test_spectral_norm_sigma_converges_to_the_top_singular_value(built):
         sigma = float(spectral[layer][f"{kernel_name}/kernel/sigma"])
         assert sigma == pytest.approx(top, rel=1e-3)
         assert np.linalg.svd(matrix / sigma, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("module", [smoke, ring], ids=["paper_maxout_d", "toy_mlp_d"])
+def test_spectral_norm_makes_the_mlp_discriminators_1_lipschitz(module):
+    """The paper's maxout D and the toy MLP D with spectral_norm, their weights scaled up 100x: after
+    power iterations (training passes) each layer's sigma is its kernel's top singular value (numpy
+    SVD), and in eval mode |l(x) - l(y)| <= |x - y| (every layer 1-Lipschitz: a normalised Dense, then
+    ReLU or a maxout over its pieces), which the same weights without normalisation break."""
+    config = module.get_config()
+    config.model.spectral_norm = True
+    _, d = models.build_models(config)
+    config.model.spectral_norm = False
+    _, plain = models.build_models(config)
+    kx, ky, kd = jax.random.split(jax.random.PRNGKey(0), 3)
+    x = jax.random.uniform(kx, (64, config.model.data_dim))
+    y = x + 0.1 * jax.random.normal(ky, x.shape)
+    variables = d.init(kd, x[:1], train=False)
+    params = jax.tree.map(lambda p: 100.0 * p, variables["params"])
+
+    @jax.jit
+    def iterate(spectral):
+        def body(_, spectral):
+            variables = {"params": params, "spectral": spectral}
+            _, new = d.apply(variables, x, train=True, mutable=["spectral"], rngs={"dropout": kd})
+            return new["spectral"]
+
+        return jax.lax.fori_loop(0, 500, body, spectral)
+
+    spectral = iterate(variables["spectral"])
+    flat_params = flax.traverse_util.flatten_dict(params, sep="/")
+    flat_spectral = flax.traverse_util.flatten_dict(spectral, sep="/")
+    sigmas = {k: v for k, v in flat_spectral.items() if k.endswith("sigma")}
+    assert len(sigmas) == sum(k.endswith("kernel") for k in flat_params)  # every layer
+    for path, sigma in sigmas.items():  # .../SpectralNorm_i/<layer>/kernel/sigma -> .../<layer>/kernel
+        parts = path.split("/")
+        kernel = np.asarray(flat_params["/".join(parts[:-4] + parts[-3:-1])], np.float64)
+        assert float(sigma) == pytest.approx(np.linalg.svd(kernel, compute_uv=False)[0], rel=1e-3)
+    distance = np.linalg.norm(np.asarray(x - y), axis=1)
+
+    def ratio(module, variables):
+        lx, ly = module.apply(variables, x, train=False), module.apply(variables, y, train=False)
+        return np.abs(np.asarray(lx - ly)) / distance
+
+    assert ratio(d, {"params": params, "spectral": spectral}).max() <= 1.0 + 1e-3
+    assert ratio(plain, {"params": params}).max() > 2.0
 
 
 @pytest.mark.slow  # ~35 s; DCGAN steps are covered in-process above

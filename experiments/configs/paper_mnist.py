@@ -87,6 +87,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.num_classes = 0
     c.model.conditioning = "concat"  # D's: 'concat' (Mirza & Osindero 2014) or 'projection' (Miyato 2018)
     c.model.dtype = "float32"  # 'bfloat16': bf16 matmuls (parameters and losses stay float32)
+    c.model.spectral_norm = False  # True: every D layer spectrally normalised (Miyato et al. 2018)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.learning_rate = 0.1

@@ -37,6 +37,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.data_dim = 2
     c.model.g_hidden = (128, 128, 128)
     c.model.d_hidden = (128, 128, 128)
+    c.model.spectral_norm = False  # True: every D layer spectrally normalised (Miyato et al. 2018)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"
