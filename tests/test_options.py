@@ -57,7 +57,7 @@ def r1_of(setup, d_params, x):
 @pytest.mark.parametrize("reg_every", [1, 2])
 def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
     """D's first update with R1 minus without = -lr * scale * (gamma/2) * grad_theta R1 (dropout off,
-    so the penalty is deterministic); lazy R1 every 2 steps applies at step 0 with scale 2."""
+    so the penalty is deterministic); lazy R1 every 2 steps applies at step 0 with scale 2, not at 1."""
     gamma = 4.0
     plain = tiny_config()
     plain.model.d_input_keep = plain.model.d_hidden_keep = 1.0
@@ -75,6 +75,10 @@ def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
     assert_update(with_r1.d_params, without.d_params, expected)
     chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), with_r1.g_params, without.g_params)
     assert all(jax.tree.leaves(chex_equal))  # the penalty is D's alone
+    if reg_every > 1:  # step 1 is skipped: the same D update as without R1
+        at_one = state.replace(step=jnp.ones_like(state.step))
+        without, with_r1 = step(at_one, jnp.asarray(images))[0], step_r1(at_one, jnp.asarray(images))[0]
+        jax.tree.map(np.testing.assert_array_equal, with_r1.d_params, without.d_params)
 
 
 def test_g_ema_follows_its_recursion(images):
