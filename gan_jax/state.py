@@ -118,6 +118,9 @@ def g_optim(config) -> ml_collections.ConfigDict:
         if "learning_rate" not in given:
             raise ValueError(f"config.g_optim.name={name!r} (D's: {d_name!r}) needs a g_optim.learning_rate")
         d = OPTIMIZER_DEFAULTS[name]
+    unread = set(given) - {"name", "learning_rate", *OPTIMIZER_DEFAULTS.get(name, ())}
+    if unread:
+        raise ValueError(f"config.g_optim.{', '.join(sorted(unread))}: not a field of optimizer {name!r}")
     g = d | given
     g["learning_rate"] = g["learning_rate"] * config.get("g_lr_multiplier", 1.0)
     return ml_collections.ConfigDict(g)

@@ -377,8 +377,8 @@ def train(config, workdir: str) -> TrainState:
             step += n
             window_steps += n
             last = step == total
-            saved = parallel.any_process(bool(caught))  # (on every host, if any caught it)
-            if saved:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
+            stopping = parallel.any_process(bool(caught))  # (on every host, if any caught it)
+            if stopping:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
                 _save(mngr, state, step)
             views = replica_views(state, replicas)
             if step % config.log_every == 0 or last:
@@ -401,7 +401,7 @@ def train(config, workdir: str) -> TrainState:
             if main and (step % config.sample_every == 0 or last):
                 for r, view in enumerate(views):
                     write_samples(step, r, view)
-            if (step % config.ckpt_every == 0 or last) and not saved:
+            if (step % config.ckpt_every == 0 or last) and not stopping:
                 _save(mngr, state, step, wait=False)
             if main and config.eval_every and (step % config.eval_every == 0 or last):
                 for r, view in enumerate(views):
@@ -413,8 +413,8 @@ def train(config, workdir: str) -> TrainState:
                         + ", ".join(f"{k} {v:.4g}" for k, v in results.items())
                     )
                 window_start, window_steps = time.perf_counter(), 0
-            if not last and (saved or parallel.any_process(bool(caught))):
-                if not saved:  # a signal during this step's outputs: its checkpoint now
+            if not last and (stopping or parallel.any_process(bool(caught))):
+                if not stopping:  # a signal during this step's outputs: its checkpoint now
                     _save(mngr, state, step)
                 raise Interrupted(caught[0] if caught else signal.SIGTERM, step)  # (or another host's)
         mngr.wait_until_finished()

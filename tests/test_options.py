@@ -37,6 +37,7 @@ from gan_jax.state import OPTIMIZER_DEFAULTS, STEP_STREAM
         ({"ema_start": -1, "ema_decay": 0.9}, "ema_start=-1"),
         ({"g_optim.name": "adam"}, "needs a g_optim.learning_rate"),
         ({"g_optim.name": "sgd", "g_optim.learning_rate": 0.1}, "choose one of: paper_sgd, adam"),
+        ({"g_optim.b1": 0.5}, "g_optim.b1: not a field of optimizer 'paper_sgd'"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(images, overrides, message):
