@@ -24,8 +24,8 @@ BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
 def bad_flag(error: Exception):
     """A mistyped flag or --config.field reported in one line (exit 2) instead of a traceback."""
     message = " ".join(str(error).replace("\\n", " ").replace("\\'", "").replace("'", "").split())
-    if isinstance(error, KeyError | AttributeError):  # ml_collections' way to say the field is not there
-        message = f"no such config field: {message}"
+    if isinstance(error, KeyError | AttributeError):  # how ml_collections says a field is not there
+        message = f"unknown config field or key: {message}"
     print(f"error: bad flag: {message}", file=sys.stderr)
     sys.exit(2)
 
@@ -110,6 +110,8 @@ def _check_mode_flags():
         raise ValueError("--samples/--labels are for --mode=evaluate")
     if _MODE.value == "train" and _NUM_SAMPLES.present:
         raise ValueError("--num_samples is for --mode=sample/evaluate (training uses config.eval_samples)")
+    if _SAMPLES.present and _NUM_SAMPLES.present:
+        raise ValueError("--num_samples draws from a checkpoint; --samples brings its own")
     if _LABELS.present and not _SAMPLES.present:
         raise ValueError("--labels go with --samples (the classes those samples were drawn for)")
 

@@ -90,8 +90,10 @@ def _check_inert(config, r: dict) -> None:
     if int(r["reg_every"]) != 1 and not (r["r1_gamma"] or r["r2_gamma"]):
         raise ValueError("config.reg.reg_every (lazy regularisation) applies to R1/R2: set r1_gamma/r2_gamma")
     start = int(config.get("ema_start", 0))
-    if start < 0 or (start and not ema_decay(config)):
-        raise ValueError(f"config.ema_start={start} needs the G EMA on (config.ema_decay > 0) and >= 0")
+    if start < 0:
+        raise ValueError(f"config.ema_start must be >= 0, got {start}")
+    if start and not ema_decay(config):
+        raise ValueError(f"config.ema_start={start} needs the G EMA on (config.ema_decay > 0)")
 
 
 def d_base_loss(config, game: games.Game):

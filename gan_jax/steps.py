@@ -60,7 +60,8 @@ def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tupl
     cross-entropy games only), ``d_real_score`` / ``d_fake_score`` its raw mean (a critic's scores;
     their difference estimates W_1 for a Wasserstein critic), ``d_updates_at_g`` D's optimizer update
     count (a counter in the state) when G's update of this step was computed: t at step t (from 0) for
-    simultaneous updates, k (t + 1) when the k D steps go first, k t when G goes first.
+    simultaneous updates, k (t + 1) when the k D steps go first, k t when G goes first. ``lr`` and
+    ``momentum`` are D's optimizer's, ``g_lr`` G's learning rate.
     """
     step = state.step + 1
     bad = (state.nonfinite_step < 0) & ~finite
@@ -77,6 +78,7 @@ def _finish(state: TrainState, finite, losses: tuple, logits: tuple, norms: tupl
         "g_grad_norm": norms[0],
         "d_grad_norm": norms[1],
         "lr": hparams["learning_rate"],
+        "g_lr": hyperparams(new.g_opt_state)["learning_rate"],
         "momentum": hparams["momentum"],
     }
     return new, metrics

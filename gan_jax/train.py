@@ -22,6 +22,7 @@ from gan_jax.state import (
     TrainState,
     checkpoint_manager,
     create_state,
+    g_optim,
     make_setup,
     num_replicas,
     replica,
@@ -58,6 +59,7 @@ def validate(config) -> None:
         if int(config.get(name, 1)) < 1:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
     models.build_models(config)  # unknown model, dtype, conv_impl or conditioning: one line
+    g_optim(config)  # G's own optimizer: an unknown name or field
     xla_options(config, check=True)
     replica_mode(config)
     classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
@@ -350,6 +352,11 @@ def train(config, workdir: str) -> TrainState:
     handlers = {
         s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in (signal.SIGTERM, signal.SIGINT)
     }
+
+    def restore_handlers():
+        for s, h in handlers.items():
+            signal.signal(s, h)
+
     epoch_batches = len(x_train) // config.batch_size
 
     def host(tree):  # a host copy: samples and evaluations then run on host 0 alone
@@ -378,8 +385,10 @@ def train(config, workdir: str) -> TrainState:
             window_steps += n
             last = step == total
             stopping = parallel.any_process(bool(caught))  # (on every host, if any caught it)
+            saved = stopping
             if stopping:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
                 _save(mngr, state, step)
+                restore_handlers()  # a second signal now stops at once: nothing is left unsaved
             views = replica_views(state, replicas)
             if step % config.log_every == 0 or last:
                 _check_finite(state, mngr)
@@ -401,8 +410,9 @@ def train(config, workdir: str) -> TrainState:
             if main and (step % config.sample_every == 0 or last):
                 for r, view in enumerate(views):
                     write_samples(step, r, view)
-            if (step % config.ckpt_every == 0 or last) and not stopping:
+            if (step % config.ckpt_every == 0 or last) and not saved:
                 _save(mngr, state, step, wait=False)
+                saved = True
             if main and config.eval_every and (step % config.eval_every == 0 or last):
                 for r, view in enumerate(views):
                     results = evaluate.scalars(evaluate.evaluate_generator(setup, host(view), splits, config))
@@ -414,13 +424,13 @@ def train(config, workdir: str) -> TrainState:
                     )
                 window_start, window_steps = time.perf_counter(), 0
             if not last and (stopping or parallel.any_process(bool(caught))):
-                if not stopping:  # a signal during this step's outputs: its checkpoint now
+                if not saved:  # a signal during this step's outputs: its checkpoint now
                     _save(mngr, state, step)
+                mngr.wait_until_finished()
                 raise Interrupted(caught[0] if caught else signal.SIGTERM, step)  # (or another host's)
         mngr.wait_until_finished()
     finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
+        restore_handlers()
         for writer in writers:
             writer.close()
         mngr.close()

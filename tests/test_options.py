@@ -34,7 +34,7 @@ from gan_jax.state import OPTIMIZER_DEFAULTS, STEP_STREAM
         ({"reg.gp_target": 0.5}, "set gp_weight > 0"),
         ({"reg.reg_every": 4}, "applies to R1/R2"),
         ({"ema_start": 100}, "needs the G EMA on"),
-        ({"ema_start": -1, "ema_decay": 0.9}, "ema_start=-1"),
+        ({"ema_start": -1, "ema_decay": 0.9}, "ema_start must be >= 0"),
         ({"g_optim.name": "adam"}, "needs a g_optim.learning_rate"),
         ({"g_optim.name": "sgd", "g_optim.learning_rate": 0.1}, "choose one of: paper_sgd, adam"),
         ({"g_optim.b1": 0.5}, "g_optim.b1: not a field of optimizer 'paper_sgd'"),

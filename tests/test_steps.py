@@ -161,6 +161,7 @@ def test_no_retrace_and_bit_identical_determinism(images, scheme):
         "g_grad_norm",
         "d_grad_norm",
         "lr",
+        "g_lr",
         "momentum",
     }
 
