@@ -276,8 +276,9 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
 
                 (g_loss, s["g_state"]), g_grads = jax.value_and_grad(g_objective, has_aux=True)(s["g_params"])
                 s["g_params"], s["g_opt_state"] = _apply(setup.g_tx, g_grads, s["g_opt_state"], s["g_params"])
-                s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads), "d_at_g": s["d_opt_state"].count}
+                s |= {"g_loss": g_loss, "g_norm": optax.tree.norm(g_grads)}
                 s["finite"] &= _all_finite(g_loss, s["g_norm"])
+            s["d_at_g"] = s["d_opt_state"].count  # D's updates so far: none happen among G's
             return s
 
         s = d_steps(g_steps(s)) if options.order(config) == "g_first" else g_steps(d_steps(s))

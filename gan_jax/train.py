@@ -425,7 +425,7 @@ def train(config, workdir: str) -> TrainState:
                 window_start, window_steps = time.perf_counter(), 0
             if not last and (stopping or parallel.any_process(bool(caught))):
                 if not saved:  # a signal during this step's outputs: its checkpoint now
-                    _save(mngr, state, step)
+                    _save(mngr, state, step, wait=False)
                 mngr.wait_until_finished()
                 raise Interrupted(caught[0] if caught else signal.SIGTERM, step)  # (or another host's)
         mngr.wait_until_finished()

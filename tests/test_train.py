@@ -15,8 +15,9 @@ from conftest import ROOT
 SMOKE = ["--config=experiments/configs/smoke.py"]
 
 
-def launch(*args, wait=True, env=None):
-    cmd = [sys.executable, "launch.py", *SMOKE, *args]
+def launch(*args, wait=True, env=None, config=SMOKE):
+    """launch.py with ``args`` after ``config`` (the smoke config's flag; [] for the default config)."""
+    cmd = [sys.executable, "launch.py", *config, *args]
     env = None if env is None else os.environ | env
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -188,8 +189,7 @@ def test_misspelled_config_field_is_one_line(tmp_path):
     ],
 )
 def test_bad_flags_with_the_default_config_are_one_line(tmp_path, flag, message):
-    cmd = [sys.executable, "launch.py", f"--workdir={tmp_path}", flag]
-    line = one_line_error(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300))
+    line = one_line_error(launch(f"--workdir={tmp_path}", flag, config=[]))
     assert message in line
 
 
