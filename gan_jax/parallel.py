@@ -1,18 +1,23 @@
 """Data parallelism with ``jax.jit`` over a 1-D device mesh (axis ``data``), one host or many; no pmap.
 
-The train state and the training set are replicated on every device; the step draws its minibatch
-indices from the (replicated) state, so they are identical everywhere, and ``make_step``'s
-``batch_sharding`` constrains the gathered minibatch and its noise to ``P('data')``: each device
-gathers and computes only its shard of the batch, and XLA's SPMD partitioner all-reduces the gradients.
-The math is the single-device step's; only the order of the gradient sums differs (float tolerance).
+The train state is replicated on every device; the training set is split by rows over the ``data``
+axis (``put_rows``: device i of n holds rows [i N'/n, (i + 1) N'/n), N' = N rounded up to a multiple of
+n with zero rows that no index reaches), so a device holds 1/n of it. The step draws its minibatch
+indices from the (replicated) state, identical everywhere; XLA gathers the rows from their owners (each
+device gathers the indices that fall in its rows, zeros elsewhere, and one all-reduce of the [batch, D]
+minibatch sums them: exact, since the other terms are zeros), and ``make_step``'s ``batch_sharding``
+constrains the minibatch and its noise to ``P('data')``: each device computes only its shard of the
+batch, and XLA's SPMD partitioner all-reduces the gradients. The math is the single-device step's; only
+the order of the gradient sums differs (float tolerance).
 
 Multi-host (one process per host, every process running the same program):
 
 - ``maybe_initialize_distributed()`` first, before any other JAX call;
 - ``make_mesh()`` spans ``jax.devices()``, the devices of all hosts;
-- each host loads the (small: MNIST is 157 MB) training set itself and ``put_replicated`` places it on
-  its own devices; no host reads another's data, and only the step's all-reduces (gradients, batch
-  means) cross hosts. Each host holds the whole dataset; each device computes on its own batch shard;
+- each host loads the (small: MNIST is 157 MB) training set into its own memory (every host computes
+  the same initial state from it: G's output bias is the data mean's logit), and ``put_rows`` copies
+  only the rows of that host's devices onto them; no data crosses hosts but the minibatch rows, in the
+  step's all-reduces (minibatch gather, gradients, batch means);
 - orbax's ``CheckpointManager`` coordinates the hosts: EVERY process calls ``save``/``restore`` (on a
   directory all hosts see) and each replicated array is written once (orbax may split that one copy's
   writing among the hosts); restore into a ``put_replicated`` target to get the mesh placement back;
@@ -94,10 +99,10 @@ def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:
 
 
 def put_replicated(tree, mesh: Mesh):
-    """A full copy of every leaf of ``tree`` (the train state, the training set) on every mesh device.
+    """A full copy of every leaf of ``tree`` (the train state) on every mesh device.
 
     One process: ``jax.device_put``. Several: every process must pass the same values (the state comes
-    from the same seed; each host loads the same training set itself); each builds its local devices'
+    from the same seed); each builds its local devices'
     copies from its own host memory (``jax.make_array_from_callback``), so nothing crosses hosts.
     """
     replicated, _ = shardings(mesh)
@@ -111,14 +116,55 @@ def put_replicated(tree, mesh: Mesh):
     return jax.tree.map(put, tree)
 
 
+def padded_rows(num_rows: int, mesh: Mesh) -> int:
+    """N rounded up to a multiple of the ``data`` axis: the row count ``put_rows`` places."""
+    n = mesh.shape[AXIS]
+    return -(-num_rows // n) * n
+
+
+def put_rows(tree, mesh: Mesh):
+    """Every leaf of ``tree`` (the training images, and labels) split by rows over the ``data`` axis:
+    ``P('data')``, padded with zero rows to ``padded_rows`` (the step never indexes them).
+
+    Each process passes the same host arrays and copies only its own devices' rows from them
+    (``jax.make_array_from_callback``), so a device holds 1/n of the set and nothing crosses hosts.
+    """
+    _, rows = shardings(mesh)
+
+    def put(x):
+        x = np.asarray(x)
+        shape = (padded_rows(len(x), mesh), *x.shape[1:])
+
+        def block(index):
+            start, stop, _ = index[0].indices(shape[0])
+            part = x[start:stop]
+            pad = (stop - start) - len(part)
+            return np.concatenate([part, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else part
+
+        return jax.make_array_from_callback(shape, rows, block)
+
+    return jax.tree.map(put, tree)
+
+
+def process_rows(tree, mesh: Mesh) -> tuple[int, int]:
+    """(first, end) of the rows that this process's devices hold of ``put_rows``' leaves (the first
+    leaf's): a contiguous block, as ``make_mesh`` orders devices host by host."""
+    leaf = jax.tree.leaves(tree)[0]
+    starts, stops = zip(
+        *((s.index[0].start or 0, s.index[0].stop) for s in leaf.addressable_shards), strict=True
+    )
+    return min(starts), max(stops)
+
+
 def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = None) -> Callable:
-    """jit of ``step_fn(state, images) -> (state, metrics)`` with all inputs and outputs replicated on
-    ``mesh`` and the state donated (``steps.jit_step``'s donation, and its ``compiler_options``). The
-    batch split happens inside."""
-    replicated, _ = shardings(mesh)
+    """jit of ``step_fn(state, data) -> (state, metrics)`` on ``mesh``: the state (and its output) and
+    the metrics replicated, the state donated (``steps.jit_step``'s donation, and its
+    ``compiler_options``), the data split by rows as ``put_rows`` places it. The batch split happens
+    inside."""
+    replicated, rows = shardings(mesh)
     return jax.jit(
         step_fn,
-        in_shardings=(replicated, replicated),
+        in_shardings=(replicated, rows),
         out_shardings=(replicated, replicated),
         donate_argnums=0,
         compiler_options=compiler_options or None,
@@ -127,9 +173,10 @@ def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = N
 
 def data_parallel_step(config, setup, num_train: int, mesh: Mesh, num_steps: int = 1) -> Callable:
     """The jitted data-parallel step: ``make_step`` with its batch on ``P('data')``, ``num_steps``
-    fused by ``steps.make_multi_step`` (returns the last step's metrics), state/images replicated.
+    fused by ``steps.make_multi_step`` (returns the last step's metrics).
 
-    Pass a state and images placed by ``put_replicated`` (other placements are copied on each call).
+    Pass a state placed by ``put_replicated`` and data placed by ``put_rows`` (other placements are
+    copied on each call). ``num_train`` is the unpadded row count.
     """
     check_batch(config.batch_size, mesh)
     _, batch = shardings(mesh)

@@ -216,7 +216,7 @@ def _loop_replicas(step_fn, count: int):
 def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: dict | None = None):
     """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
     distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1, data-parallel over
-    ``mesh``'s ``data`` axis when a mesh is given (state and images replicated, batch sharded).
+    ``mesh``'s ``data`` axis when a mesh is given (state replicated, data split by rows, batch sharded).
     ``compiler_options``: XLA options of the step's compilation (``steps.jit_step``)."""
     batch_sharding = None
     if mesh is not None:
@@ -276,8 +276,8 @@ def train(config, workdir: str) -> TrainState:
     state = create_state(config, setup, x_train.mean(axis=0), len(x_train), jit=True)
     if mesh is None:
         train_data = jax.device_put(dataset)
-    else:  # the restore target then carries the mesh sharding too
-        state, train_data = parallel.put_replicated((state, dataset), mesh)
+    else:  # the restore target then carries the mesh sharding too; each device holds its rows of the data
+        state, train_data = parallel.put_replicated(state, mesh), parallel.put_rows(dataset, mesh)
     main = parallel.is_main_process()  # with several hosts, host 0 alone writes outputs and logs
 
     workdir = os.path.abspath(workdir)

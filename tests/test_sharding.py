@@ -1,4 +1,5 @@
-"""Data parallelism over a 4-device CPU mesh gives the one-device results, traced once.
+"""Data parallelism over a 4-device CPU mesh gives the one-device results, traced once, with the
+training set split by rows over the devices.
 
 XLA_FLAGS must be set before JAX starts, so the 4-device checks run in a subprocess (this file run as
 a script, ``python tests/test_sharding.py worker``) that prints one JSON line the tests assert on.
@@ -49,7 +50,8 @@ def worker():
     from gan_jax.state import create_train_state, make_setup
 
     out = {"device_count": jax.device_count()}
-    images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
+    # 498 rows: put_rows pads them to 500 (125 a device) with zero rows no index reaches
+    images = np.random.default_rng(0).uniform(size=(498, 784)).astype(np.float32)
     num_steps, fused = 6, 3
 
     traces = {"n": 0}
@@ -83,7 +85,7 @@ def worker():
 
         # Four devices, single steps and fused steps.
         mesh = parallel.make_mesh()
-        dp_images = parallel.put_replicated(images, mesh)
+        dp_images = parallel.put_rows(images, mesh)
         steps.make_step = counting_make_step
         try:
             dp = parallel.data_parallel_step(config, setup, len(images), mesh)
@@ -110,6 +112,16 @@ def worker():
         res["all_reduce"] = "all-reduce" in hlo
         b = config.batch_size
         res["shard_batch_in_hlo"] = f"f32[{b // DEVICES},784]" in hlo
+        # each device's program sees its 125 rows of the data, never all 500 (no all-gather of it)
+        res["data_rows_in_hlo"] = ["f32[125,784]" in hlo, "f32[500,784]" in hlo]
+        res["data_shards"] = sorted(
+            (
+                s.index[0].start,
+                s.index[0].stop,
+                bool(np.array_equal(s.data, np.pad(images, ((0, 2), (0, 0)))[s.index])),
+            )
+            for s in dp_images.addressable_shards
+        )
         res["full_batch_in_hlo"] = f"f32[{b},784]" in hlo
 
         out[scheme] = res
@@ -123,6 +135,19 @@ def worker():
         res["fused_traces"] = traces["n"]
         res["fused_state"] = [mid, compare(jax.device_get(state), ref_states[-1])]
         res["fused_metrics"] = compare(jax.device_get(metrics), ref_metrics[-1])
+
+    # conditional: the labels are split by rows too and gathered with the images
+    config = tiny_config()
+    config.model.num_classes = 10
+    config.model.d_init_scale = config.model.g_init_scale = 0.3
+    labels = np.random.default_rng(1).integers(0, 10, size=len(images)).astype(np.int32)
+    setup = make_setup(config, len(images))
+    state = jax.device_get(create_train_state(config, setup, images.mean(axis=0), len(images)))  # kept
+    want = steps.jit_step(steps.make_step(config, setup, len(images)))(state, (images, labels))
+    mesh = parallel.make_mesh()
+    dp = parallel.data_parallel_step(config, setup, len(images), mesh)
+    got = dp(parallel.put_replicated(state, mesh), parallel.put_rows((images, labels), mesh))
+    out["conditional"] = compare(jax.device_get(got), jax.device_get(want))
 
     try:
         parallel.data_parallel_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
@@ -155,7 +180,11 @@ def multihost_worker(ckpt_dir):
             ref, _ = one(ref, images)
     mesh = parallel.make_mesh()
     dp = parallel.data_parallel_step(config, setup, len(images), mesh)
-    state, dp_images = parallel.put_replicated(init, mesh), parallel.put_replicated(images, mesh)
+    state, dp_images = parallel.put_replicated(init, mesh), parallel.put_rows(images, mesh)
+    first, end = parallel.process_rows(dp_images, mesh)
+    local = np.concatenate(
+        [np.asarray(s.data) for s in sorted(dp_images.addressable_shards, key=lambda s: s.index[0].start)]
+    )
     for _ in range(3):
         state, metrics = dp(state, dp_images)
     mngr = ocp.CheckpointManager(ckpt_dir, options=ocp.CheckpointManagerOptions(create=True))
@@ -170,6 +199,7 @@ def multihost_worker(ckpt_dir):
         "matches": compare(jax.device_get(state), jax.device_get(ref)),
         "restored": compare(jax.device_get(restored), jax.device_get(state))[1],
         "d_loss": float(metrics["d_loss"]),
+        "rows": [first, end, bool(np.array_equal(local, images[first:end]))],
     }
     print(json.dumps(out))
 
@@ -201,6 +231,7 @@ def test_two_processes(tmp_path):
     assert [r["main"] for r in results] == [True, False]
     assert all(r["matches"][0] and r["restored"] for r in results), results
     assert results[0]["d_loss"] == results[1]["d_loss"]
+    assert [r["rows"] for r in results] == [[0, 250, True], [250, 500, True]]  # each host its own half
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +276,13 @@ def test_state_replicated_batch_sharded(result, scheme):
     assert r["replicated"]
     assert r["all_reduce"], "no gradient all-reduce in the compiled step"
     assert r["shard_batch_in_hlo"], "no per-device [batch/4, 784] minibatch in the compiled step"
+    assert r["data_rows_in_hlo"] == [True, False], "the step should see its device's 125 rows, not all 500"
+    # device i holds rows [125 i, 125 (i + 1)) of the 498 padded with 2 zero rows
+    assert r["data_shards"] == [[125 * i, 125 * (i + 1), True] for i in range(DEVICES)]
+
+
+def test_conditional_labels_split_with_the_images(result):
+    assert result["conditional"][0], result["conditional"]
 
 
 def test_indivisible_batch_one_line_error(result):
