@@ -6,7 +6,8 @@ On Cloud TPU VMs (--num_tpus VMs made, set up, given trials round robin, deleted
 the gcloud commands and runs nothing):
   python experiments/sweep.py --sweep=experiments/sweeps/seeds.py --backend=tpu --root=gs://BUCKET/seeds \
       --project=PROJECT --zone=us-central2-b --num_tpus=2 --evaluate --dry_run
-A TPU trial trains in ~/gan_jax/runs/<trial> on the VM (train.py writes with open(), not to gs://) and
+A TPU VM is one host (a multi-host --accelerator_type is refused); --data_parallel trains each trial
+over all its chips (one chip otherwise). A TPU trial trains in ~/gan_jax/runs/<trial> on the VM (train.py writes with open(), not to gs://) and
 is copied to <root>/<trial> with `gcloud storage rsync` when it ends, failed or not. The code goes up as
 `git archive HEAD` (commit first), or is cloned from --repo_url. Tabulate with experiments/collect.py.
 """
@@ -53,7 +54,15 @@ _TPU_PREFIX = flags.DEFINE_string(
 _NUM_TPUS = flags.DEFINE_integer("num_tpus", 1, "TPU VMs working in parallel; each runs its trials in turn.")
 _ZONE = flags.DEFINE_string("zone", "us-central2-b", "TPU zone.")
 _ACCELERATOR = flags.DEFINE_string(
-    "accelerator_type", "v4-8", "TPU type, one host (every worker runs the same trial)."
+    "accelerator_type",
+    "v4-8",
+    "TPU type of one host (v4-8, v5p-8, v5litepod-8, v6e-8, ...); a multi-host slice is refused.",
+)
+_DATA_PARALLEL = flags.DEFINE_bool(
+    "data_parallel",
+    False,
+    "Each trial trains over all its machine's devices (--config.data_parallel=True: the batch split "
+    "over them, the data by rows); off, a trial uses one device (one chip of a TPU VM).",
 )
 _VERSION = flags.DEFINE_string("version", "tpu-ubuntu2204-base", "TPU VM runtime version.")
 _PROJECT = flags.DEFINE_string("project", None, "GCP project (default: gcloud's).")
@@ -188,6 +197,21 @@ def join_path(root: str, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- TPU
+
+
+def check_accelerator(accelerator_type: str) -> None:
+    """A one-line SweepError unless ``accelerator_type`` names a single-host TPU VM: <version>-<N> with
+    N <= 8 (N counts TensorCores for v2-v4 and v5p, chips for v5e and v6e; every type above 8 spans
+    several hosts). A trial runs as one process per VM; a slice's hosts would need --distributed and a
+    checkpoint directory that all of them share."""
+    match = re.fullmatch(r"v\d+[a-z]*-(\d+)", accelerator_type)
+    if match is None:
+        raise SweepError(f"--accelerator_type={accelerator_type} is not a TPU type like v4-8 or v5litepod-8")
+    if int(match.group(1)) > 8:
+        raise SweepError(
+            f"--accelerator_type={accelerator_type} is a multi-host slice; a trial runs on one TPU VM host: "
+            "use a type of 8 or fewer (v4-8, v5p-8, v5litepod-8, v6e-8; --data_parallel for all its chips)"
+        )
 
 
 def gcloud(verb: str, *args: str, zone: str, project: str | None) -> list[str]:
@@ -364,6 +388,8 @@ def main(argv):
             raise SweepError("--sweep is required (a file in experiments/sweeps/)")
         config, trials = load_sweep(_SWEEP.value)
         trials = named_trials(trials)
+        if _DATA_PARALLEL.value:  # after naming: the trials' names stay those of their own overrides
+            trials = [(name, {**overrides, "config.data_parallel": True}) for name, overrides in trials]
         root = _ROOT.value or f"/tmp/gan_jax/sweeps/{os.path.splitext(os.path.basename(_SWEEP.value))[0]}"
         if (_BACKEND.value == "tpu") != root.startswith("gs://"):
             raise SweepError(
@@ -381,6 +407,7 @@ def main(argv):
         else:
             if _PARALLEL.value != 1:
                 raise SweepError("--parallel is for --backend=local; on TPUs --num_tpus VMs work in parallel")
+            check_accelerator(_ACCELERATOR.value)
             local, plans = tpu_plan(
                 config,
                 trials,

@@ -163,6 +163,35 @@ def test_bad_sweep_one_line_error(tmp_path, case):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("accelerator", ["v4-16", "v5litepod-16", "v6e-256", "tpu-8"])
+def test_tpu_multi_host_or_unknown_accelerator_refused(accelerator):
+    result = run_sweep(
+        f"--sweep={SMOKE}", "--backend=tpu", f"--root={GCS}", f"--accelerator_type={accelerator}"
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    want = "is a multi-host slice" if accelerator[0] == "v" else "is not a TPU type like v4-8"
+    assert result.stderr.startswith(f"error: --accelerator_type={accelerator} {want}"), result.stderr
+
+
+def test_data_parallel_trials_use_every_device(tmp_path):
+    """--data_parallel adds config.data_parallel=True to every trial (names unchanged), on a TPU VM of
+    one host (v5litepod-8 accepted) and locally."""
+    tpu = ["--backend=tpu", f"--root={GCS}", "--accelerator_type=v5litepod-8", "--data_parallel", "--dry_run"]
+    result = run_sweep(f"--sweep={SMOKE}", *tpu, timeout=60)
+    assert result.returncode == 0, result.stderr
+    trials = [line for line in result.stdout.splitlines() if " ssh " in line and "launch.py" in line]
+    assert len(trials) == 2
+    for seed, line in enumerate(trials):
+        assert f"--seed={seed} --config.data_parallel=True --workdir=runs/seed={seed};" in line, line
+    assert "--accelerator-type=v5litepod-8" in result.stdout
+    result = run_sweep(f"--sweep={SMOKE}", f"--root={tmp_path}", "--data_parallel", "--dry_run", timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split("--seed=")[1] for line in lines] == [
+        f"{seed} --config.data_parallel=True --workdir={tmp_path}/seed={seed}" for seed in (0, 1)
+    ]
+
+
 def test_tpu_backend_needs_gcs_root(tmp_path):
     result = run_sweep(f"--sweep={SMOKE}", "--backend=tpu", f"--root={tmp_path}", "--dry_run", timeout=60)
     assert (result.returncode, result.stderr) == (2, "error: --backend=tpu needs a gs:// --root\n")
