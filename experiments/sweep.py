@@ -7,9 +7,10 @@ the gcloud commands and runs nothing):
   python experiments/sweep.py --sweep=experiments/sweeps/seeds.py --backend=tpu --root=gs://BUCKET/seeds \
       --project=PROJECT --zone=us-central2-b --num_tpus=2 --evaluate --dry_run
 A TPU VM is one host (a multi-host --accelerator_type is refused); --data_parallel trains each trial
-over all its chips (one chip otherwise). A TPU trial trains in ~/gan_jax/runs/<trial> on the VM (train.py writes with open(), not to gs://) and
-is copied to <root>/<trial> with `gcloud storage rsync` when it ends, failed or not. The code goes up as
-`git archive HEAD` (commit first), or is cloned from --repo_url. Tabulate with experiments/collect.py.
+over all its chips (one chip otherwise). A TPU trial trains in ~/gan_jax/runs/<trial> on the VM
+(train.py writes with open(), not to gs://) and is copied to <root>/<trial> with `gcloud storage rsync`
+when it ends, failed or not. The code goes up as `git archive HEAD` (commit first), or is cloned from
+--repo_url. Tabulate with experiments/collect.py.
 """
 
 import concurrent.futures
