@@ -203,20 +203,25 @@ def to_symmetric(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, np.float32) / 127.5 - 1.0
 
 
-def load_tfds_images(name: str, data_dir: str | None = None, num_train: int = 0) -> dict:
+def load_tfds_images(
+    name: str, data_dir: str | None = None, num_train: int = 0, rows: tuple[int, int] | None = None
+) -> dict:
     """``{'train': (x float32 [N, H*W*C] in [-1, 1], y int32 [N])}`` of TFDS ``cifar10`` (32x32x3, its
     labels) or ``celeb_a`` (each 218x178 photo center-cropped to 108x108 then resized to 64x64, as DCGAN
-    did; labels zeros) from their ``train`` split; the first ``num_train`` examples (0: all).
+    did; labels zeros) from their ``train`` split; the first ``num_train`` examples (0: all), or of
+    those only ``rows`` = [first, end) (read by index: a host of a multi-host run reads its own rows).
 
     The whole split is held in memory as float32: 0.6 GB for CIFAR-10, 8 GB for CelebA's 162,770 images.
     """
     shape, label_key, crop = IMAGE_DATASETS[name]
     source = tfds_source(name, "train", data_dir)
-    n = len(source) if num_train <= 0 else min(num_train, len(source))
+    total = len(source) if num_train <= 0 else min(num_train, len(source))
+    first, end = (0, total) if rows is None else (min(rows[0], total), min(rows[1], total))
+    n = end - first
     x = np.empty((n, int(np.prod(shape))), np.float32)
     y = np.zeros(n, np.int32)
     for i in range(n):
-        example = source[i]
+        example = source[first + i]
         image = np.asarray(example["image"], np.uint8)
         if crop:
             image = center_crop_resize(image, crop, shape[0])
@@ -240,19 +245,35 @@ NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, an
 LABELLED = tuple(NUM_CLASSES)
 
 
-def load_dataset(data_config) -> dict:
+def train_size(data_config) -> int:
+    """The training set's row count, for CIFAR-10 and CelebA without reading their images (the TFDS
+    split's length, capped by ``num_train``); the other sets are loaded to count them."""
+    name = data_config.get("name", "mnist")
+    if name in IMAGE_DATASETS:
+        n, cap = (
+            len(tfds_source(name, "train", data_config.get("dir") or None)),
+            int(data_config.get("num_train", 0)),
+        )
+        return n if cap <= 0 else min(n, cap)
+    return len(load_dataset(data_config)["train"][0])
+
+
+def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
     """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``), CIFAR-10 or CelebA
-    (see ``load_tfds_images``; ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count),
-    or a toy.
+    (see ``load_tfds_images``; ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count,
+    ``rows`` = [first, end) reads those training rows alone), or a toy.
 
     Toy training sets are ``num_train`` float32 draws from ``gan_jax.toy_data`` under ``data_config.seed``
     (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.
     """
     name = data_config.get("name", "mnist")
+    if rows is not None and name not in IMAGE_DATASETS:
+        raise ValueError(f"rows= reads part of {', '.join(IMAGE_DATASETS)} only, not {name}")
     if name == "mnist":
         return load_mnist(data_config.source, data_config.dir or None)
     if name in IMAGE_DATASETS:
-        return load_tfds_images(name, data_config.get("dir") or None, int(data_config.get("num_train", 0)))
+        num_train = int(data_config.get("num_train", 0))
+        return load_tfds_images(name, data_config.get("dir") or None, num_train, rows)
     from gan_jax import toy_data
 
     n, seed = data_config.num_train, data_config.seed

@@ -14,10 +14,11 @@ Multi-host (one process per host, every process running the same program):
 
 - ``maybe_initialize_distributed()`` first, before any other JAX call;
 - ``make_mesh()`` spans ``jax.devices()``, the devices of all hosts;
-- each host loads the (small: MNIST is 157 MB) training set into its own memory (every host computes
-  the same initial state from it: G's output bias is the data mean's logit), and ``put_rows`` copies
-  only the rows of that host's devices onto them; no data crosses hosts but the minibatch rows, in the
-  step's all-reduces (minibatch gather, gradients, batch means);
+- each host reads the rows of its own devices (``process_rows``; ``train.reads_own_rows``: the TFDS
+  colour sets with a DCGAN) or the whole (small) set (MNIST: the paper model's G output bias is the
+  data mean's logit, the same on every host), and ``put_rows`` copies only its devices' rows onto
+  them; no data crosses hosts but the minibatch rows, in the step's all-reduces (minibatch gather,
+  gradients, batch means);
 - orbax's ``CheckpointManager`` coordinates the hosts: EVERY process calls ``save``/``restore`` (on a
   directory all hosts see) and each replicated array is written once (orbax may split that one copy's
   writing among the hosts); restore into a ``put_replicated`` target to get the mesh placement back;
@@ -122,22 +123,31 @@ def padded_rows(num_rows: int, mesh: Mesh) -> int:
     return -(-num_rows // n) * n
 
 
-def put_rows(tree, mesh: Mesh):
+def put_rows(tree, mesh: Mesh, num_rows: int | None = None, first: int = 0):
     """Every leaf of ``tree`` (the training images, and labels) split by rows over the ``data`` axis:
     ``P('data')``, padded with zero rows to ``padded_rows`` (the step never indexes them).
 
-    Each process passes the same host arrays and copies only its own devices' rows from them
-    (``jax.make_array_from_callback``), so a device holds 1/n of the set and nothing crosses hosts.
+    The leaves hold rows [first, first + len) of a set of ``num_rows`` (default: all of it, from 0);
+    each process copies only its own devices' rows (``jax.make_array_from_callback``), so a device
+    holds 1/n of the set and nothing crosses hosts. A process may hold only its ``process_rows``
+    (clipped to ``num_rows``); rows its devices need that it lacks are a one-line ValueError.
     """
     _, rows = shardings(mesh)
 
     def put(x):
         x = np.asarray(x)
-        shape = (padded_rows(len(x), mesh), *x.shape[1:])
+        n = len(x) if num_rows is None else num_rows
+        shape = (padded_rows(n, mesh), *x.shape[1:])
 
         def block(index):
             start, stop, _ = index[0].indices(shape[0])
-            part = x[start:stop]
+            end = min(stop, n)
+            if start < n and (start < first or end > first + len(x)):
+                raise ValueError(
+                    f"this process holds rows [{first}, {first + len(x)}) of {n}; its devices need "
+                    f"[{start}, {end})"
+                )
+            part = x[max(start, first) - first : max(end, first) - first]
             pad = (stop - start) - len(part)
             return np.concatenate([part, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else part
 
@@ -146,14 +156,17 @@ def put_rows(tree, mesh: Mesh):
     return jax.tree.map(put, tree)
 
 
-def process_rows(tree, mesh: Mesh) -> tuple[int, int]:
-    """(first, end) of the rows that this process's devices hold of ``put_rows``' leaves (the first
-    leaf's): a contiguous block, as ``make_mesh`` orders devices host by host."""
-    leaf = jax.tree.leaves(tree)[0]
-    starts, stops = zip(
-        *((s.index[0].start or 0, s.index[0].stop) for s in leaf.addressable_shards), strict=True
-    )
-    return min(starts), max(stops)
+def process_rows(num_rows: int, mesh: Mesh) -> tuple[int, int]:
+    """[first, end) of the rows of a ``num_rows`` set that ``put_rows`` places on this process's
+    devices (end may pass ``num_rows``: padding): one contiguous block, as ``make_mesh`` orders
+    the devices host by host. With one process, (0, padded_rows)."""
+    _, rows = shardings(mesh)
+    padded = padded_rows(num_rows, mesh)
+    spans = [i[0].indices(padded)[:2] for i in rows.addressable_devices_indices_map((padded,)).values()]
+    first, end = min(a for a, _ in spans), max(b for _, b in spans)
+    if sum(b - a for a, b in spans) != end - first:
+        raise ValueError(f"this process's devices hold rows that are not one block of [{first}, {end})")
+    return first, end
 
 
 def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = None) -> Callable:

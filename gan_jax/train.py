@@ -239,6 +239,19 @@ def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: 
     return train_step
 
 
+def reads_own_rows(config, mesh) -> bool:
+    """Whether each process reads only its own devices' rows of the training set (``process_rows``):
+    with several processes over a mesh, for the TFDS colour sets (read by index) and a model whose
+    initial state does not use the data's mean (every model but the paper MLP, whose G output bias
+    is the mean's logit). Otherwise every process reads the whole set and places its rows."""
+    return (
+        mesh is not None
+        and jax.process_count() > 1
+        and config.data.get("name", "mnist") in data.IMAGE_DATASETS
+        and config.model.get("name", "paper_mlp") != "paper_mlp"
+    )
+
+
 def train(config, workdir: str) -> TrainState:
     """Trains ``config`` in ``workdir`` up to ``config.num_steps`` and returns the final state."""
     validate(config)
@@ -247,7 +260,23 @@ def train(config, workdir: str) -> TrainState:
             f"workdir {workdir} is not a local or mounted path; a TPU sweep trains in the VM's "
             "runs/<trial> and copies it to gs:// when the trial ends (experiments/sweep.py)"
         )
-    splits = data.load_dataset(config.data)
+    replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
+    mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
+    if mesh is not None and replicas > 1:
+        raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+    if mesh is None and jax.process_count() > 1:
+        raise ValueError(
+            f"{jax.process_count()} processes (--distributed) train one model together only with "
+            "config.data_parallel=True; alone, each would train its own copy into the same workdir"
+        )
+    first = 0
+    if reads_own_rows(config, mesh):  # this host reads only the rows of its own devices
+        num_train = data.train_size(config.data)
+        first, end = parallel.process_rows(num_train, mesh)
+        splits = data.load_dataset(config.data, rows=(first, end))
+    else:
+        splits = data.load_dataset(config.data)
+        num_train = len(splits["train"][0])
     x_train, y_train = splits["train"]
     classes = models.num_classes(config.model)
     check_labels(y_train, classes)
@@ -261,23 +290,16 @@ def train(config, workdir: str) -> TrainState:
             f"G's output range {output_range} does not match the data's {pixel_range}: "
             "set config.model.output (sigmoid for [0, 1], tanh for [-1, 1])"
         )
-    setup = make_setup(config, len(x_train))
-    replicas, per_call = num_replicas(config), int(config.get("steps_per_call", 1))
-    mesh = parallel.make_mesh() if config.get("data_parallel", False) else None
-    if mesh is not None and replicas > 1:
-        raise ValueError("config.num_replicas > 1 and config.data_parallel cannot be combined")
-    if mesh is None and jax.process_count() > 1:
-        raise ValueError(
-            f"{jax.process_count()} processes (--distributed) train one model together only with "
-            "config.data_parallel=True; alone, each would train its own copy into the same workdir"
-        )
-    train_step = make_train_step(config, setup, len(x_train), mesh, xla_options(config))
+    setup = make_setup(config, num_train)
+    train_step = make_train_step(config, setup, num_train, mesh, xla_options(config))
     sampler = steps.make_sampler(setup)
-    state = create_state(config, setup, x_train.mean(axis=0), len(x_train), jit=True)
+    # (the mean sets the paper model's G output bias alone; reads_own_rows never holds for that model)
+    state = create_state(config, setup, x_train.mean(axis=0), num_train, jit=True)
     if mesh is None:
         train_data = jax.device_put(dataset)
     else:  # the restore target then carries the mesh sharding too; each device holds its rows of the data
-        state, train_data = parallel.put_replicated(state, mesh), parallel.put_rows(dataset, mesh)
+        state = parallel.put_replicated(state, mesh)
+        train_data = parallel.put_rows(dataset, mesh, num_train, first)
     main = parallel.is_main_process()  # with several hosts, host 0 alone writes outputs and logs
 
     workdir = os.path.abspath(workdir)
@@ -357,7 +379,7 @@ def train(config, workdir: str) -> TrainState:
         for s, h in handlers.items():
             signal.signal(s, h)
 
-    epoch_batches = len(x_train) // config.batch_size
+    epoch_batches = num_train // config.batch_size
 
     def host(tree):  # a host copy: samples and evaluations then run on host 0 alone
         return tree if mesh is None else jax.tree.map(np.asarray, tree)

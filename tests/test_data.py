@@ -129,6 +129,27 @@ def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
     assert data.pixel_range(config) == (-1.0, 1.0) and data.pixel_range({"name": "mnist"}) == (0.0, 1.0)
 
 
+@pytest.mark.parametrize("name", ["cifar10", "celeb_a"])
+def test_tfds_colour_rows_read_alone(name):
+    """rows=[first, end) reads those training rows alone (a host of a multi-host run); train_size
+    counts the split without reading it, capped by num_train; rows= of another set is refused."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    config = ml_collections.ConfigDict({"name": name, "dir": "", "num_train": 0})
+    with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
+        x, y = data.load_dataset(config)["train"]
+        part_x, part_y = data.load_dataset(config, rows=(2, 9))["train"]  # end past the 7: clipped
+        sizes = [data.train_size(config)]
+        config.num_train = 5
+        sizes.append(data.train_size(config))
+        capped = data.load_dataset(config, rows=(3, 6))["train"][0]
+    np.testing.assert_array_equal(part_x, x[2:7])
+    np.testing.assert_array_equal(part_y, y[2:7])
+    np.testing.assert_array_equal(capped, x[3:5])
+    assert sizes == [7, 5]
+    with pytest.raises(ValueError, match="^rows= reads part of cifar10, celeb_a only, not mnist$"):
+        data.load_dataset(ml_collections.ConfigDict({"name": "mnist"}), rows=(0, 1))
+
+
 def test_center_crop_resize_keeps_the_centre():
     image = np.zeros((218, 178, 3), np.uint8)
     image[55:163, 35:143] = 200  # exactly the central 108x108

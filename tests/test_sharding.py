@@ -12,6 +12,7 @@ import sys
 import types
 from functools import partial
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for the script mode
@@ -136,6 +137,14 @@ def worker():
         res["fused_state"] = [mid, compare(jax.device_get(state), ref_states[-1])]
         res["fused_metrics"] = compare(jax.device_get(metrics), ref_metrics[-1])
 
+    # a process that holds only some rows is refused the rows of its devices that it lacks
+    out["process_rows"] = parallel.process_rows(len(images), mesh)
+    try:
+        parallel.put_rows(images[125:], mesh, len(images), first=125)
+        out["missing_rows_error"] = None
+    except ValueError as e:
+        out["missing_rows_error"] = str(e)
+
     # conditional: the labels are split by rows too and gathered with the images
     config = tiny_config()
     config.model.num_classes = 10
@@ -180,8 +189,9 @@ def multihost_worker(ckpt_dir):
             ref, _ = one(ref, images)
     mesh = parallel.make_mesh()
     dp = parallel.data_parallel_step(config, setup, len(images), mesh)
-    state, dp_images = parallel.put_replicated(init, mesh), parallel.put_rows(images, mesh)
-    first, end = parallel.process_rows(dp_images, mesh)
+    first, end = parallel.process_rows(len(images), mesh)  # this host's rows, the only ones it passes
+    state = parallel.put_replicated(init, mesh)
+    dp_images = parallel.put_rows(images[first:end], mesh, len(images), first)
     local = np.concatenate(
         [np.asarray(s.data) for s in sorted(dp_images.addressable_shards, key=lambda s: s.index[0].start)]
     )
@@ -204,29 +214,87 @@ def multihost_worker(ckpt_dir):
     print(json.dumps(out))
 
 
-@pytest.mark.skipif(
-    os.environ.get("GAN_JAX_MULTIHOST_TEST") != "1", reason="two processes, ~2 min: GAN_JAX_MULTIHOST_TEST=1"
-)
-def test_two_processes(tmp_path):
-    """jax.distributed over two local processes (gloo collectives on CPU): one mesh, same results."""
+def train_worker(workdir):
+    """train.train of a tiny DCGAN-32 on a mock CIFAR-10 (10 images) with data_parallel, one process
+    or one of two; prints a JSON dict: the rows each load read, the final state's G parameters."""
+    process, count = parallel.maybe_initialize_distributed()
+    import jax
+    import numpy as np
+    import tensorflow_datasets as tfds
+    from conftest import tiny_dcgan_config
+
+    from experiments.configs import dcgan_cifar10
+    from gan_jax import data, train
+
+    config = tiny_dcgan_config(dcgan_cifar10, num_steps=3, log_every=1, sample_every=3, ckpt_every=3)
+    config.data_parallel = count > 1
+    reads, load = [], data.load_tfds_images
+
+    def recording(name, data_dir=None, num_train=0, rows=None):
+        reads.append(rows)
+        return load(name, data_dir, num_train, rows)
+
+    data.load_tfds_images = recording
+    with tfds.testing.mock_data(num_examples=10, policy=tfds.testing.MockPolicy.USE_CODE):
+        state = train.train(config, workdir)
+    g = [np.asarray(x, np.float64).ravel() for x in jax.tree.leaves(jax.device_get(state.g_params))]
+    path = os.path.join(workdir, f"g_params_{process}.npy")  # (a pipe would fill and block the exit)
+    np.save(path, np.concatenate(g))
+    print(json.dumps({"reads": reads, "g_params": path}))
+
+
+def run_processes(mode: str, arg: str, count: int = 2) -> list[dict]:
+    """``count`` processes of this file in ``mode`` joined by jax.distributed (2 CPU devices each);
+    their JSON lines."""
     import socket
 
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
     procs = []
-    for i in range(2):
+    for i in range(count):
         env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
         env.update({parallel.ENV_FLAG: "1", "JAX_COORDINATOR_ADDRESS": f"localhost:{port}"})
-        env.update(GAN_JAX_NUM_PROCESSES="2", GAN_JAX_PROCESS_ID=str(i))
-        cmd = [sys.executable, os.path.abspath(__file__), "multihost", str(tmp_path / "ckpt")]
+        env.update(GAN_JAX_NUM_PROCESSES=str(count), GAN_JAX_PROCESS_ID=str(i))
+        if count == 1:
+            env = {k: v for k, v in env.items() if k != parallel.ENV_FLAG}
+        cmd = [sys.executable, os.path.abspath(__file__), mode, arg]
         procs.append(
             subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
-    results = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+    return [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
+
+
+MULTIHOST = pytest.mark.skipif(
+    os.environ.get("GAN_JAX_MULTIHOST_TEST") != "1", reason="two processes, ~2 min: GAN_JAX_MULTIHOST_TEST=1"
+)
+
+
+@MULTIHOST
+def test_two_processes_train_reading_their_own_rows(tmp_path):
+    """train.train in two processes (DCGAN-32, mock CIFAR-10 of 10 images, 4 devices): each host
+    reads only its devices' rows (padded 12: [0, 6) and [6, 10)), and the run is the one-process
+    run to float tolerance."""
+    pytest.importorskip("tensorflow_datasets")
+    two = run_processes("train", str(tmp_path / "two"))
+    one = run_processes("train", str(tmp_path / "one"), count=1)[0]
+    assert [r["reads"] for r in two] == [[[0, 6]], [[6, 12]]]
+    assert one["reads"] == [None]
+    g_two, g_other, g_one = (np.load(r["g_params"]) for r in (*two, one))
+    np.testing.assert_allclose(g_two, g_one, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(g_two, g_other)
+    with open(tmp_path / "two" / "metrics.jsonl") as f:  # host 0 alone wrote it
+        assert [json.loads(line)["step"] for line in f] == [1, 2, 3]
+    assert os.path.exists(tmp_path / "two" / "checkpoints" / "3")
+
+
+@MULTIHOST
+def test_two_processes(tmp_path):
+    """jax.distributed over two local processes (gloo collectives on CPU): one mesh, same results."""
+    results = run_processes("multihost", str(tmp_path / "ckpt"))
     assert [r["process"] for r in results] == [[0, 2, 4, 2], [1, 2, 4, 2]]
     assert [r["main"] for r in results] == [True, False]
     assert all(r["matches"][0] and r["restored"] for r in results), results
@@ -281,6 +349,13 @@ def test_state_replicated_batch_sharded(result, scheme):
     assert r["data_shards"] == [[125 * i, 125 * (i + 1), True] for i in range(DEVICES)]
 
 
+def test_rows_a_process_lacks_one_line_error(result):
+    assert result["process_rows"] == [0, 500]  # one process: all (padded) rows
+    assert (
+        result["missing_rows_error"] == "this process holds rows [125, 498) of 498; its devices need [0, 125)"
+    )
+
+
 def test_conditional_labels_split_with_the_images(result):
     assert result["conditional"][0], result["conditional"]
 
@@ -315,3 +390,5 @@ if __name__ == "__main__" and sys.argv[1:] == ["worker"]:
     worker()
 elif __name__ == "__main__" and sys.argv[1:2] == ["multihost"]:
     multihost_worker(sys.argv[2])
+elif __name__ == "__main__" and sys.argv[1:2] == ["train"]:
+    train_worker(sys.argv[2])
