@@ -390,6 +390,10 @@ def main(argv):
         config, trials = load_sweep(_SWEEP.value)
         trials = named_trials(trials)
         if _DATA_PARALLEL.value:  # after naming: the trials' names stay those of their own overrides
+            if any("config.data_parallel" in overrides for _, overrides in trials):
+                raise SweepError("--data_parallel and a trial's own config.data_parallel: choose one")
+            if _BACKEND.value == "local" and _PARALLEL.value > 1:
+                raise SweepError("--data_parallel gives each trial every device; run them one at a time")
             trials = [(name, {**overrides, "config.data_parallel": True}) for name, overrides in trials]
         root = _ROOT.value or f"/tmp/gan_jax/sweeps/{os.path.splitext(os.path.basename(_SWEEP.value))[0]}"
         if (_BACKEND.value == "tpu") != root.startswith("gs://"):

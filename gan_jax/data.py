@@ -211,7 +211,8 @@ def load_tfds_images(
     did; labels zeros) from their ``train`` split; the first ``num_train`` examples (0: all), or of
     those only ``rows`` = [first, end) (read by index: a host of a multi-host run reads its own rows).
 
-    The whole split is held in memory as float32: 0.6 GB for CIFAR-10, 8 GB for CelebA's 162,770 images.
+    The whole split is held in memory as float32: 0.6 GB for CIFAR-10, 8 GB for CelebA's 162,770 images
+    (with ``rows``, that block alone).
     """
     shape, label_key, crop = IMAGE_DATASETS[name]
     source = tfds_source(name, "train", data_dir)

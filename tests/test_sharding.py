@@ -137,6 +137,18 @@ def worker():
         res["fused_state"] = [mid, compare(jax.device_get(state), ref_states[-1])]
         res["fused_metrics"] = compare(jax.device_get(metrics), ref_metrics[-1])
 
+    # 5 rows on 4 devices: padded to 8, 2 a device; device 2 holds row 4 and a zero row, device 3
+    # zeros alone; and a host holding rows [4, 5) alone of them lacks those of devices 0 and 1
+    five = parallel.put_rows(images[:5], mesh)
+    padded = np.concatenate([images[:5], np.zeros((3, 784), np.float32)])
+    out["five_rows"] = [five.shape[0], parallel.process_rows(5, mesh)] + sorted(
+        (s.index[0].start, bool(np.array_equal(s.data, padded[s.index]))) for s in five.addressable_shards
+    )
+    try:
+        parallel.put_rows(images[4:5], mesh, 5, first=4)
+        out["tail_error"] = None
+    except ValueError as e:
+        out["tail_error"] = str(e)
     # a process that holds only some rows is refused the rows of its devices that it lacks
     out["process_rows"] = parallel.process_rows(len(images), mesh)
     try:
@@ -347,6 +359,11 @@ def test_state_replicated_batch_sharded(result, scheme):
     assert r["data_rows_in_hlo"] == [True, False], "the step should see its device's 125 rows, not all 500"
     # device i holds rows [125 i, 125 (i + 1)) of the 498 padded with 2 zero rows
     assert r["data_shards"] == [[125 * i, 125 * (i + 1), True] for i in range(DEVICES)]
+
+
+def test_padding_rows_and_a_device_of_padding_alone(result):
+    assert result["five_rows"] == [8, [0, 8], [0, True], [2, True], [4, True], [6, True]]
+    assert result["tail_error"] == "this process holds rows [4, 5) of 5; its devices need [0, 2)"
 
 
 def test_rows_a_process_lacks_one_line_error(result):

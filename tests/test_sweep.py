@@ -190,6 +190,18 @@ def test_data_parallel_trials_use_every_device(tmp_path):
     assert [line.split("--seed=")[1] for line in lines] == [
         f"{seed} --config.data_parallel=True --workdir={tmp_path}/seed={seed}" for seed in (0, 1)
     ]
+    result = run_sweep(
+        f"--sweep={SMOKE}", f"--root={tmp_path}", "--data_parallel", "--parallel=2", timeout=60
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --data_parallel gives each trial every device; run them one at a time\n",
+    )
+    (tmp_path / "own.py").write_text(
+        HEAD + "def get_sweep():\n    return [{'config.data_parallel': False}]\n"
+    )
+    result = run_sweep(f"--sweep={tmp_path / 'own.py'}", f"--root={tmp_path}", "--data_parallel", "--dry_run")
+    assert result.returncode == 2 and "a trial's own config.data_parallel" in result.stderr, result.stderr
 
 
 def test_tpu_backend_needs_gcs_root(tmp_path):

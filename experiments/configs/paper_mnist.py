@@ -60,7 +60,8 @@ def get_config() -> ml_collections.ConfigDict:
     # 'auto' (loop for a convolutional model on the CPU, whose batched convolutions XLA runs slowly)
     c.replica_mode = "auto"
     # Data parallelism over all devices (of all hosts): jax.jit over a Mesh with a 'data' axis, the
-    # batch split across devices, the train state replicated (gan_jax/parallel.py).
+    # batch split across devices, the train state replicated, the training set split by rows
+    # (a device holds 1/n of it; gan_jax/parallel.py).
     c.data_parallel = False
     # Evaluation (Parzen, FCD, classifier score, precision/recall; gan_jax/evaluate.py) every
     # eval_every steps and at the end; 0 turns it off. ~20 s each on 2 CPU cores.
