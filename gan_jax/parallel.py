@@ -15,10 +15,10 @@ Multi-host (one process per host, every process running the same program):
 - ``maybe_initialize_distributed()`` first, before any other JAX call;
 - ``make_mesh()`` spans ``jax.devices()``, the devices of all hosts;
 - each host reads the rows of its own devices (``process_rows``; ``train.reads_own_rows``: the TFDS
-  colour sets with a DCGAN) or the whole (small) set (MNIST: the paper model's G output bias is the
-  data mean's logit, the same on every host), and ``put_rows`` copies only its devices' rows onto
-  them; no data crosses hosts but the minibatch rows, in the step's all-reduces (minibatch gather,
-  gradients, batch means);
+  colour sets, any model but the paper MLP) or the whole (small) set (MNIST: the paper model's G
+  output bias is the data mean's logit, the same on every host), and ``put_rows`` copies only its
+  devices' rows onto them; no data crosses hosts but the minibatch rows, in the step's all-reduces
+  (minibatch gather, gradients, batch means);
 - orbax's ``CheckpointManager`` coordinates the hosts: EVERY process calls ``save``/``restore`` (on a
   directory all hosts see) and each replicated array is written once (orbax may split that one copy's
   writing among the hosts); restore into a ``put_replicated`` target to get the mesh placement back;
@@ -103,8 +103,8 @@ def put_replicated(tree, mesh: Mesh):
     """A full copy of every leaf of ``tree`` (the train state) on every mesh device.
 
     One process: ``jax.device_put``. Several: every process must pass the same values (the state comes
-    from the same seed); each builds its local devices'
-    copies from its own host memory (``jax.make_array_from_callback``), so nothing crosses hosts.
+    from the same seed); each builds its local devices' copies from its own host memory
+    (``jax.make_array_from_callback``), so nothing crosses hosts.
     """
     replicated, _ = shardings(mesh)
     if jax.process_count() == 1:

@@ -294,8 +294,10 @@ def train(config, workdir: str) -> TrainState:
     setup = make_setup(config, num_train)
     train_step = make_train_step(config, setup, num_train, mesh, xla_options(config))
     sampler = steps.make_sampler(setup)
-    # (the mean sets the paper model's G output bias alone; reads_own_rows never holds for that model)
-    state = create_state(config, setup, x_train.mean(axis=0), num_train, jit=True)
+    # (the mean sets the paper model's G output bias alone; reads_own_rows never holds for that model,
+    # and a host's rows may be padding alone)
+    mean = x_train.mean(axis=0) if len(x_train) else np.zeros(x_train.shape[1:], np.float32)
+    state = create_state(config, setup, mean, num_train, jit=True)
     if mesh is None:
         train_data = jax.device_put(dataset)
     else:  # the restore target then carries the mesh sharding too; each device holds its rows of the data
