@@ -67,9 +67,13 @@ def worker():
 
         return step
 
+    labels = np.random.default_rng(1).integers(0, 10, size=len(images)).astype(np.int32)
     for scheme, extra in (("simultaneous", {}), ("alternating", {"d_steps": 2})):
         config = tiny_config(update_scheme=scheme, **extra)
         config.model.d_init_scale = config.model.g_init_scale = 0.3  # updates well above rounding
+        # the alternating run is conditional: its labels are split by rows too, gathered with the images
+        config.model.num_classes = 10 if scheme == "alternating" else 0
+        train_data = (images, labels) if scheme == "alternating" else images
         assert config.batch_size % DEVICES == 0
         setup = make_setup(config, len(images))
 
@@ -80,13 +84,14 @@ def worker():
         one = steps.jit_step(steps.make_step(config, setup, len(images)))
         state, ref_states, ref_metrics = fresh(), [], []
         for _ in range(num_steps):
-            state, metrics = one(state, images)
+            state, metrics = one(state, train_data)
             ref_states.append(jax.device_get(state))
             ref_metrics.append(jax.device_get(metrics))
 
         # Four devices, single steps and fused steps.
         mesh = parallel.make_mesh()
-        dp_images = parallel.put_rows(images, mesh)
+        dp_data = parallel.put_rows(train_data, mesh)
+        dp_images = dp_data[0] if scheme == "alternating" else dp_data
         steps.make_step = counting_make_step
         try:
             dp = parallel.data_parallel_step(config, setup, len(images), mesh)
@@ -96,11 +101,11 @@ def worker():
         traces["n"] = 0
         res = {}
         state = parallel.put_replicated(fresh(), mesh)
-        hlo = dp.lower(state, dp_images).compile().as_text()  # jit reuses this trace and executable
+        hlo = dp.lower(state, dp_data).compile().as_text()  # jit reuses this trace and executable
         close_m = exact_m = True
         worst_m = 0.0
         for i in range(num_steps):
-            state, metrics = dp(state, dp_images)
+            state, metrics = dp(state, dp_data)
             c, e, w = compare(jax.device_get(metrics), ref_metrics[i])
             close_m, exact_m, worst_m = close_m and c, exact_m and e, max(worst_m, w)
         res["single_traces"] = traces["n"]
@@ -123,6 +128,11 @@ def worker():
             )
             for s in dp_images.addressable_shards
         )
+        if scheme == "alternating":
+            res["label_shards"] = sorted(
+                (s.index[0].start, bool(np.array_equal(s.data, np.pad(labels, (0, 2))[s.index])))
+                for s in dp_data[1].addressable_shards
+            )
         res["full_batch_in_hlo"] = f"f32[{b},784]" in hlo
 
         out[scheme] = res
@@ -156,19 +166,6 @@ def worker():
         out["missing_rows_error"] = None
     except ValueError as e:
         out["missing_rows_error"] = str(e)
-
-    # conditional: the labels are split by rows too and gathered with the images
-    config = tiny_config()
-    config.model.num_classes = 10
-    config.model.d_init_scale = config.model.g_init_scale = 0.3
-    labels = np.random.default_rng(1).integers(0, 10, size=len(images)).astype(np.int32)
-    setup = make_setup(config, len(images))
-    state = jax.device_get(create_train_state(config, setup, images.mean(axis=0), len(images)))  # kept
-    want = steps.jit_step(steps.make_step(config, setup, len(images)))(state, (images, labels))
-    mesh = parallel.make_mesh()
-    dp = parallel.data_parallel_step(config, setup, len(images), mesh)
-    got = dp(parallel.put_replicated(state, mesh), parallel.put_rows((images, labels), mesh))
-    out["conditional"] = compare(jax.device_get(got), jax.device_get(want))
 
     try:
         parallel.data_parallel_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
@@ -335,6 +332,7 @@ def test_four_devices(result):
 
 @pytest.mark.parametrize("scheme", ["simultaneous", "alternating"])
 def test_matches_one_device(result, scheme):
+    """Simultaneous: the paper model; alternating (k = 2): a conditional one, labels split with the images."""
     r = result[scheme]
     assert r["single_state"][0], r["single_state"]
     assert r["single_metrics"][0], r["single_metrics"]
@@ -357,8 +355,10 @@ def test_state_replicated_batch_sharded(result, scheme):
     assert r["all_reduce"], "no gradient all-reduce in the compiled step"
     assert r["shard_batch_in_hlo"], "no per-device [batch/4, 784] minibatch in the compiled step"
     assert r["data_rows_in_hlo"] == [True, False], "the step should see its device's 125 rows, not all 500"
-    # device i holds rows [125 i, 125 (i + 1)) of the 498 padded with 2 zero rows
+    # device i holds rows [125 i, 125 (i + 1)) of the 498 padded with 2 zero rows (labels too)
     assert r["data_shards"] == [[125 * i, 125 * (i + 1), True] for i in range(DEVICES)]
+    if scheme == "alternating":  # the conditional run
+        assert r["label_shards"] == [[125 * i, True] for i in range(DEVICES)]
 
 
 def test_padding_rows_and_a_device_of_padding_alone(result):
@@ -371,10 +371,6 @@ def test_rows_a_process_lacks_one_line_error(result):
     assert (
         result["missing_rows_error"] == "this process holds rows [125, 498) of 498; its devices need [0, 125)"
     )
-
-
-def test_conditional_labels_split_with_the_images(result):
-    assert result["conditional"][0], result["conditional"]
 
 
 def test_indivisible_batch_one_line_error(result):
