@@ -4,8 +4,9 @@
 # one still running at DEADLINE_S gets SIGTERM: a clean save), then their table (experiments/collect.py)
 # and the small files of every run in $OUT/runs.tar.gz.
 #   GAMES="minimax least_squares" bash experiments/gpu_games.sh     # results in $OUT
-# GAMES: values of --game (default: the one not in experiments/RESULTS.md yet; wasserstein is the
-# sweep's gradient-penalty trial). A small local rehearsal (a few steps, no evaluation):
+# GAMES: values of --game (default: all six, a GPU rerun of the table's DCGAN-28 rows, four of which
+# were trained on the 2-core CPU; wasserstein is the sweep's gradient-penalty trial). A small local
+# rehearsal (a few steps, no evaluation):
 #   PY=.venv/bin/python OUT=/tmp/games_rehearsal RUNS=/tmp/games_rehearsal_runs GAMES=minimax \
 #     EXTRA="--config.num_steps=4 --config.steps_per_call=2 --config.eval_every=0 --config.sample_every=4 \
 #     --config.ckpt_every=4 --config.log_every=2" bash experiments/gpu_games.sh
@@ -13,7 +14,7 @@ set -u
 OUT=${OUT:-/tmp/gpu_games_out}
 RUNS=${RUNS:-/tmp/gan_jax_runs}
 PY=${PY:-python3}
-GAMES=${GAMES:-wasserstein}
+GAMES=${GAMES:-minimax nonsaturating least_squares hinge relativistic_average wasserstein}
 PARALLEL=${PARALLEL:-4}
 EXTRA=${EXTRA:-}  # overrides put after each trial's own flags (the rehearsal's)
 DEADLINE_S=${DEADLINE_S:-570}  # seconds from the start: then SIGTERM (a clean save), collect, pack
