@@ -121,9 +121,8 @@ def _draw(workdir):
     (samples, labels, step, output dir, data config, splits) per replica (workdir/replica_<r> when
     R > 1); labels are the classes a conditional G drew them for (None when unconditional)."""
     config = evaluate.load_run_config(workdir)
-    splits = data.load_dataset(config.data)
-    x_train = splits["train"][0]
-    setup, state = evaluate.restore_generator(workdir, config, x_train.mean(axis=0), len(x_train))
+    splits, num_train, mean = evaluate.run_data(config)
+    setup, state = evaluate.restore_generator(workdir, config, mean, num_train)
     replicas = num_replicas(config)
     dirs = train.replica_dirs(workdir, replicas)
     labels = evaluate.sample_labels(_NUM_SAMPLES.value, models.num_classes(config.model))

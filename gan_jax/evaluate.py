@@ -114,6 +114,20 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
         return ml_collections.ConfigDict(json.load(f))
 
 
+def run_data(config) -> tuple[dict | None, int, np.ndarray]:
+    """(splits, num_train, mean pixel) that evaluating a run of ``config`` needs. MNIST and the toys
+    are loaded (their metrics read the splits; the paper model's initial state reads the mean). For
+    CIFAR-10 and CelebA with any model but the paper MLP nothing is read but the training set's size
+    (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
+    data permutation): CelebA's images are 8 GB as float32."""
+    image_set = config.data.get("name", "mnist") in data.IMAGE_DATASETS
+    if image_set and config.model.get("name", "paper_mlp") != "paper_mlp":
+        return None, data.train_size(config.data), np.zeros(config.model.data_dim, np.float32)
+    splits = data.load_dataset(config.data)
+    x_train = splits["train"][0]
+    return splits, len(x_train), x_train.mean(axis=0)
+
+
 def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: int):
     """(setup, state) of the latest checkpoint in ``workdir`` (replicas stacked when the run had
     ``num_replicas`` > 1); one-line EvalError if there is none."""

@@ -150,6 +150,25 @@ def test_tfds_colour_rows_read_alone(name):
         data.load_dataset(ml_collections.ConfigDict({"name": "mnist"}), rows=(0, 1))
 
 
+def test_run_data_reads_no_colour_images_to_evaluate_a_dcgan(monkeypatch):
+    """Restoring a DCGAN run on CIFAR-10 for --mode=sample/evaluate needs the training set's size
+    alone: no image is read (CelebA's are 8 GB). A paper-MLP run's are (its initial state reads the mean)."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from experiments.configs import dcgan_cifar10
+    from gan_jax import evaluate
+
+    config = dcgan_cifar10.get_config()
+    config.data.num_train = 6
+    monkeypatch.setattr(data, "load_tfds_images", lambda *a, **k: pytest.fail("read the images"))
+    with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
+        splits, num_train, mean = evaluate.run_data(config)
+    assert splits is None and num_train == 6
+    np.testing.assert_array_equal(mean, np.zeros(32 * 32 * 3, np.float32))
+    config.model.name = "paper_mlp"  # its initial state reads the data's mean: the images are loaded
+    with pytest.raises(pytest.fail.Exception, match="read the images"):
+        evaluate.run_data(config)
+
+
 def test_center_crop_resize_keeps_the_centre():
     image = np.zeros((218, 178, 3), np.uint8)
     image[55:163, 35:143] = 200  # exactly the central 108x108
