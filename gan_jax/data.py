@@ -216,7 +216,7 @@ def load_tfds_images(
     """
     shape, label_key, crop = IMAGE_DATASETS[name]
     source = tfds_source(name, "train", data_dir)
-    total = len(source) if num_train <= 0 else min(num_train, len(source))
+    total = _capped(len(source), num_train)
     first, end = (0, total) if rows is None else (min(rows[0], total), min(rows[1], total))
     n = end - first
     x = np.empty((n, int(np.prod(shape))), np.float32)
@@ -246,16 +246,18 @@ NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, an
 LABELLED = tuple(NUM_CLASSES)
 
 
+def _capped(available: int, num_train: int) -> int:
+    """The training rows used of ``available``: the first ``num_train`` (0 or less: all)."""
+    return available if num_train <= 0 else min(num_train, available)
+
+
 def train_size(data_config) -> int:
     """The training set's row count, for CIFAR-10 and CelebA without reading their images (the TFDS
     split's length, capped by ``num_train``); the other sets are loaded to count them."""
     name = data_config.get("name", "mnist")
     if name in IMAGE_DATASETS:
-        n, cap = (
-            len(tfds_source(name, "train", data_config.get("dir") or None)),
-            int(data_config.get("num_train", 0)),
-        )
-        return n if cap <= 0 else min(n, cap)
+        source = tfds_source(name, "train", data_config.get("dir") or None)
+        return _capped(len(source), int(data_config.get("num_train", 0)))
     return len(load_dataset(data_config)["train"][0])
 
 

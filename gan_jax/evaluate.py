@@ -120,12 +120,11 @@ def run_data(config) -> tuple[dict | None, int, np.ndarray]:
     CIFAR-10 and CelebA with any model but the paper MLP nothing is read but the training set's size
     (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
     data permutation): CelebA's images are 8 GB as float32."""
-    image_set = config.data.get("name", "mnist") in data.IMAGE_DATASETS
-    if image_set and config.model.get("name", "paper_mlp") != "paper_mlp":
-        return None, data.train_size(config.data), np.zeros(config.model.data_dim, np.float32)
+    if config.data.get("name", "mnist") in data.IMAGE_DATASETS and not models.init_reads_mean(config.model):
+        return None, data.train_size(config.data), models.init_mean_pixel(config.model, None)
     splits = data.load_dataset(config.data)
     x_train = splits["train"][0]
-    return splits, len(x_train), x_train.mean(axis=0)
+    return splits, len(x_train), models.init_mean_pixel(config.model, x_train)
 
 
 def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: int):

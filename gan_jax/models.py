@@ -359,6 +359,20 @@ def output_range(model_config) -> tuple[float, float] | None:
     return (0.0, 1.0) if name == "paper_mlp" else None
 
 
+def init_reads_mean(model_config) -> bool:
+    """Whether the model's initial state reads the training data's mean pixel: the paper MLP's G starts
+    its sigmoid output bias at the data's marginal logits (``marginal_logit``); no other model does."""
+    return model_config.get("name", "paper_mlp") == "paper_mlp"
+
+
+def init_mean_pixel(model_config, x_train) -> np.ndarray:
+    """``create_train_state``'s ``mean_pixel``: the training data's mean where the model reads it, else
+    zeros with nothing computed (the data may be 8 GB, or a host may hold none of its rows)."""
+    if init_reads_mean(model_config):
+        return np.asarray(x_train).mean(axis=0)
+    return np.zeros(model_config.data_dim, np.float32)
+
+
 def num_classes(model_config) -> int:
     """K of a conditional model (``model.num_classes``), 0 for an unconditional one."""
     return int(model_config.get("num_classes", 0))

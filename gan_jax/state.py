@@ -153,7 +153,7 @@ def create_train_state(
     labels = models.label_kwargs(jnp.zeros((1,), jnp.int32) if models.num_classes(m) else None)
     g_variables = setup.generator.init(g_key, jnp.zeros((1, m.z_dim)), **labels)
     g_params, g_state = models.split_variables(g_variables)
-    if m.get("name", "paper_mlp") == "paper_mlp":  # sigmoid output: start at the data's marginals
+    if models.init_reads_mean(m):  # sigmoid output: start at the data's marginals
         g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
     d_variables = setup.discriminator.init(d_key, jnp.zeros((1, m.data_dim)), train=False, **labels)
     d_params, d_state = models.split_variables(d_variables)

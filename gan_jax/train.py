@@ -249,7 +249,7 @@ def reads_own_rows(config, mesh) -> bool:
         mesh is not None
         and jax.process_count() > 1
         and config.data.get("name", "mnist") in data.IMAGE_DATASETS
-        and config.model.get("name", "paper_mlp") != "paper_mlp"
+        and not models.init_reads_mean(config.model)
     )
 
 
@@ -294,9 +294,7 @@ def train(config, workdir: str) -> TrainState:
     setup = make_setup(config, num_train)
     train_step = make_train_step(config, setup, num_train, mesh, xla_options(config))
     sampler = steps.make_sampler(setup)
-    # (the mean sets the paper model's G output bias alone; reads_own_rows never holds for that model,
-    # and a host's rows may be padding alone)
-    mean = x_train.mean(axis=0) if len(x_train) else np.zeros(x_train.shape[1:], np.float32)
+    mean = models.init_mean_pixel(config.model, x_train)  # (the whole set's where read: reads_own_rows)
     state = create_state(config, setup, mean, num_train, jit=True)
     if mesh is None:
         train_data = jax.device_put(dataset)
