@@ -12,7 +12,8 @@ Conditional GANs (Mirza & Osindero 2014; the paper's Sec. 7, first extension): w
 ``D(x, labels)``. G sees one_hot(y) concatenated to z. D's ``conditioning``: 'concat' feeds one_hot(y)
 beside the input (the MLP: next to the pixels; DCGAN: as K constant image channels), 'projection'
 (Miyato & Koyama 2018) adds <E[y], phi(x)> to the logit, phi(x) D's last hidden features and E a
-learned class embedding: l(x, y) = w . phi(x) + b + E[y] . phi(x).
+learned class embedding: l(x, y) = w . phi(x) + b + E[y] . phi(x); with ``spectral_norm`` E is divided
+by its top singular value too, as in the authors' code.
 
 ``config.model.dtype`` 'bfloat16' runs every matmul and convolution in bfloat16, the output layers
 included (D's logit and G's pre-activation output are bf16-rounded, then cast to float32); parameters,
@@ -65,21 +66,26 @@ def _with_labels(x: jax.Array, one_hot) -> jax.Array:
 
 
 class ClassProjection(nn.Module):
-    """<E[y], phi> per example: the projection discriminator's class term (Miyato & Koyama 2018)."""
+    """<E[y], phi> per example: the projection discriminator's class term (Miyato & Koyama 2018).
+    ``spectral_norm``: E [classes, features] divided by its largest singular value, as the authors'
+    code does (its ``SNEmbedID``), with its power iteration run when ``train`` (spectral_normed)."""
 
     num_classes: int
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, features: jax.Array, labels: jax.Array) -> jax.Array:
+    def __call__(self, features: jax.Array, labels: jax.Array, train: bool = False) -> jax.Array:
         embed = nn.Embed(self.num_classes, features.shape[-1], embedding_init=nn.initializers.normal(0.02))
-        return jnp.sum(embed(labels) * features.astype(jnp.float32), axis=-1)
+        rows = spectral_normed(embed, self.spectral_norm, train)(labels)
+        return jnp.sum(rows * features.astype(jnp.float32), axis=-1)
 
 
-def _logit(features: jax.Array, dense: nn.Module, labels, num_classes: int, conditioning: str):
+def _logit(features, dense, labels, num_classes: int, conditioning: str, spectral_norm: bool, train: bool):
     """D's float32 logit from its last features: w . phi + b (+ <E[y], phi> for 'projection')."""
     logit = dense(features)[..., 0].astype(jnp.float32)
     if num_classes and conditioning == "projection":
-        logit += ClassProjection(num_classes, name="projection")(features, labels)
+        projection = ClassProjection(num_classes, spectral_norm, name="projection")
+        logit += projection(features, labels, train)
     return logit
 
 
@@ -175,7 +181,7 @@ class Discriminator(nn.Module):
         dense = spectral_normed(
             nn.Dense(1, kernel_init=init, dtype=self.dtype, name="out"), self.spectral_norm, train
         )
-        return _logit(h, dense, labels, self.num_classes, self.conditioning)
+        return _logit(h, dense, labels, self.num_classes, self.conditioning, self.spectral_norm, train)
 
 
 def variables(params, model_state) -> dict:
@@ -333,7 +339,7 @@ class DCGANDiscriminator(nn.Module):
         h = h.reshape(h.shape[0], -1)
         self.sow("intermediates", "features", h)
         dense = layer(nn.Dense(1, kernel_init=dcgan_normal, dtype=self.dtype, name="out"))
-        return _logit(h, dense, labels, self.num_classes, self.conditioning)
+        return _logit(h, dense, labels, self.num_classes, self.conditioning, self.spectral_norm, train)
 
 
 # name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)

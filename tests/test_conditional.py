@@ -78,6 +78,41 @@ def test_projection_adds_the_class_embedding_dot_the_features(name):
     np.testing.assert_allclose(np.asarray(l1 - l0), expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["paper_mlp", "dcgan28"])
+def test_projection_embedding_is_spectrally_normalised_with_d(name):
+    """With spectral_norm the class term is <E[y], phi> / sigma(E), sigma(E) E's top singular value (as
+    in Miyato & Koyama's SNEmbedID): after power iterations (training passes) the stored sigma is the
+    numpy SVD's, and the difference between two labels is phi . (E[7] - E[0]) / sigma(E)."""
+    config = conditional(name, "projection", spectral_norm=True)
+    _, disc, _, d_vars, z, x = init(config)
+    params = jax.tree.map(lambda p: p, d_vars["params"])
+    table = np.random.default_rng(1).normal(size=params["projection"]["Embed_0"]["embedding"].shape)
+    params["projection"]["Embed_0"]["embedding"] = jnp.asarray(table, jnp.float32)
+    y0, y1 = jnp.zeros(len(z), jnp.int32), jnp.full(len(z), 7)
+
+    @jax.jit
+    def iterate(spectral):
+        def body(_, spectral):
+            variables = {"params": params, "spectral": spectral}
+            _, new = disc.apply(
+                variables, x, labels=y0, train=True, mutable=["spectral"], rngs={"dropout": jax.random.key(3)}
+            )
+            return new["spectral"]
+
+        return jax.lax.fori_loop(0, 300, body, spectral)
+
+    spectral = iterate(d_vars["spectral"])
+    e = np.asarray(params["projection"]["Embed_0"]["embedding"], np.float64)
+    sigma = np.linalg.svd(e, compute_uv=False)[0]
+    stored = spectral["projection"]["SpectralNorm_0"]["Embed_0/embedding/sigma"]
+    assert float(stored) == pytest.approx(sigma, rel=1e-3)
+    variables = {"params": params, "spectral": spectral}
+    apply = functools.partial(disc.apply, variables, x, train=False, mutable=["intermediates"])
+    (l0, inter), (l1, _) = apply(labels=y0), apply(labels=y1)
+    phi = np.asarray(inter["intermediates"]["features"][0], np.float64)
+    np.testing.assert_allclose(np.asarray(l1 - l0), phi @ (e[7] - e[0]) / sigma, rtol=2e-3, atol=1e-5)
+
+
 def test_labels_are_required_exactly_when_conditional():
     gen, disc, g_vars, d_vars, z, x = init(conditional())
     with pytest.raises(ValueError, match="conditional on 10 classes"):
