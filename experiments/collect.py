@@ -84,7 +84,8 @@ def collect(root: str) -> tuple[list[str], list[dict]]:
 
 def trial_rows(root: str, name: str) -> list[dict]:
     """One row for a trial, or one per replica for a ``num_replicas`` > 1 trial (workdir/replica_<r>/,
-    seeds config.seed + r): its overrides then carry ``seed`` = the replica's seed."""
+    seeds config.seed + r): its overrides then carry ``seed`` = the replica's seed and the replica's
+    values of ``config.replica_hparams`` (e.g. ``d.learning_rate``)."""
     workdir = os.path.join(root, name)
     replicas = sorted(
         (d for d in os.listdir(workdir) if d.startswith("replica_") and d[8:].isdigit()),
@@ -93,11 +94,16 @@ def trial_rows(root: str, name: str) -> list[dict]:
     if not replicas:
         return [{"trial": name, "overrides": parse_name(name), "metrics": read_metrics(workdir)}]
     with open(os.path.join(workdir, "config.json")) as f:
-        base = int(json.load(f).get("seed", 0))
+        config = json.load(f)
+    base, grid = int(config.get("seed", 0)), json.loads(config.get("replica_hparams") or "{}")
+
+    def overrides(r: int) -> dict:
+        return parse_name(name) | {"seed": str(base + r)} | {k: str(v[r]) for k, v in grid.items()}
+
     return [
         {
             "trial": f"{name}/{d}",
-            "overrides": parse_name(name) | {"seed": str(base + int(d[8:]))},
+            "overrides": overrides(int(d[8:])),
             "metrics": read_metrics(os.path.join(workdir, d)),
         }
         for d in replicas

@@ -5,6 +5,7 @@ closed over by the step functions, never stored in the state.
 """
 
 import dataclasses
+import json
 import math
 from typing import NamedTuple
 
@@ -300,11 +301,68 @@ def num_replicas(config) -> int:
     return int(config.get("num_replicas", 1))
 
 
+# The hyper-parameters an optimizer keeps as values in its state (optax.inject_hyperparams), which a
+# replica can therefore hold its own of; paper_sgd's learning rate and momentum are schedules of the
+# update count, recomputed every update.
+REPLICA_HPARAMS = {"adam": ("learning_rate", "b1", "b2")}
+
+
+def replica_hparams(config) -> dict[str, list[float]]:
+    """``config.replica_hparams``: a JSON object {"d.<name>" or "g.<name>": [R values]}, R =
+    ``num_replicas``, giving replica r D's or G's optimizer hyper-parameter ``<name>`` = values[r] (a
+    small grid trained in one program); "" for none. Checked: a name the optimizer keeps as a value
+    (``REPLICA_HPARAMS``), one number per replica."""
+    text = config.get("replica_hparams", "") or ""
+    if not text:
+        return {}
+    try:
+        grid = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"config.replica_hparams is not a JSON object: {e}") from None
+    if not isinstance(grid, dict):
+        raise ValueError(f"config.replica_hparams must be a JSON object, got {text!r}")
+    optimizers = {"d": config.optim.get("name", "paper_sgd"), "g": g_optim(config).get("name", "paper_sgd")}
+    replicas = num_replicas(config)
+    for key, values in grid.items():
+        side, _, name = key.partition(".")
+        if side not in optimizers:
+            raise ValueError(f"config.replica_hparams: {key!r} must be 'd.<name>' or 'g.<name>'")
+        allowed = REPLICA_HPARAMS.get(optimizers[side], ())
+        if name not in allowed:
+            kept = ", ".join(f"{k}: {', '.join(v)}" for k, v in REPLICA_HPARAMS.items())
+            raise ValueError(
+                f"config.replica_hparams: {key!r} is not a per-replica value of {side.upper()}'s optimizer "
+                f"{optimizers[side]!r} (per-replica values: {kept}; paper_sgd's are schedules)"
+            )
+        numbers = isinstance(values, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values
+        )
+        if not numbers or len(values) != replicas:
+            raise ValueError(
+                f"config.replica_hparams: {key!r} needs a list of num_replicas={replicas} numbers, "
+                f"got {values!r}"
+            )
+    return grid
+
+
+def with_hparams(state: TrainState, grid: dict[str, list[float]], r: int) -> TrainState:
+    """``state`` with replica ``r``'s values of ``grid`` (``replica_hparams``) in its optimizer states."""
+    for key, values in grid.items():
+        side, _, name = key.partition(".")
+        field = f"{side}_opt_state"
+        opt = getattr(state, field)
+        hparams = dict(opt.hyperparams)
+        hparams[name] = jnp.asarray(values[r], hparams[name].dtype)
+        state = state.replace(**{field: opt._replace(hyperparams=hparams)})
+    return state
+
+
 def create_state(
     config, setup: Setup, mean_pixel: np.ndarray, num_train: int, *, jit: bool = False
 ) -> TrainState:
     """The run's initial state: one TrainState, or with ``config.num_replicas`` = R > 1 the R states
-    of seeds ``seed, ..., seed + R - 1`` stacked on a leading axis (trained together under jax.vmap).
+    of seeds ``seed, ..., seed + R - 1`` stacked on a leading axis (trained together under jax.vmap),
+    each with its own optimizer hyper-parameters where ``config.replica_hparams`` gives them.
 
     ``jit=True`` builds it as one compiled program, as a launch does: one compilation instead of one
     per operation of the eager initialisation (on the CPU ~3 s instead of ~6 s for a process's first
@@ -315,11 +373,16 @@ def create_state(
     if replicas < 1:
         raise ValueError(f"config.num_replicas must be >= 1, got {replicas}")
 
+    grid = replica_hparams(config)
+
     def create() -> TrainState:
         if replicas == 1:
-            return create_train_state(config, setup, mean_pixel, num_train)
-        seeds = [config.seed + r for r in range(replicas)]
-        return stack_replicas([create_train_state(config, setup, mean_pixel, num_train, s) for s in seeds])
+            return with_hparams(create_train_state(config, setup, mean_pixel, num_train), grid, 0)
+        states = [
+            with_hparams(create_train_state(config, setup, mean_pixel, num_train, config.seed + r), grid, r)
+            for r in range(replicas)
+        ]
+        return stack_replicas(states)
 
     return jax.jit(create)() if jit else create()
 

@@ -27,6 +27,7 @@ from gan_jax.state import (
     num_replicas,
     replica,
     replica_axes,
+    replica_hparams,
     restore_checkpoint,
     stack_replicas,
 )
@@ -60,6 +61,7 @@ def validate(config) -> None:
             raise ValueError(f"config.{name} must be >= 1, got {config[name]}")
     models.build_models(config)  # unknown model, dtype, conv_impl or conditioning: one line
     g_optim(config)  # G's own optimizer: an unknown name or field
+    replica_hparams(config)
     xla_options(config, check=True)
     replica_mode(config)
     classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
@@ -386,10 +388,11 @@ def train(config, workdir: str) -> TrainState:
         return tree if mesh is None else jax.tree.map(np.asarray, tree)
 
     say = print if main else lambda *args, **kwargs: None
+    grid = "".join(f"; {k} {v}" for k, v in replica_hparams(config).items())
     say(
         f"training {config.game}/{config.update_scheme} from step {start} to {total} in {workdir}"
         + (
-            f" ({replicas} replicas, seeds {config.seed}..{config.seed + replicas - 1})"
+            f" ({replicas} replicas, seeds {config.seed}..{config.seed + replicas - 1}{grid})"
             if replicas > 1
             else ""
         )

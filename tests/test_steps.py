@@ -1,5 +1,7 @@
 """One-step tests with exact expectations: which parameters each gradient sees, which batches."""
 
+import json
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -8,6 +10,7 @@ import optax
 import pytest
 from conftest import tiny_config
 
+from experiments.configs import dcgan_mnist
 from gan_jax import data, games, models, steps
 from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup, paper_optimizer
 
@@ -252,3 +255,75 @@ def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(imag
     for _ in range(2):
         single, _ = single_step(single, device_images)
     chex.assert_trees_all_close(replica(new, 1).g_params, single.g_params, rtol=1e-4, atol=1e-6)
+
+
+def adam_config(**overrides):
+    config = tiny_config(**overrides)
+    config.optim = dcgan_mnist.dcgan_optim()
+    return config
+
+
+@pytest.mark.parametrize("mode", ["vmap", "loop"])
+def test_replica_hparams_give_each_replica_its_own_optimizer(images, mode):
+    """config.replica_hparams, a small grid in one program: replica r trains with its own Adam values
+    (D's learning rate, G's beta1) and is the single run of seed r with those values (to float
+    tolerance), which the default values (seed 1 alone) are not."""
+    from gan_jax import train
+    from gan_jax.state import create_state, replica
+
+    grid = {"d.learning_rate": [1e-3, 3e-4], "g.b1": [0.5, 0.9]}
+    config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid), replica_mode=mode)
+    setup = make_setup(config, len(images))
+    state = create_state(config, setup, images.mean(axis=0), len(images))
+    np.testing.assert_allclose(state.d_opt_state.hyperparams["learning_rate"], grid["d.learning_rate"])
+    np.testing.assert_allclose(state.g_opt_state.hyperparams["b1"], grid["g.b1"])
+    np.testing.assert_allclose(state.g_opt_state.hyperparams["learning_rate"], [2e-4, 2e-4])
+    device_images = jnp.asarray(images)
+    new, metrics = train.make_train_step(config, setup, len(images))(state, device_images, 3)
+    np.testing.assert_allclose(metrics["lr"], grid["d.learning_rate"], rtol=1e-6)  # logged per replica
+
+    def single_run(seed, d_lr=None, g_b1=None):
+        single = adam_config(seed=seed)
+        single.g_optim.learning_rate = single.optim.learning_rate  # G's own: D's lr below is D's alone
+        single.optim.learning_rate = d_lr or single.optim.learning_rate
+        single.g_optim.b1 = g_b1
+        single_setup = make_setup(single, len(images))
+        s = create_train_state(single, single_setup, images.mean(axis=0), len(images))
+        step = jax.jit(steps.make_step(single, single_setup, len(images)))
+        for _ in range(3):
+            s, _ = step(s, device_images)
+        return s
+
+    for r in range(2):
+        want = single_run(r, grid["d.learning_rate"][r], grid["g.b1"][r])
+        chex.assert_trees_all_close(replica(new, r).d_params, want.d_params, rtol=1e-4, atol=1e-6)
+        chex.assert_trees_all_close(replica(new, r).g_params, want.g_params, rtol=1e-4, atol=1e-6)
+    default = single_run(1)
+    moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), replica(new, 1).d_params, default.d_params)
+    assert max(jax.tree.leaves(moved)) > 1e-4
+
+
+@pytest.mark.parametrize(
+    "optim,grid,message",
+    [
+        (
+            "paper_sgd",
+            {"d.learning_rate": [0.1, 0.2]},
+            "not a per-replica value of D's optimizer 'paper_sgd'",
+        ),
+        ("adam", {"d.momentum": [0.1, 0.2]}, "not a per-replica value of D's optimizer 'adam'"),
+        ("adam", {"lr": [0.1, 0.2]}, "'lr' must be 'd.<name>' or 'g.<name>'"),
+        ("adam", {"g.b2": [0.9]}, "'g.b2' needs a list of num_replicas=2 numbers"),
+        ("adam", {"g.b2": [0.9, "x"]}, "'g.b2' needs a list of num_replicas=2 numbers"),
+        ("adam", [1], "must be a JSON object"),
+    ],
+)
+def test_replica_hparams_refusals_are_one_line(optim, grid, message):
+    from gan_jax import train
+
+    config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
+    if optim == "paper_sgd":
+        config.optim = tiny_config().optim
+    with pytest.raises(ValueError, match=message) as info:
+        train.validate(config)
+    assert "\n" not in str(info.value)

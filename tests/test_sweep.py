@@ -357,6 +357,22 @@ def test_collect_expands_replicas_into_seeds(tmp_path):
     ]
 
 
+def test_collect_gives_each_replica_its_hyper_parameters(tmp_path):
+    """A trial with config.replica_hparams: each replica's row carries its own values as columns."""
+    trial = tmp_path / "game=hinge"
+    for r, fcd in enumerate([30.0, 20.0]):
+        (trial / f"replica_{r}").mkdir(parents=True)
+        (trial / f"replica_{r}" / "eval.json").write_text(json.dumps({"step": 10, "fcd": fcd}))
+    grid = {"d.learning_rate": [0.0001, 0.0004], "g.b1": [0.5, 0.9]}
+    (trial / "config.json").write_text(json.dumps({"seed": 0, "replica_hparams": json.dumps(grid)}))
+    columns, rows = collect.collect(str(tmp_path))
+    assert columns == ["game", "seed", "d.learning_rate", "g.b1"]
+    assert [(r["seed"], r["d.learning_rate"], r["g.b1"], r["fcd"]) for r in rows] == [
+        ("0", "0.0001", "0.5", 30.0),
+        ("1", "0.0004", "0.9", 20.0),
+    ]
+
+
 def test_distances_and_divergences_sort_lowest_first():
     """Every evaluation key that is a distance (FCD) or divergence (KL) ranks lowest first by default."""
     keys = evaluate.KEYS + evaluate.CONDITIONAL_KEYS + evaluate.TOY_KEYS

@@ -59,6 +59,10 @@ def get_config() -> ml_collections.ConfigDict:
     # How: 'vmap' (one batched program), 'loop' (each replica's step in turn inside the one program),
     # 'auto' (loop for a convolutional model on the CPU, whose batched convolutions XLA runs slowly)
     c.replica_mode = "auto"
+    # A small grid in the same program: replica r's optimizer hyper-parameters, a JSON object
+    # {"d.<name>" or "g.<name>": [num_replicas values]}, e.g. '{"d.learning_rate": [1e-4, 2e-4, 4e-4]}'
+    # (Adam's learning_rate, b1, b2: the values an optimizer keeps in its state); "" for none.
+    c.replica_hparams = ""
     # Data parallelism over all devices (of all hosts): jax.jit over a Mesh with a 'data' axis, the
     # batch split across devices, the train state replicated, the training set split by rows
     # (a device holds 1/n of it; gan_jax/parallel.py).
