@@ -62,6 +62,7 @@ def validate(config) -> None:
     models.build_models(config)  # unknown model, dtype, conv_impl or conditioning: one line
     g_optim(config)  # G's own optimizer: an unknown name or field
     replica_hparams(config)
+    on_nonfinite(config)
     xla_options(config, check=True)
     replica_mode(config)
     classes, name = models.num_classes(config.model), config.data.get("name", "mnist")
@@ -139,9 +140,24 @@ def _restore(mngr: ocp.CheckpointManager, state: TrainState, workdir: str, maxou
         ) from None
 
 
-def _check_finite(state: TrainState, mngr: ocp.CheckpointManager) -> None:
+NONFINITE = ("stop", "freeze")
+
+
+def on_nonfinite(config) -> str:
+    """``config.on_nonfinite``: 'stop' (the default: the first non-finite loss or gradient stops the run,
+    keeping the last good checkpoint) or 'freeze' (with num_replicas > 1: that replica keeps its state
+    from before the step and stops writing outputs while the others train on; the run stops when
+    every replica has; with one replica the same as 'stop')."""
+    name = config.get("on_nonfinite", "stop")
+    if name not in NONFINITE:
+        raise ValueError(f"unknown config.on_nonfinite {name!r}; choose one of: {', '.join(NONFINITE)}")
+    return name
+
+
+def _check_finite(state: TrainState, mngr: ocp.CheckpointManager, freeze: bool = False) -> None:
+    """Raises ``TrainError`` if a replica's step was non-finite (with ``freeze``: if every one's was)."""
     bad = np.atleast_1d(np.asarray(state.nonfinite_step))
-    if (bad >= 0).any():
+    if (bad >= 0).all() if freeze else (bad >= 0).any():
         mngr.wait_until_finished()
         where = f"step {bad[bad >= 0].min()}"
         if len(bad) > 1:
@@ -152,9 +168,26 @@ def _check_finite(state: TrainState, mngr: ocp.CheckpointManager) -> None:
         )
 
 
-def _save(mngr: ocp.CheckpointManager, state: TrainState, step: int, wait: bool = True) -> None:
+def announce_frozen(state: TrainState, frozen: set[int]) -> list[int]:
+    """The replicas still training (``config.on_nonfinite='freeze'``); says once, for each newly
+    frozen one, at which step (``frozen`` collects them)."""
+    first_bad = np.asarray(jax.device_get(state.nonfinite_step))
+    for r in np.flatnonzero(first_bad >= 0):
+        if int(r) not in frozen and parallel.is_main_process():
+            print(
+                f"[replica {r}] non-finite loss or gradient at step {first_bad[r]}: frozen at its state "
+                "before that step (no more outputs); the other replicas train on",
+                flush=True,
+            )
+        frozen.add(int(r))
+    return [r for r in range(len(first_bad)) if r not in frozen]
+
+
+def _save(
+    mngr: ocp.CheckpointManager, state: TrainState, step: int, wait: bool = True, freeze: bool = False
+) -> None:
     """Checkpoint ``step`` (after ``_check_finite``), awaited when ``wait`` (a stop follows)."""
-    _check_finite(state, mngr)
+    _check_finite(state, mngr, freeze)
     mngr.save(step, args=ocp.args.StandardSave(state), force=True)
     if wait:
         mngr.wait_until_finished()
@@ -216,6 +249,25 @@ def _loop_replicas(step_fn, count: int):
     return replicated
 
 
+def _freeze_nonfinite(step_fn):
+    """``step_fn`` over stacked replicas, where a replica whose step was non-finite (now or before:
+    ``nonfinite_step`` >= 0) keeps its state from before the step; only its step count, first
+    non-finite step and data position move on (``config.on_nonfinite='freeze'``)."""
+
+    def step(state, images):
+        new, metrics = step_fn(state, images)
+        dead = new.nonfinite_step >= 0
+
+        def keep(old, fresh):
+            return jnp.where(dead.reshape(dead.shape + (1,) * (fresh.ndim - 1)), old, fresh)
+
+        kept = jax.tree.map(keep, state.replace(data_index=None), new.replace(data_index=None))
+        moving = {f: getattr(new, f) for f in ("step", "nonfinite_step", "data_index", "data_perm")}
+        return kept.replace(**moving), metrics
+
+    return step
+
+
 def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: dict | None = None):
     """``train_step(state, images, n)``: n steps fused in one jitted, donated dispatch (compiled once per
     distinct n), vmapped over the leading replica axis when ``num_replicas`` > 1, data-parallel over
@@ -229,6 +281,8 @@ def make_train_step(config, setup, num_train: int, mesh=None, compiler_options: 
     if num_replicas(config) > 1:
         loop = replica_mode(config) == "loop"
         step_fn = _loop_replicas(step_fn, num_replicas(config)) if loop else _vmap_replicas(step_fn)
+        if on_nonfinite(config) == "freeze":
+            step_fn = _freeze_nonfinite(step_fn)
     jit = steps.jit_step if mesh is None else functools.partial(parallel.jit_sharded, mesh=mesh)
     jit = functools.partial(jit, compiler_options=compiler_options)
     unroll = int(config.get("scan_unroll", 1))
@@ -312,9 +366,10 @@ def train(config, workdir: str) -> TrainState:
     mngr = checkpoint_manager(
         os.path.join(workdir, "checkpoints"), max_to_keep=config.keep_checkpoints, create=True
     )
+    freeze = on_nonfinite(config) == "freeze" and replicas > 1
     try:  # the manager's threads must be closed on every way out, or exit prints their tracebacks
         state = _restore(mngr, state, workdir, config.model.get("d_pieces"))
-        _check_finite(state, mngr)
+        _check_finite(state, mngr, freeze)
     except BaseException:
         mngr.close()
         raise
@@ -404,6 +459,7 @@ def train(config, workdir: str) -> TrainState:
                 write_samples(0, r, view)
         window_start, window_steps = time.perf_counter(), 0
         step = start
+        frozen: set[int] = set()  # replicas frozen by config.on_nonfinite='freeze', announced once
         while step < total:
             n = min(per_call, next_stop(step, config, total) - step)
             state, metrics = train_step(state, train_data, n)
@@ -413,14 +469,19 @@ def train(config, workdir: str) -> TrainState:
             stopping = parallel.any_process(bool(caught))  # (on every host, if any caught it)
             saved = stopping
             if stopping:  # SIGTERM/SIGINT during the chunk: the checkpoint first, then this step's outputs
-                _save(mngr, state, step)
+                _save(mngr, state, step, freeze=freeze)
                 restore_handlers()  # a second signal now stops at once: nothing is left unsaved
             views = replica_views(state, replicas)
+            due = [config.log_every, config.sample_every] + ([config.eval_every] if config.eval_every else [])
+            outputs = last or any(step % every == 0 for every in due)
+            live = announce_frozen(state, frozen) if freeze and outputs else range(replicas)
             if step % config.log_every == 0 or last:
-                _check_finite(state, mngr)
+                _check_finite(state, mngr, freeze)
                 rate = window_steps / (time.perf_counter() - window_start)
                 all_metrics = jax.device_get(metrics)
                 for r, view in enumerate(views if main else []):
+                    if r not in live:
+                        continue
                     scalars = jax.tree.map(lambda m, r=r: m if replicas == 1 else m[r], all_metrics)
                     scalars |= {"steps_per_sec": rate, "epoch": int(view.data_index) / epoch_batches}
                     writers[r].scalars(step, scalars)
@@ -434,13 +495,14 @@ def train(config, workdir: str) -> TrainState:
                     )
                 window_start, window_steps = time.perf_counter(), 0
             if main and (step % config.sample_every == 0 or last):
-                for r, view in enumerate(views):
-                    write_samples(step, r, view)
+                for r in live:
+                    write_samples(step, r, views[r])
             if (step % config.ckpt_every == 0 or last) and not saved:
-                _save(mngr, state, step, wait=False)
+                _save(mngr, state, step, wait=False, freeze=freeze)
                 saved = True
             if main and config.eval_every and (step % config.eval_every == 0 or last):
-                for r, view in enumerate(views):
+                for r in live:
+                    view = views[r]
                     results = evaluate.scalars(evaluate.evaluate_generator(setup, host(view), splits, config))
                     writers[r].scalars(step, results)
                     print(
@@ -451,7 +513,7 @@ def train(config, workdir: str) -> TrainState:
                 window_start, window_steps = time.perf_counter(), 0
             if not last and (stopping or parallel.any_process(bool(caught))):
                 if not saved:  # a signal during this step's outputs: its checkpoint now
-                    _save(mngr, state, step, wait=False)
+                    _save(mngr, state, step, wait=False, freeze=freeze)
                 mngr.wait_until_finished()
                 raise Interrupted(caught[0] if caught else signal.SIGTERM, step)  # (or another host's)
         mngr.wait_until_finished()

@@ -327,3 +327,33 @@ def test_replica_hparams_refusals_are_one_line(optim, grid, message):
     with pytest.raises(ValueError, match=message) as info:
         train.validate(config)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["vmap", "loop"])
+def test_a_diverging_replica_is_frozen_while_the_others_train_on(images, mode):
+    """config.on_nonfinite='freeze': replica 1 (learning rate 1e30) turns non-finite at step 2 and keeps
+    its state after step 1 (finite) while replica 0 is its seed's single run; 'stop' (the default) lets
+    the NaNs in (the loop then stops the run)."""
+    from gan_jax import train
+    from gan_jax.state import create_state, replica
+
+    grid = json.dumps({"d.learning_rate": [2e-4, 1e30]})
+    device_images = jnp.asarray(images)
+    ends = {}
+    for policy in ("freeze", "stop"):
+        config = adam_config(num_replicas=2, replica_hparams=grid, replica_mode=mode, on_nonfinite=policy)
+        setup = make_setup(config, len(images))
+        state = create_state(config, setup, images.mean(axis=0), len(images))
+        train_step = train.make_train_step(config, setup, len(images))
+        one, _ = train_step(state, device_images, 1)
+        after_one = jax.tree.map(jnp.copy, one)  # the step donates its state
+        for _ in range(3):
+            one, _ = train_step(one, device_images, 1)
+        ends[policy] = one
+    frozen, stopped = ends["freeze"], ends["stop"]
+    assert frozen.nonfinite_step.tolist() == stopped.nonfinite_step.tolist() == [-1, 2]
+    assert frozen.step.tolist() == [4, 4] and int(frozen.data_index) == 4
+    chex.assert_trees_all_equal(replica(frozen, 1).d_params, replica(after_one, 1).d_params)
+    chex.assert_trees_all_equal(replica(frozen, 1).g_opt_state, replica(after_one, 1).g_opt_state)
+    chex.assert_trees_all_equal(replica(frozen, 0), replica(stopped, 0))
+    assert not all(np.isfinite(x).all() for x in jax.tree.leaves(replica(stopped, 1).d_params))

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 from conftest import ROOT
 
@@ -207,6 +209,29 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     line = one_line_error(proc)
     assert "non-finite loss or gradient at step 2" in line and "last good checkpoint: step 1" in line
     assert checkpoints(str(tmp_path)) == [1]
+
+
+def test_a_frozen_replica_stops_its_outputs_and_the_run_goes_on(tmp_path):
+    """on_nonfinite='freeze' with a grid whose replica 1 diverges (G's Adam at lr 1e30): the run ends
+    normally, says once when replica 1 froze, writes no more of its rows, and checkpoints finite
+    values; when every replica diverges, it stops with the usual one-line error."""
+    args = ["--config.num_steps=10", "--config.num_replicas=2", "--config.on_nonfinite=freeze"]
+    args += ["--config.g_optim.name=adam", "--config.g_optim.learning_rate=2e-4"]
+    proc = launch(
+        f"--workdir={tmp_path / 'one'}", *args, '--config.replica_hparams={"g.learning_rate": [2e-4, 1e30]}'
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("[replica 1] non-finite loss or gradient at step 2: frozen") == 1
+    assert [r["step"] for r in rows(str(tmp_path / "one" / "replica_0"))] == [5, 10]
+    assert rows(str(tmp_path / "one" / "replica_1")) == []
+    manager = ocp.CheckpointManager(str(tmp_path / "one" / "checkpoints"))
+    saved = manager.restore(10, args=ocp.args.StandardRestore())
+    manager.close()
+    assert saved["nonfinite_step"].tolist() == [-1, 2]
+    assert all(np.isfinite(x).all() for x in jax.tree.leaves(saved["g_params"]))
+    both = '--config.replica_hparams={"g.learning_rate": [1e30, 1e30]}'
+    line = one_line_error(launch(f"--workdir={tmp_path / 'both'}", *args, both))
+    assert "non-finite loss or gradient at step 2 (replicas [0, 1])" in line
 
 
 def test_checkpoint_of_another_model_shape_is_refused(straight, tmp_path):

@@ -63,6 +63,10 @@ def get_config() -> ml_collections.ConfigDict:
     # {"d.<name>" or "g.<name>": [num_replicas values]}, e.g. '{"d.learning_rate": [1e-4, 2e-4, 4e-4]}'
     # (Adam's learning_rate, b1, b2: the values an optimizer keeps in its state); "" for none.
     c.replica_hparams = ""
+    # A non-finite loss or gradient: 'stop' the run (the last good checkpoint kept), or 'freeze' that
+    # replica at its state before the step while the others train on (num_replicas > 1; e.g. a grid's
+    # largest learning rate diverging); the run stops when every replica has.
+    c.on_nonfinite = "stop"
     # Data parallelism over all devices (of all hosts): jax.jit over a Mesh with a 'data' axis, the
     # batch split across devices, the train state replicated, the training set split by rows
     # (a device holds 1/n of it; gan_jax/parallel.py).
