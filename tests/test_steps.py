@@ -263,16 +263,16 @@ def adam_config(**overrides):
     return config
 
 
-@pytest.mark.parametrize("mode", ["vmap", "loop"])
-def test_replica_hparams_give_each_replica_its_own_optimizer(images, mode):
+def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     """config.replica_hparams, a small grid in one program: replica r trains with its own Adam values
     (D's learning rate, G's beta1) and is the single run of seed r with those values (to float
-    tolerance), which the default values (seed 1 alone) are not."""
+    tolerance), which the default values (seed 1 alone) are not. (Vmapped; the looped replicas are
+    the vmapped ones: test_convolution.)"""
     from gan_jax import train
     from gan_jax.state import create_state, replica
 
     grid = {"d.learning_rate": [1e-3, 3e-4], "g.b1": [0.5, 0.9]}
-    config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid), replica_mode=mode)
+    config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
     setup = make_setup(config, len(images))
     state = create_state(config, setup, images.mean(axis=0), len(images))
     np.testing.assert_allclose(state.d_opt_state.hyperparams["learning_rate"], grid["d.learning_rate"])
@@ -329,8 +329,7 @@ def test_replica_hparams_refusals_are_one_line(optim, grid, message):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("mode", ["vmap", "loop"])
-def test_a_diverging_replica_is_frozen_while_the_others_train_on(images, mode):
+def test_a_diverging_replica_is_frozen_while_the_others_train_on(images):
     """config.on_nonfinite='freeze': replica 1 (learning rate 1e30) turns non-finite at step 2 and keeps
     its state after step 1 (finite) while replica 0 is its seed's single run; 'stop' (the default) lets
     the NaNs in (the loop then stops the run)."""
@@ -341,7 +340,7 @@ def test_a_diverging_replica_is_frozen_while_the_others_train_on(images, mode):
     device_images = jnp.asarray(images)
     ends = {}
     for policy in ("freeze", "stop"):
-        config = adam_config(num_replicas=2, replica_hparams=grid, replica_mode=mode, on_nonfinite=policy)
+        config = adam_config(num_replicas=2, replica_hparams=grid, on_nonfinite=policy)
         setup = make_setup(config, len(images))
         state = create_state(config, setup, images.mean(axis=0), len(images))
         train_step = train.make_train_step(config, setup, len(images))
