@@ -94,15 +94,14 @@ def product_groups(shapes) -> dict[str, list[int]]:
     return groups
 
 
-def torch_parts(config, images, shapes, operands) -> dict:
-    """The PyTorch eager reference's whole step (from the same initial parameters) and the same
-    products in torch (all, and each layout's), each as a ``fn()`` that blocks."""
+def torch_parts(config, images, init, shapes, operands) -> dict:
+    """The PyTorch eager reference's whole step (from the parameters of gan_jax's initial state
+    ``init``, copied) and the same products in torch (all, and each layout's), each as a ``fn()`` that
+    blocks."""
     import torch
 
     from benchmarks import torch_reference as ref
 
-    setup = make_setup(config, NUM_TRAIN)
-    init = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
     gan = ref.build(config, images, "cpu", 0, g_params=init.g_params, d_params=init.d_params)
     step = ref.make_step(config)
     tensors = [(torch.from_numpy(np.array(a)), torch.from_numpy(np.array(b))) for a, b in operands]
@@ -190,7 +189,7 @@ def main(argv=None) -> dict:
         "grad norms": lambda: jax.block_until_ready(norms(grads)),
     }
     if args.torch:
-        parts |= torch_parts(config, images, shapes, operands)
+        parts |= torch_parts(config, images, state, shapes, operands)  # before the step donates it
     result = timed(parts, args.windows)
     flops = sum(2 * a * b * c for a, b, c, _ in shapes)
     print(f"device {jax.devices()[0].device_kind}, jax {jax.__version__}; {args.windows} windows each")

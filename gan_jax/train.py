@@ -472,9 +472,7 @@ def train(config, workdir: str) -> TrainState:
                 _save(mngr, state, step, freeze=freeze)
                 restore_handlers()  # a second signal now stops at once: nothing is left unsaved
             views = replica_views(state, replicas)
-            due = [config.log_every, config.sample_every] + ([config.eval_every] if config.eval_every else [])
-            outputs = last or any(step % every == 0 for every in due)
-            live = announce_frozen(state, frozen) if freeze and outputs else range(replicas)
+            live = announce_frozen(state, frozen) if freeze else range(replicas)  # (chunks end at a cadence)
             if step % config.log_every == 0 or last:
                 _check_finite(state, mngr, freeze)
                 rate = window_steps / (time.perf_counter() - window_start)
