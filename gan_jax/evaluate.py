@@ -13,6 +13,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
+from gan_jax.errors import EvalError
 from gan_jax.state import EVAL_STREAM, checkpoint_manager, create_state, make_setup, restore_checkpoint
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
@@ -29,10 +30,6 @@ KEYS = (
 )
 TOY_KEYS = ("modes_covered", "num_modes", "high_quality", "reverse_kl")
 CONDITIONAL_KEYS = ("cond_accuracy", "per_class_fcd_mean")
-
-
-class EvalError(RuntimeError):
-    """Evaluation cannot proceed; the message is one line."""
 
 
 def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:

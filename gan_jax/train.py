@@ -17,6 +17,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import data, evaluate, games, images, metric_writers, models, options, parallel, steps
+from gan_jax.errors import TrainError
 from gan_jax.state import (
     SAMPLE_STREAM,
     TrainState,
@@ -34,10 +35,6 @@ from gan_jax.state import (
 
 GRID = 10
 REPLICA_MODES = ("auto", "vmap", "loop")
-
-
-class TrainError(RuntimeError):
-    """A run that cannot go on; the message is one line."""
 
 
 class Interrupted(Exception):
