@@ -8,6 +8,8 @@ ARGS ?=
 
 .PHONY: setup data run smoke test lint format clean
 
+# The test extra holds torch for the parity test (tests/test_torch_reference.py), pinned to 2.13.0: that
+# version resolves to the CPU-only wheel here (under 1 GB), an unpinned torch to the CUDA build (~6 GB).
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
