@@ -5,18 +5,13 @@ python launch.py --game=minimax --update=alternating --d_steps=1 --workdir=/tmp/
 python launch.py --config=experiments/configs/smoke.py --config.num_steps=50 --workdir=/tmp/w
 """
 
-import json
 import os
 import sys
 
-import jax
-import ml_collections
-import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gan_jax import data, evaluate, games, models, parallel, steps, train
-from gan_jax.state import EVAL_STREAM, num_replicas
+from gan_jax import errors, evaluate, games, parallel, steps, train
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
 
@@ -82,24 +77,11 @@ def main(argv):
             config[name] = flag.value
     try:
         _check_mode_flags()
-        if _MODE.value == "train":
-            train.train(config, _WORKDIR.value)
-        elif _MODE.value == "sample":
-            for samples, labels, _, out_dir, _, _ in _draw(_WORKDIR.value):
-                path = os.path.join(out_dir, "samples.npy")
-                np.save(path, samples)
-                print(f"wrote {len(samples)} samples to {path}")
-                if labels is not None:  # a conditional G: the class each sample was drawn for
-                    np.save(os.path.join(out_dir, "labels.npy"), labels)
-                    print(f"wrote their classes to {os.path.join(out_dir, 'labels.npy')}")
-        else:
-            _evaluate()
+        _run(config)
     except train.Interrupted as e:
         print(e, file=sys.stderr)
         sys.exit(128 + e.signum)
-    except (data.DatasetError, train.TrainError, evaluate.EvalError, ValueError) as e:
-        # A refused checkpoint leaves orbax's other (cancelled) reads to report at exit: keep it one line.
-        sys.unraisablehook = lambda unraisable: None
+    except errors.GanJaxError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
@@ -107,66 +89,34 @@ def main(argv):
 def _check_mode_flags():
     """A flag another --mode reads is refused rather than ignored."""
     if _MODE.value != "evaluate" and (_SAMPLES.present or _LABELS.present):
-        raise ValueError("--samples/--labels are for --mode=evaluate")
+        raise errors.ConfigError("--samples/--labels are for --mode=evaluate")
     if _MODE.value == "train" and _NUM_SAMPLES.present:
-        raise ValueError("--num_samples is for --mode=sample/evaluate (training uses config.eval_samples)")
-    if _SAMPLES.present and _NUM_SAMPLES.present:
-        raise ValueError("--num_samples draws from a checkpoint; --samples brings its own")
-    if _LABELS.present and not _SAMPLES.present:
-        raise ValueError("--labels go with --samples (the classes those samples were drawn for)")
-
-
-def _draw(workdir):
-    """Fair samples from the latest checkpoint of ``workdir``, with the run's config and data: one
-    (samples, labels, step, output dir, data config, splits) per replica (workdir/replica_<r> when
-    R > 1); labels are the classes a conditional G drew them for (None when unconditional)."""
-    config = evaluate.load_run_config(workdir)
-    splits, num_train, mean = evaluate.run_data(config)
-    setup, state = evaluate.restore_generator(workdir, config, mean, num_train)
-    replicas = num_replicas(config)
-    dirs = train.replica_dirs(workdir, replicas)
-    labels = evaluate.sample_labels(_NUM_SAMPLES.value, models.num_classes(config.model))
-    for out_dir, view in zip(dirs, train.replica_views(state, replicas), strict=True):
-        key = jax.random.fold_in(view.rng, EVAL_STREAM)
-        samples = evaluate.draw_samples(
-            setup, steps.sampling_variables(view), key, _NUM_SAMPLES.value, config.model.z_dim, labels=labels
+        raise errors.ConfigError(
+            "--num_samples is for --mode=sample/evaluate (training uses config.eval_samples)"
         )
-        yield samples, labels, int(view.step), out_dir, config.data, splits
+    if _SAMPLES.present and _NUM_SAMPLES.present:
+        raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
+    if _LABELS.present and not _SAMPLES.present:
+        raise errors.ConfigError("--labels go with --samples (the classes those samples were drawn for)")
+    if _NUM_SAMPLES.value < 1:
+        raise errors.ConfigError(f"--num_samples must be at least 1, got {_NUM_SAMPLES.value}")
 
 
-def _load_npy(path: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise evaluate.EvalError(f"cannot read {path} as a .npy array ({e})") from None
-
-
-def _evaluate():
-    if _SAMPLES.value:
-        samples = _load_npy(_SAMPLES.value)
-        labels = _load_npy(_LABELS.value) if _LABELS.value else None
-        # a samples file: MNIST samples from any model (and the classes a conditional one drew them for)
-        mnist = ml_collections.ConfigDict({"name": "mnist"})
-        out_path = os.path.splitext(_SAMPLES.value)[0] + ".eval.json"
-        _write_eval(samples, None, out_path, mnist, data.load_mnist(), labels=labels)
-        return
-    floors = None
-    for samples, labels, step, out_dir, data_config, splits in _draw(_WORKDIR.value):
-        out_path = os.path.join(out_dir, "eval.json")
-        floors = _write_eval(samples, step, out_path, data_config, splits, floors, labels)
-
-
-def _write_eval(samples, step, out_path, data_config, splits, floors=None, labels=None) -> dict | None:
-    """Evaluates, writes ``out_path`` and prints the table; returns the real-data floors for reuse."""
-    results = evaluate.evaluate_samples(samples, data_config, splits, labels=labels)
-    if floors is None and evaluate.is_mnist(data_config):
-        floors = evaluate.real_data_floors(splits, conditional=labels is not None)
-    results |= {"step": step, "num_samples": len(samples), "real_data": floors}
-    with open(out_path, "w") as f:
-        json.dump(results, f, indent=2)
-    print(evaluate.format_table(results, floors))
-    print(f"wrote {out_path}")
-    return floors
+def _run(config):
+    """What --mode asks of --workdir (or of --samples), with what it wrote printed."""
+    if _MODE.value == "train":
+        train.train(config, _WORKDIR.value)
+    elif _MODE.value == "sample":
+        for path in evaluate.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value):
+            print(f"wrote {path}")
+    else:
+        if _SAMPLES.value:
+            reports = [evaluate.evaluate_samples_file(_SAMPLES.value, _LABELS.value)]
+        else:
+            reports = evaluate.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
+        for path, report in reports:
+            print(evaluate.format_table(report, report["real_data"]))
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

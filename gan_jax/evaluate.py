@@ -2,19 +2,22 @@
 (Fréchet classifier distance, classifier score, class histogram, precision/recall on the shipped
 classifier's features), with the real-data floors computed by the same code.
 
-Also restores a workdir's latest checkpoint and draws samples from it.
+Also what ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws
+samples from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``).
 """
 
 import json
 import os
+from typing import NamedTuple
 
 import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import classifier, data, mode_metrics, models, sample_metrics, steps
+from gan_jax import classifier, data, mode_metrics, models, replicas, sample_metrics, steps
+from gan_jax.checkpoints import checkpoint_manager, restore_checkpoint
 from gan_jax.errors import EvalError
-from gan_jax.state import EVAL_STREAM, checkpoint_manager, create_state, make_setup, restore_checkpoint
+from gan_jax.state import EVAL_STREAM, create_state, make_setup
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -30,6 +33,8 @@ KEYS = (
 )
 TOY_KEYS = ("modes_covered", "num_modes", "high_quality", "reverse_kl")
 CONDITIONAL_KEYS = ("cond_accuracy", "per_class_fcd_mean")
+TOY_2D = ("ring", "grid")  # the toys with mode coverage; the 1-D ones have none
+METRIC_DATASETS = ("mnist", *TOY_2D)
 
 
 def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
@@ -37,24 +42,30 @@ def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
 
     ``cond_accuracy``: the fraction of samples the classifier assigns to the class they were drawn
     for. ``per_class_fcd``: for each class c, the Fréchet distance between the features of the samples
-    drawn for c and of the test images of class c (NaN for a class with fewer than 2 samples);
-    ``per_class_fcd_mean`` their mean. Labels must be MNIST's classes 0-9.
+    drawn for c and of the test images of class c (NaN for a class with fewer than 2 samples: no
+    covariance). ``per_class_fcd_mean``: the mean over the ``per_class_fcd_classes`` classes with at
+    least 2 samples (NaN when there is none). Labels must be MNIST's classes 0-9.
     """
     labels, test_labels = np.asarray(labels), np.asarray(test_labels)
     if labels.shape != (len(feats),):
         raise EvalError(f"labels must have shape [{len(feats)}], got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise EvalError(f"labels must be integer classes, got dtype {labels.dtype}")
     if len(labels) and (labels.min() < 0 or labels.max() >= classifier.NUM_CLASSES):
         raise EvalError(f"labels must be classes 0..{classifier.NUM_CLASSES - 1}")
+    counts = np.bincount(labels.astype(np.int64), minlength=classifier.NUM_CLASSES)
     per_class = [
         sample_metrics.frechet_distance(feats[labels == c], test_feats[test_labels == c])
-        if np.sum(labels == c) >= 2
+        if counts[c] >= 2
         else float("nan")
         for c in range(classifier.NUM_CLASSES)
     ]
+    entered = [fcd for fcd, n in zip(per_class, counts, strict=True) if n >= 2]
     return {
         "cond_accuracy": float(np.mean(probs.argmax(axis=1) == labels)),
         "per_class_fcd": per_class,
-        "per_class_fcd_mean": float(np.mean(per_class)),
+        "per_class_fcd_mean": float(np.mean(entered)) if entered else float("nan"),
+        "per_class_fcd_classes": len(entered),
     }
 
 
@@ -111,6 +122,17 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
         return ml_collections.ConfigDict(json.load(f))
 
 
+def check_has_metrics(data_config) -> None:
+    """EvalError unless ``evaluate_samples`` measures something on this dataset: MNIST (Parzen, FCD, ...)
+    or a 2-D toy (mode coverage)."""
+    name = data_config.get("name", "mnist")
+    if name not in METRIC_DATASETS:
+        raise EvalError(
+            f"no metrics for dataset {name!r}: evaluation measures {METRIC_DATASETS[0]} and the 2-D toys "
+            f"({', '.join(TOY_2D)}); use --mode=sample to draw its samples"
+        )
+
+
 def run_data(config) -> tuple[dict | None, int, np.ndarray]:
     """(splits, num_train, mean pixel) that evaluating a run of ``config`` needs. MNIST and the toys
     are loaded (their metrics read the splits; the paper model's initial state reads the mean). For
@@ -160,9 +182,19 @@ def draw_samples(
     return np.concatenate(out).astype(np.float32)
 
 
+def draw_eval_samples(setup, state, config, num: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(samples, labels): ``num`` fair samples of the state's G (its EMA if it keeps one) with noise
+    from the run key's eval stream, so every evaluation of a state draws the same samples, and the
+    classes a conditional G drew them for (``sample_labels``; None when unconditional)."""
+    key = jax.random.fold_in(state.rng, EVAL_STREAM)
+    labels = sample_labels(num, models.num_classes(config.model))
+    variables = steps.sampling_variables(state)
+    return draw_samples(setup, variables, key, num, config.model.z_dim, labels=labels), labels
+
+
 def toy_metrics(samples, data_config) -> dict:
-    """Mode coverage of 2-D samples (VEEGAN/PacGAN protocol); none for 1-D toys."""
-    if samples.shape[1] != 2:
+    """Mode coverage of a 2-D toy's samples (VEEGAN/PacGAN protocol); none for the other datasets."""
+    if data_config.get("name", "mnist") not in TOY_2D:
         return {}
     return mode_metrics.mode_metrics(samples, data.toy_centres(data_config), data_config.std)
 
@@ -173,20 +205,16 @@ def is_mnist(data_config) -> bool:
 
 def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAMPLES, labels=None) -> dict:
     """The metrics that apply to ``data_config``'s dataset: MNIST's (with the conditional ones when
-    ``labels`` are given) or the toys' mode coverage."""
+    ``labels`` are given), the 2-D toys' mode coverage, or none ({}; see ``check_has_metrics``)."""
     if not is_mnist(data_config):
         return toy_metrics(samples, data_config)
     return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels)
 
 
 def evaluate_generator(setup, state, splits, config) -> dict:
-    """Metrics of ``config.eval_samples`` fair samples of the state's G (its EMA if it keeps one;
-    noise from the run key's eval stream, so evaluations through training compare like with like)."""
-    key = jax.random.fold_in(state.rng, EVAL_STREAM)
-    labels = sample_labels(config.eval_samples, models.num_classes(config.model))
-    samples = draw_samples(
-        setup, steps.sampling_variables(state), key, config.eval_samples, config.model.z_dim, labels=labels
-    )
+    """Metrics of ``config.eval_samples`` fair samples of the state's G (``draw_eval_samples``), with
+    the Parzen protocol's sample count lowered to ``eval_samples`` when that is smaller."""
+    samples, labels = draw_eval_samples(setup, state, config, config.eval_samples)
     return evaluate_samples(
         samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples), labels=labels
     )
@@ -208,3 +236,88 @@ def format_table(metrics: dict, floors: dict | None = None) -> str:
             line += f"{floors[key]:>14.4f}"
         rows.append(line)
     return "\n".join(rows)
+
+
+# ----------------------------------------------------------------------------------------------------
+# A workdir's latest checkpoint, or a samples file: what launch.py --mode=sample/evaluate does
+
+
+class Drawn(NamedTuple):
+    """One replica's evaluation samples (``draw_eval_samples``), its step and its output directory."""
+
+    samples: np.ndarray
+    labels: np.ndarray | None
+    step: int
+    out_dir: str
+
+
+def draw_workdir(workdir: str, config, num: int) -> tuple[dict | None, list[Drawn]]:
+    """(the run's data splits, each replica's ``num`` evaluation samples) from the latest checkpoint
+    of ``workdir``, a run of ``config``. A replica's outputs go to ``replicas.dirs``."""
+    splits, num_train, mean = run_data(config)
+    setup, state = restore_generator(workdir, config, mean, num_train)
+    count = replicas.num_replicas(config)
+    drawn = []
+    for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+        drawn.append(Drawn(*draw_eval_samples(setup, view, config, num), int(view.step), out_dir))
+    return splits, drawn
+
+
+def sample_workdir(workdir: str, num: int) -> list[str]:
+    """Writes ``num`` evaluation samples of each replica's G, [num, data_dim] float32, to
+    ``samples.npy`` in its directory (and, for a conditional G, their classes to ``labels.npy``).
+    Returns the paths written."""
+    _, drawn = draw_workdir(workdir, load_run_config(workdir), num)
+    paths = []
+    for d in drawn:
+        os.makedirs(d.out_dir, exist_ok=True)
+        arrays = {"samples.npy": d.samples} | ({"labels.npy": d.labels} if d.labels is not None else {})
+        for name, array in arrays.items():
+            paths.append(os.path.join(d.out_dir, name))
+            np.save(paths[-1], array)
+    return paths
+
+
+def evaluate_workdir(workdir: str, num: int) -> list[tuple[str, dict]]:
+    """Evaluates ``num`` evaluation samples of each replica's G (``evaluate_samples``) and writes
+    ``eval.json`` in its directory: the metrics, the step, ``num_samples`` and MNIST's real-data floors
+    (computed once). Refused (EvalError) before drawing if the run's dataset has no metrics.
+    Returns [(path, what it holds)]."""
+    config = load_run_config(workdir)
+    check_has_metrics(config.data)
+    splits, drawn = draw_workdir(workdir, config, num)
+    reports, floors = [], None
+    for d in drawn:
+        results = evaluate_samples(d.samples, config.data, splits, labels=d.labels)
+        if floors is None and is_mnist(config.data):
+            floors = real_data_floors(splits, conditional=d.labels is not None)
+        path = os.path.join(d.out_dir, "eval.json")
+        reports.append((path, _write_report(path, results, d.step, num, floors)))
+    return reports
+
+
+def evaluate_samples_file(samples_path: str, labels_path: str | None = None) -> tuple[str, dict]:
+    """Evaluates a .npy of MNIST samples [N, 784] in [0, 1] from any model (with a .npy of the classes
+    a conditional one drew them for: the conditional metrics too) and writes ``<samples>.eval.json``
+    beside it: the metrics, ``num_samples`` and the real-data floors. Returns (path, what it holds)."""
+    samples = _load_npy(samples_path)
+    labels = _load_npy(labels_path) if labels_path else None
+    splits = data.load_mnist()
+    results = mnist_metrics(samples, splits, labels=labels)
+    floors = real_data_floors(splits, conditional=labels is not None)
+    path = os.path.splitext(samples_path)[0] + ".eval.json"
+    return path, _write_report(path, results, None, len(samples), floors)
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise EvalError(f"cannot read {path} as a .npy array ({e})") from None
+
+
+def _write_report(path: str, results: dict, step: int | None, num: int, floors: dict | None) -> dict:
+    report = results | {"step": step, "num_samples": num, "real_data": floors}
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    return report
