@@ -4,7 +4,6 @@ Module definitions and optax transformations are static; they live in ``Setup`` 
 closed over by the step functions, never stored in the state.
 """
 
-import dataclasses
 import json
 import math
 from typing import NamedTuple
@@ -16,7 +15,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 
 from gan_jax import data, models
 
@@ -172,129 +170,6 @@ def create_train_state(
         g_state=g_state,
         d_state=d_state,
     )
-
-
-MODEL_STATE_FIELDS = ("g_state", "d_state")
-
-
-def checkpoint_manager(directory: str, **options) -> ocp.CheckpointManager:
-    """An orbax manager of TrainState checkpoints (``ocp.args.StandardSave``) in ``directory``, with the
-    handler registered so that a step's saved tree structure can be read (``restore_checkpoint``)."""
-    return ocp.CheckpointManager(
-        directory,
-        options=ocp.CheckpointManagerOptions(**options),
-        item_handlers=ocp.StandardCheckpointHandler(),
-    )
-
-
-def restore_checkpoint(
-    mngr: ocp.CheckpointManager, step: int, state: TrainState, maxout_pieces: int | None = None
-) -> TrainState:
-    """Checkpoint ``step`` restored into ``state``'s structure (and shardings). Earlier layouts also
-    restore, read from the saved tree's metadata: a model without state takes checkpoints written
-    before TrainState had ``g_state`` / ``d_state``; a maxout D takes those whose Maxout layers kept
-    their columns unit-major (``models.LEGACY_MAXOUT_DENSE``), converted to today's piece-major
-    columns (``maxout_pieces``: the model's pieces per unit). Another model's checkpoint: ValueError."""
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-    saved = mngr.item_metadata(step)  # None from a manager without the handler: no legacy reading
-    saved_flat = None if saved is None else ocp.tree.to_flat_dict(dict(saved))
-    unit_major = saved is not None and _has_unit_major_maxout(saved_flat)
-    unit_major &= any(_is_maxout(k) for path in ocp.tree.to_flat_dict(target) for k in path)
-    if unit_major:
-        if not maxout_pieces:
-            raise ValueError(
-                "the checkpoint's maxout layers are unit-major; restoring it needs maxout_pieces"
-            )
-        target = _rename_maxout(target, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
-    if saved is not None:  # refused before orbax starts: a failed restore's threads print at exit
-        _check_fits(saved_flat, ocp.tree.to_flat_dict(target))
-    legacy = saved is not None and not any(name in saved for name in MODEL_STATE_FIELDS)
-    if not legacy:  # (a legacy one gets past _check_fits only for a model without state)
-        restored = mngr.restore(step, args=ocp.args.StandardRestore(target))
-    else:
-        fields = [f.name for f in dataclasses.fields(target) if f.name not in MODEL_STATE_FIELDS]
-        restored = mngr.restore(
-            step, args=ocp.args.StandardRestore({name: getattr(target, name) for name in fields})
-        )
-        restored = target.replace(**restored)
-    if unit_major:
-        restored = _rename_maxout(
-            _piece_major(restored, maxout_pieces), models.LEGACY_MAXOUT_DENSE, models.MAXOUT_DENSE
-        )
-    return state.replace(**{f.name: getattr(restored, f.name) for f in dataclasses.fields(state)})
-
-
-def _is_maxout(key) -> bool:
-    return isinstance(key, str) and key.startswith("Maxout_") and key[len("Maxout_") :].isdigit()
-
-
-def _under_unit_major_maxout(keys) -> bool:
-    """Whether a path (its keys) passes through a Maxout layer's Dense under its unit-major name."""
-    return any(
-        _is_maxout(a) and b == models.LEGACY_MAXOUT_DENSE for a, b in zip(keys, keys[1:], strict=False)
-    )
-
-
-def _has_unit_major_maxout(flat: dict) -> bool:
-    return any(_under_unit_major_maxout(path) for path in flat)
-
-
-def _rename_maxout(tree, old: str, new: str, parent=None):
-    """``tree`` with every Maxout layer's ``old`` entry renamed ``new`` (parameters, optimizer moments,
-    anything that mirrors them): dicts, tuples, named tuples and flax structs are rebuilt."""
-    if isinstance(tree, dict):
-        return {
-            (new if k == old and _is_maxout(parent) else k): _rename_maxout(v, old, new, k)
-            for k, v in tree.items()
-        }
-    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
-        fields = {f.name: _rename_maxout(getattr(tree, f.name), old, new) for f in dataclasses.fields(tree)}
-        return dataclasses.replace(tree, **fields)
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_rename_maxout(v, old, new) for v in tree))
-    if isinstance(tree, tuple | list):
-        return type(tree)(_rename_maxout(v, old, new) for v in tree)
-    return tree
-
-
-def _piece_major(tree, pieces: int):
-    """The unit-major Maxout columns (j * pieces + i: piece i of unit j) of every kernel and bias under
-    a Maxout layer's legacy Dense, reordered piece-major (i * units + j); leading axes (replicas) kept."""
-
-    def convert(path, x):
-        keys = [getattr(k, "key", None) for k in path]
-        if not _under_unit_major_maxout(keys) or keys[-1] not in ("kernel", "bias"):
-            return x
-        if x.shape[-1] % pieces:
-            raise ValueError(f"a maxout layer of {x.shape[-1]} columns cannot hold {pieces} pieces per unit")
-        units = x.shape[-1] // pieces
-        moved = jnp.swapaxes(x.reshape(*x.shape[:-1], units, pieces), -1, -2)
-        return moved.reshape(x.shape)
-
-    return jax.tree_util.tree_map_with_path(convert, tree)
-
-
-def _check_fits(saved: dict, target: dict) -> None:
-    """ValueError naming the first array of ``target`` (flat {path: array}) that the flat ``saved``
-    tree lacks or holds with another shape, else the first array only ``saved`` holds (parameters
-    named before optimizer state). ``saved`` may lack ``MODEL_STATE_FIELDS`` altogether: a legacy
-    checkpoint, which fits a model without state."""
-    saved_fields = {path[0] for path in saved}
-    for path, want in target.items():
-        name = ".".join(map(str, path))
-        if path[0] in MODEL_STATE_FIELDS and path[0] not in saved_fields:
-            raise ValueError(f"the checkpoint has no {path[0]} (model state) but this model keeps one")
-        if path not in saved:
-            raise ValueError(f"this model's {name} is not in the checkpoint")
-        if tuple(saved[path].shape) != tuple(want.shape):
-            got = tuple(saved[path].shape)
-            raise ValueError(f"this model's {name} has shape {tuple(want.shape)}, the checkpoint's {got}")
-    extra = sorted(
-        saved.keys() - target.keys(), key=lambda p: (not str(p[0]).endswith("_params"), tuple(map(str, p)))
-    )
-    if extra:
-        names = ", ".join(".".join(map(str, p)) for p in extra[:3])
-        raise ValueError(f"the checkpoint holds arrays this model lacks: {names}")
 
 
 def num_replicas(config) -> int:

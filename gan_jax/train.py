@@ -17,11 +17,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from gan_jax import data, evaluate, games, images, metric_writers, models, options, parallel, steps
+from gan_jax.checkpoints import checkpoint_manager, restore_checkpoint
 from gan_jax.errors import TrainError
 from gan_jax.state import (
     SAMPLE_STREAM,
     TrainState,
-    checkpoint_manager,
     create_state,
     g_optim,
     make_setup,
@@ -29,7 +29,6 @@ from gan_jax.state import (
     replica,
     replica_axes,
     replica_hparams,
-    restore_checkpoint,
     stack_replicas,
 )
 

@@ -19,16 +19,9 @@ from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
-from gan_jax import models, steps
-from gan_jax import state as state_module
-from gan_jax.state import (
-    STEP_STREAM,
-    _check_fits,
-    checkpoint_manager,
-    create_train_state,
-    make_setup,
-    restore_checkpoint,
-)
+from gan_jax import checkpoints, models, steps
+from gan_jax.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
+from gan_jax.state import STEP_STREAM, create_train_state, make_setup
 
 NUM = 16  # fake training images per architecture
 # config module, spectral norm in D (dcgan32 trains with it, so one step also covers SN's state)
@@ -333,7 +326,7 @@ def test_checkpoints_with_unit_major_maxout_columns_restore_as_the_same_model(
             return jnp.swapaxes(x.reshape(*x.shape[:-1], pieces, -1), -1, -2).reshape(x.shape)
 
         flat = jax.tree_util.tree_map_with_path(back, tree)
-        return state_module._rename_maxout(flat, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
+        return checkpoints._rename_maxout(flat, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
 
     old = unit_major(state)
     legacy = {f.name: getattr(old, f.name) for f in dataclasses.fields(old) if not f.name.endswith("_state")}

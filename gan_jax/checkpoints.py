@@ -1,0 +1,387 @@
+"""Checkpoints of the train state: orbax's manager, saves that fail in one line, and restores that tell
+a checkpoint that cannot be read (skipped) from one written by another model (refused).
+
+orbax writes a step into ``<step>.orbax-checkpoint-tmp`` and renames it once complete, so a failed save
+leaves the steps before it as they were. Its failures are noisy: a full disk logs every background
+thread's traceback, and a failed read or write leaves I/O pending in a closed event loop that reports
+itself later, up to the interpreter's exit; both are silenced here, where this module raises the
+failure as one line instead.
+"""
+
+import dataclasses
+import gc
+import inspect
+import logging
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import orbax.checkpoint as ocp
+
+from gan_jax import models
+from gan_jax.errors import CheckpointError, WorkdirError
+from gan_jax.workdir import probe_write
+
+MODEL_STATE_FIELDS = ("g_state", "d_state")
+_ORBAX_DIR = os.path.dirname(ocp.__file__)
+_ABSL_LOGGER = "absl"  # orbax logs through absl's logger
+
+
+class Misfit(CheckpointError, ValueError):
+    """A checkpoint written by another model or config: an array it lacks, holds extra, or holds with
+    another shape."""
+
+
+class Unreadable(CheckpointError):
+    """A checkpoint whose files cannot be read (truncated, missing, not valid JSON); ``step`` and
+    ``reason`` (the underlying error's first line) are kept for ``restore_latest``'s report."""
+
+    def __init__(self, directory, step: int, reason: str):
+        super().__init__(f"checkpoint step {step} in {directory} cannot be read: {reason}")
+        self.step, self.reason = step, reason
+
+
+def checkpoint_manager(directory: str, **options) -> ocp.CheckpointManager:
+    """An orbax manager of TrainState checkpoints (``ocp.args.StandardSave``) in ``directory``, with the
+    handler registered so that a step's saved tree structure can be read (``restore_checkpoint``).
+    Also silences the reports of failed I/O (``_silence_failed_io``), which ``save`` / ``wait`` /
+    ``close`` and the restores raise as one line instead."""
+    _silence_failed_io()
+    return ocp.CheckpointManager(
+        os.path.abspath(directory),  # (orbax refuses a relative path)
+        options=ocp.CheckpointManagerOptions(**options),
+        item_handlers=ocp.StandardCheckpointHandler(),
+    )
+
+
+def save(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> None:
+    """Checkpoint ``step`` of ``state`` (forced, whatever the manager's interval); awaited when ``wait``,
+    else written in the background and awaited by the next ``save``, ``wait`` or ``close``.
+
+    Raises ``WorkdirError`` "cannot write checkpoint step N to DIR: REASON" when the directory cannot be
+    written (found before orbax starts, by writing a probe file: orbax's background threads would
+    otherwise wait minutes for a step directory it failed to create) or the write fails (a full disk:
+    of this step, or of an earlier background save, then the step named). The steps written before are
+    left intact, and so is the failed step's temporary directory. Any other error propagates as it is."""
+    _await_save(mngr)
+    directory = str(mngr.directory)
+    try:
+        probe_write(directory)
+    except OSError as e:
+        raise WorkdirError(f"cannot write checkpoint step {step} to {directory}: {e.strerror or e}") from e
+    _write(mngr, step, lambda: mngr.save(step, args=ocp.args.StandardSave(state), force=True))
+    if wait:
+        _await_save(mngr)
+
+
+def wait(mngr: ocp.CheckpointManager) -> None:
+    """Waits for a background save; ``WorkdirError`` (as ``save``) if its write failed."""
+    _await_save(mngr)
+
+
+def _await_save(mngr: ocp.CheckpointManager) -> None:  # (``save``'s argument ``wait`` hides ``wait``)
+    _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
+
+
+def close(mngr: ocp.CheckpointManager) -> None:
+    """Waits for a background save (``WorkdirError`` as ``save`` if it failed), then in any case closes
+    the manager's threads and collects, quietly, the I/O that a failed read or write abandoned (which
+    the manager's threads held)."""
+    try:
+        wait(mngr)
+    finally:
+        mngr.close()
+        _collect_abandoned()
+
+
+def restore_latest(mngr: ocp.CheckpointManager, state, workdir: str, maxout_pieces: int | None = None):
+    """(state, step, skipped): the newest checkpoint of ``mngr`` that can be read, restored into
+    ``state`` as ``restore_checkpoint`` does; ``skipped`` lists (step, reason) of each newer one that
+    could not be read (left on disk: nothing is ever deleted). With no checkpoint: (state, None, []).
+
+    Raises ``Misfit`` (a ``CheckpointError``) at once for a checkpoint written by another model or
+    config, naming the first array that differs; ``CheckpointError`` naming every step when none can be
+    read. Other errors (bugs) propagate with their traceback."""
+    skipped = []
+    for step in sorted(mngr.all_steps(), reverse=True):
+        try:
+            return restore_checkpoint(mngr, step, state, maxout_pieces), step, skipped
+        except Unreadable as e:
+            skipped.append((step, e.reason))
+    if skipped:
+        steps = "; ".join(f"step {step}: {reason}" for step, reason in skipped)
+        raise CheckpointError(
+            f"no checkpoint in {workdir} can be read ({steps}); move them away to start afresh, "
+            "or use another --workdir"
+        )
+    return state, None, skipped
+
+
+def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pieces: int | None = None):
+    """Checkpoint ``step`` restored into ``state``'s structure (and shardings). Earlier layouts also
+    restore, read from the saved tree's metadata: a model without state takes checkpoints written
+    before TrainState had ``g_state`` / ``d_state``; a maxout D takes those whose Maxout layers kept
+    their columns unit-major (``models.LEGACY_MAXOUT_DENSE``), converted to today's piece-major
+    columns (``maxout_pieces``: the model's pieces per unit).
+
+    Raises ``Misfit`` for another model's checkpoint (checked on the metadata, before any array is
+    read), ``Unreadable`` when orbax cannot read the step's files or finds no tree metadata, and
+    ValueError for a unit-major checkpoint without ``maxout_pieces`` (a caller's mistake)."""
+    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    saved = _read(mngr, step, lambda: mngr.item_metadata(step))
+    if saved is None:  # (orbax's answer when the step's _METADATA is missing)
+        raise Unreadable(mngr.directory, step, "no tree metadata (_METADATA)")
+    saved_flat = ocp.tree.to_flat_dict(dict(saved))
+    unit_major = _has_unit_major_maxout(saved_flat)
+    unit_major &= any(_is_maxout(k) for path in ocp.tree.to_flat_dict(target) for k in path)
+    if unit_major:
+        if not maxout_pieces:
+            raise ValueError(
+                "the checkpoint's maxout layers are unit-major; restoring it needs maxout_pieces"
+            )
+        target = _rename_maxout(target, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
+    try:
+        _check_fits(saved_flat, ocp.tree.to_flat_dict(target))  # (before orbax reads any array)
+        restored = _restore_arrays(mngr, step, target, saved)
+        if unit_major:
+            restored = _rename_maxout(
+                _piece_major(restored, maxout_pieces), models.LEGACY_MAXOUT_DENSE, models.MAXOUT_DENSE
+            )
+    except Misfit as e:
+        raise Misfit(
+            f"checkpoint step {step} in {mngr.directory} was written by another model or config ({e}); "
+            "resume it with the config it was trained with, or use another --workdir"
+        ) from None
+    return state.replace(**{f.name: getattr(restored, f.name) for f in dataclasses.fields(state)})
+
+
+def _restore_arrays(mngr: ocp.CheckpointManager, step: int, target, saved):
+    """The arrays of ``step`` in ``target``'s structure; a legacy checkpoint (``saved`` has none of
+    ``MODEL_STATE_FIELDS``: it got past ``_check_fits`` only for a model without state) is read without
+    those fields, which keep ``target``'s."""
+    if any(name in saved for name in MODEL_STATE_FIELDS):
+        return _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(target)))
+    fields = {f.name: getattr(target, f.name) for f in dataclasses.fields(target)}
+    fields = {name: value for name, value in fields.items() if name not in MODEL_STATE_FIELDS}
+    restored = _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(fields)))
+    return target.replace(**restored)
+
+
+def _is_maxout(key) -> bool:
+    return isinstance(key, str) and key.startswith("Maxout_") and key[len("Maxout_") :].isdigit()
+
+
+def _under_unit_major_maxout(keys) -> bool:
+    """Whether a path (its keys) passes through a Maxout layer's Dense under its unit-major name."""
+    return any(
+        _is_maxout(a) and b == models.LEGACY_MAXOUT_DENSE for a, b in zip(keys, keys[1:], strict=False)
+    )
+
+
+def _has_unit_major_maxout(flat: dict) -> bool:
+    return any(_under_unit_major_maxout(path) for path in flat)
+
+
+def _rename_maxout(tree, old: str, new: str, parent=None):
+    """``tree`` with every Maxout layer's ``old`` entry renamed ``new`` (parameters, optimizer moments,
+    anything that mirrors them): dicts, tuples, named tuples and flax structs are rebuilt."""
+    if isinstance(tree, dict):
+        return {
+            (new if k == old and _is_maxout(parent) else k): _rename_maxout(v, old, new, k)
+            for k, v in tree.items()
+        }
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        fields = {f.name: _rename_maxout(getattr(tree, f.name), old, new) for f in dataclasses.fields(tree)}
+        return dataclasses.replace(tree, **fields)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_rename_maxout(v, old, new) for v in tree))
+    if isinstance(tree, tuple | list):
+        return type(tree)(_rename_maxout(v, old, new) for v in tree)
+    return tree
+
+
+def _piece_major(tree, pieces: int):
+    """The unit-major Maxout columns (j * pieces + i: piece i of unit j) of every kernel and bias under
+    a Maxout layer's legacy Dense, reordered piece-major (i * units + j); leading axes (replicas) kept.
+    ``Misfit`` when a layer's columns are not a multiple of ``pieces``."""
+
+    def convert(path, x):
+        keys = [getattr(k, "key", None) for k in path]
+        if not _under_unit_major_maxout(keys) or keys[-1] not in ("kernel", "bias"):
+            return x
+        if x.shape[-1] % pieces:
+            raise Misfit(f"a maxout layer of {x.shape[-1]} columns cannot hold {pieces} pieces per unit")
+        units = x.shape[-1] // pieces
+        moved = jnp.swapaxes(x.reshape(*x.shape[:-1], units, pieces), -1, -2)
+        return moved.reshape(x.shape)
+
+    return jax.tree_util.tree_map_with_path(convert, tree)
+
+
+def _check_fits(saved: dict, target: dict) -> None:
+    """``Misfit`` (a ValueError too) naming the first array of ``target`` (flat {path: array}) that the
+    flat ``saved`` tree lacks or holds with another shape, else the first array only ``saved`` holds
+    (parameters named before optimizer state). ``saved`` may lack ``MODEL_STATE_FIELDS`` altogether: a
+    legacy checkpoint, which fits a model without state."""
+    saved_fields = {path[0] for path in saved}
+    for path, want in target.items():
+        name = ".".join(map(str, path))
+        if path[0] in MODEL_STATE_FIELDS and path[0] not in saved_fields:
+            raise Misfit(f"the checkpoint has no {path[0]} (model state) but this model keeps one")
+        if path not in saved:
+            raise Misfit(f"this model's {name} is not in the checkpoint")
+        if tuple(saved[path].shape) != tuple(want.shape):
+            got = tuple(saved[path].shape)
+            raise Misfit(f"this model's {name} has shape {tuple(want.shape)}, the checkpoint's {got}")
+    extra = sorted(
+        saved.keys() - target.keys(), key=lambda p: (not str(p[0]).endswith("_params"), tuple(map(str, p)))
+    )
+    if extra:
+        names = ", ".join(".".join(map(str, p)) for p in extra[:3])
+        raise Misfit(f"the checkpoint holds arrays this model lacks: {names}")
+
+
+def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
+    """``read()``, an orbax read of ``step``, with orbax's log records muted. Raises ``Unreadable`` for
+    what orbax raises when the files cannot be read: OSError (a missing metadata file), ValueError
+    (tensorstore's DATA_LOSS / OUT_OF_RANGE / FAILED_PRECONDITION for a truncated or missing array file,
+    JSONDecodeError for a truncated metadata file), KeyError (a missing item directory) and the bare
+    Exception orbax wraps a failed array read in. Other errors propagate unchanged."""
+    logger = logging.getLogger(_ABSL_LOGGER)
+    muted = _OrbaxLogFilter()
+    logger.addFilter(muted)
+    try:
+        return read()
+    except Exception as e:
+        if not isinstance(e, OSError | ValueError | KeyError) and type(e) is not Exception:
+            raise
+        reason = _reason(e)
+    finally:
+        logger.removeFilter(muted)
+    _collect_abandoned()  # (now that the error holding them is dropped)
+    raise Unreadable(mngr.directory, step, reason)
+
+
+def _write(mngr: ocp.CheckpointManager, step: int | None, write: Callable) -> None:
+    """``write()``, an orbax save or wait. Raises ``WorkdirError`` for a failed write
+    (``_write_failure``); other errors propagate unchanged."""
+    try:
+        write()
+        return
+    except Exception as e:
+        reason = _write_failure(e)
+        if reason is None:
+            raise
+    _collect_abandoned()  # (now that the error holding them is dropped)
+    raise WorkdirError(f"cannot write checkpoint step {step} to {mngr.directory}: {reason}")
+
+
+def _chain(error: BaseException):
+    """``error`` and the exceptions it was raised from or during, outermost first."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _write_failure(error: BaseException) -> str | None:
+    """The OS's reason when ``error`` or one it came from is a failed write: an OSError, or the ValueError
+    of a tensorstore status carrying an ``os_error_code`` (what orbax raises for a full disk); else None."""
+    for e in _chain(error):
+        if isinstance(e, OSError):
+            return e.strerror or str(e)
+        code = re.search(r"\[os_error_code='?(\d+)'?\]", str(e)) if isinstance(e, ValueError) else None
+        if code:
+            return os.strerror(int(code.group(1)))
+    return None
+
+
+def _reason(error: BaseException, limit: int = 300) -> str:
+    """The innermost error of ``error``'s chain as "Type: first line" (cut to ``limit`` characters):
+    orbax's own message for a failed array read is a page of TensorStore spec, its cause one line."""
+    root = list(_chain(error))[-1]
+    if isinstance(root, OSError) and root.strerror:
+        line = f"{root.strerror}: {root.filename}" if root.filename else root.strerror
+    else:
+        line = (str(root).strip().splitlines() or [""])[0]
+    text = f"{type(root).__name__}: {line}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _OrbaxLogFilter(logging.Filter):
+    """Drops orbax's records (during a read: what fails is raised as ``Unreadable`` instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.pathname.startswith(_ORBAX_DIR)
+
+
+class _WriteFailureLogFilter(logging.Filter):
+    """Drops orbax's records whose exception is a failed write (``_write_failure``): the tracebacks that
+    each of its background save threads logs for a full disk, raised by ``save`` as one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and record.pathname.startswith(_ORBAX_DIR) and _write_failure(error))
+
+
+class _AbandonedTaskLogFilter(logging.Filter):
+    """Drops asyncio's "... exception was never retrieved" for orbax's tasks and futures (their coroutine
+    or exception from orbax's code): the reads or writes that a failed restore or save abandoned, whose
+    failure is raised as one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "exception was never retrieved" not in str(record.msg):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        return not (f"defined at {_ORBAX_DIR}" in record.getMessage() or _raised_in_orbax(error))
+
+
+def _raised_in_orbax(error: BaseException | None) -> bool:
+    traceback = error.__traceback__ if error is not None else None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(_ORBAX_DIR):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _silence_failed_io() -> None:
+    """Installs (once) the filters of orbax's logged write failures and of its abandoned tasks, and a
+    ``sys.unraisablehook`` that drops the reports of the I/O a failed read or write abandoned: orbax
+    closes its event loop with the other arrays' reads or writes pending, whose completions then raise
+    "Event loop is closed" in tensorstore's threads (even before the failure is raised), and the
+    abandoned coroutines and tasks report themselves when collected, at any time until exit. Every
+    other report goes to the hook it wraps."""
+    for name, kind in ((_ABSL_LOGGER, _WriteFailureLogFilter), ("asyncio", _AbandonedTaskLogFilter)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+    if not isinstance(sys.unraisablehook, _AbandonedIOHook):
+        sys.unraisablehook = _AbandonedIOHook(sys.unraisablehook)
+
+
+def _collect_abandoned() -> None:
+    """Collects, without a word, the coroutines a failed orbax read or write abandoned (those not
+    reported to the hook warn "coroutine ... was never awaited")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gc.collect()
+
+
+class _AbandonedIOHook:
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+
+    def __call__(self, unraisable) -> None:
+        closed_loop = (
+            unraisable.exc_type is RuntimeError and str(unraisable.exc_value) == "Event loop is closed"
+        )
+        obj = unraisable.object
+        orbax_io = inspect.iscoroutine(obj) and obj.cr_code.co_filename.startswith(_ORBAX_DIR)
+        if not (closed_loop or orbax_io):
+            self.wrapped(unraisable)
