@@ -101,6 +101,34 @@ def relativistic_average_g_loss(*, real_logits: jax.Array | None = None, fake_lo
     return relativistic_average_d_loss(real_logits=fake_logits, fake_logits=real_logits)
 
 
+# --- Relativistic pairing (RpGAN: Jolicoeur-Martineau 2018's RSGAN; Huang et al. 2024, R3GAN) ----------
+
+
+def _paired(real_logits: jax.Array | None, fake_logits: jax.Array) -> jax.Array:
+    """l_real - l_fake, element i against element i: each real paired with one fake."""
+    if real_logits is None:
+        raise ValueError("the relativistic pairing losses need real_logits")
+    if real_logits.shape != fake_logits.shape:
+        raise ValueError(
+            f"relativistic pairing pairs each real with one fake: real logits {real_logits.shape} "
+            f"and fake logits {fake_logits.shape} must have one shape"
+        )
+    return real_logits - fake_logits
+
+
+def relativistic_pairing_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """-E_{x,z}[log sigmoid(C(x) - C(G(z)))] = E_i[softplus(-(l_real_i - l_fake_i))], the i-th real against
+    the i-th fake: R3GAN's RpGAN loss (softplus of the negated paired difference, R3GAN/Trainer.py); not
+    the batch means of the relativistic average game."""
+    return jnp.mean(jax.nn.softplus(-_paired(real_logits, fake_logits)))
+
+
+def relativistic_pairing_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """The D loss with the pair's roles swapped: E_i[softplus(-(l_fake_i - l_real_i))]. Needs
+    ``real_logits``, one per fake."""
+    return jnp.mean(jax.nn.softplus(_paired(real_logits, fake_logits)))
+
+
 class Game(NamedTuple):
     """A game: its two losses and what a train step must know about it.
 
@@ -190,6 +218,20 @@ GAMES = {
             "sigmoid(C(x) - E C(G(z))) = 1/2 and both losses are 2 log 2"
         ),
         reference="Jolicoeur-Martineau 2018, The relativistic discriminator (RaSGAN)",
+    ),
+    "relativistic_pairing": Game(
+        d_loss=relativistic_pairing_d_loss,
+        g_loss=relativistic_pairing_g_loss,
+        needs_real_for_g=True,
+        fixed_point=(
+            "p_g = p_data (Sun et al. 2020: RpGAN's landscape has no mode-dropping local minima; Huang et "
+            "al. 2024: with R1 + R2 it converges locally); with C constant, sigmoid(C(x) - C(G(z))) = 1/2 "
+            "and both losses are log 2"
+        ),
+        reference=(
+            "Jolicoeur-Martineau 2018, The relativistic discriminator (RSGAN); Huang et al. 2024, "
+            "The GAN is dead; long live the GAN! (R3GAN, RpGAN)"
+        ),
     ),
 }
 

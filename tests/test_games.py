@@ -177,6 +177,52 @@ def test_relativistic_average_g_loss_needs_real_logits():
         game.g_loss(fake_logits=F2)
 
 
+# --- relativistic pairing (RpGAN) -------------------------------------------------------------
+
+
+def test_relativistic_pairing_by_hand():
+    """Pair i is (R2[i], F2[i]): differences l_r - l_f = (0.5 - 2, -1 - 0) = (-1.5, -1)."""
+    game = games.GAMES["relativistic_pairing"]
+    # D: mean(softplus(-(l_r - l_f))) = mean(softplus(1.5), softplus(1))
+    close(game.d_loss(real_logits=R2, fake_logits=F2), (softplus(1.5) + softplus(1.0)) / 2)
+    # G: mean(softplus(-(l_f - l_r))) = mean(softplus(-1.5), softplus(-1))
+    close(game.g_loss(real_logits=R2, fake_logits=F2), (softplus(-1.5) + softplus(-1.0)) / 2)
+    # D = mean softplus(f_i - r_i): dD/dr_i = -sigmoid(f_i - r_i)/n, dD/df_i = +sigmoid(f_i - r_i)/n
+    gr, gf = d_grads(game, R2, F2)
+    close(gr, [-sigmoid(1.5) / 2, -sigmoid(1.0) / 2])
+    close(gf, [sigmoid(1.5) / 2, sigmoid(1.0) / 2])
+    # G = mean softplus(r_i - f_i): dG/df_i = -sigmoid(r_i - f_i)/n, dG/dr_i = +sigmoid(r_i - f_i)/n
+    ggr, ggf = g_grads(game, R2, F2)
+    close(ggf, [-sigmoid(-1.5) / 2, -sigmoid(-1.0) / 2])
+    close(ggr, [sigmoid(-1.5) / 2, sigmoid(-1.0) / 2])
+
+
+def test_relativistic_pairing_pairs_elements_not_batch_means():
+    """Re-pairing the same logits changes the pairing loss: (0.5 - 0, -1 - 2) = (0.5, -3) gives
+    mean(softplus(-0.5), softplus(3)); the relativistic average game, built on batch means, does not move,
+    and differs from the pairing game on the same batch."""
+    pairing, average = games.GAMES["relativistic_pairing"], games.GAMES["relativistic_average"]
+    swapped = F2[::-1]
+    close(pairing.d_loss(real_logits=R2, fake_logits=swapped), (softplus(-0.5) + softplus(3.0)) / 2)
+    close(
+        average.d_loss(real_logits=R2, fake_logits=swapped),
+        float(average.d_loss(real_logits=R2, fake_logits=F2)),
+    )
+    assert float(pairing.d_loss(real_logits=R2, fake_logits=F2)) != pytest.approx(
+        float(average.d_loss(real_logits=R2, fake_logits=F2)), rel=1e-3
+    )
+
+
+def test_relativistic_pairing_needs_one_real_per_fake():
+    game = games.GAMES["relativistic_pairing"]
+    assert game.needs_real_for_g
+    with pytest.raises(ValueError, match="real_logits"):
+        game.g_loss(fake_logits=F2)
+    for loss in (game.d_loss, game.g_loss):
+        with pytest.raises(ValueError, match="one shape"):
+            loss(real_logits=jnp.zeros(3), fake_logits=F2)
+
+
 @pytest.mark.parametrize("name", [n for n, g in games.GAMES.items() if not g.needs_real_for_g])
 def test_g_loss_ignores_real_logits_when_not_needed(name):
     game = games.GAMES[name]
@@ -197,6 +243,7 @@ EQUILIBRIUM = {
     "wasserstein": (0.7, 0.0, -0.7),  # any constant critic
     "hinge": (0.0, 2.0, 0.0),  # any constant in [-1, 1]; 0 here
     "relativistic_average": (0.3, 2 * math.log(2.0), 2 * math.log(2.0)),  # any constant
+    "relativistic_pairing": (-0.4, math.log(2.0), math.log(2.0)),  # any constant: softplus(0) each
 }
 
 
@@ -256,7 +303,9 @@ def test_hinge_optimal_discriminator_is_sign_of_density_difference():
 
 # --- properties over wide logit ranges ----------------------------------------------------------
 
-# Fixed shapes (4 real, 3 fake logits) so that each game compiles once.
+# Fixed shapes (4 real, 3 fake logits) so that each game compiles once; the games that pair each real
+# with one fake read the first 3 real logits.
+PAIRED = ("relativistic_pairing",)
 FLOATS = st.floats(-1e4, 1e4, width=32)
 REAL_LOGITS = hnp.arrays(np.float32, 4, elements=FLOATS)
 FAKE_LOGITS = hnp.arrays(np.float32, 3, elements=FLOATS)
@@ -284,6 +333,7 @@ def test_finite_losses_gradients_and_sign_conventions(name, real, fake):
     """For logits in [-1e4, 1e4] both losses and all four gradients are finite. And higher logit = more
     real: D's loss never rises as real logits go up or fake logits go down, G's never rises as fake logits
     go up (not checked for LSGAN, which regresses onto the 0/1 codes)."""
+    real = real[: len(fake)] if name in PAIRED else real
     d, g, (d_real, d_fake), g_grad = _values_and_grads(name)(jnp.asarray(real), jnp.asarray(fake))
     assert np.isfinite(float(d)) and np.isfinite(float(g))
     for grad in (d_real, d_fake, *g_grad):
@@ -319,6 +369,7 @@ def test_registry_lists_choices_and_rejects_unknown():
         "wasserstein",
         "hinge",
         "relativistic_average",
+        "relativistic_pairing",
     ]
     with pytest.raises(ValueError, match="minimax, nonsaturating, least_squares"):
         games.get_game("bogus")
@@ -327,7 +378,7 @@ def test_registry_lists_choices_and_rejects_unknown():
 
 def test_game_records():
     g = games.GAMES
-    assert [n for n in g if g[n].needs_real_for_g] == ["relativistic_average"]
+    assert [n for n in g if g[n].needs_real_for_g] == ["relativistic_average", "relativistic_pairing"]
     assert [n for n in g if g[n].critic] == ["wasserstein", "hinge"]
     assert [n for n in g if g[n].needs_lipschitz] == ["wasserstein"]
     constraint = g["wasserstein"].constraint
