@@ -46,13 +46,21 @@ _D_STEPS = flags.DEFINE_integer(
 )
 _SEED = flags.DEFINE_integer("seed", None, "Random seed; overrides config.seed.")
 _MODE = flags.DEFINE_enum("mode", "train", ["train", "evaluate", "sample"], "What to do with --workdir.")
-_NUM_SAMPLES = flags.DEFINE_integer("num_samples", 10_000, "Samples to draw (--mode=sample/evaluate).")
+_NUM_SAMPLES = flags.DEFINE_integer(
+    "num_samples",
+    None,
+    "Samples to draw (--mode=sample/evaluate); default: the dataset's protocol (10k; StackedMNIST 26k).",
+)
 _DISTRIBUTED = flags.DEFINE_bool(
     "distributed",
     None,
     "Call jax.distributed.initialize() first (multi-host; default: env GAN_JAX_DISTRIBUTED=1).",
 )
-_SAMPLES = flags.DEFINE_string("samples", None, "A [N, 784] float32 .npy of samples to evaluate instead.")
+_SAMPLES = flags.DEFINE_string(
+    "samples",
+    None,
+    "A float32 .npy of samples to evaluate instead: [N, 784] MNIST, [N, 2352] with a StackedMNIST --config.",
+)
 _LABELS = flags.DEFINE_string(
     "labels", None, "With --samples: a [N] .npy of the classes they were drawn for (conditional metrics)."
 )
@@ -98,7 +106,7 @@ def _check_mode_flags():
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
     if _LABELS.present and not _SAMPLES.present:
         raise errors.ConfigError("--labels go with --samples (the classes those samples were drawn for)")
-    if _NUM_SAMPLES.value < 1:
+    if _NUM_SAMPLES.value is not None and _NUM_SAMPLES.value < 1:
         raise errors.ConfigError(f"--num_samples must be at least 1, got {_NUM_SAMPLES.value}")
 
 
@@ -111,7 +119,7 @@ def _run(config):
             print(f"wrote {path}")
     else:
         if _SAMPLES.value:
-            reports = [evaluate.evaluate_samples_file(_SAMPLES.value, _LABELS.value)]
+            reports = [evaluate.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
         else:
             reports = evaluate.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
         for path, report in reports:

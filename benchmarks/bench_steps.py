@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         named = json.loads(args.xla_options) if args.xla_options else {}
         if not isinstance(named, dict):
             raise ValueError("not a JSON object")
-        args.xla_options = {k: steps.check_xla_options(v, k) for k, v in named.items()}
+        args.xla_options = {k: steps.parse_xla_options(json.dumps(v), k) for k, v in named.items()}
     except ValueError as e:
         p.error(f"--xla_options must be a JSON object of {{name: {{option: value}}}}: {e}")
     args.window_steps = args.window_steps or default_window

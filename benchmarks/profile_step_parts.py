@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from benchmarks.bench_steps import NUM_TRAIN, bench_config, random_images
-from gan_jax import steps
+from gan_jax import steps, updates
 from gan_jax.state import create_train_state, make_setup
 
 
@@ -165,7 +165,7 @@ def main(argv=None) -> dict:
 
     def update(grads, opt):  # returns the structure it takes: XLA updates the donated buffers in place
         txs, params, states = (setup.g_tx, setup.d_tx), opt["params"], opt["states"]
-        out = [steps._apply(*a) for a in zip(txs, grads, states, params, strict=True)]
+        out = [updates.apply_updates(*a) for a in zip(txs, grads, states, params, strict=True)]
         return {"params": [p for p, _ in out], "states": [o for _, o in out]}
 
     update = jax.jit(update, donate_argnums=1)

@@ -14,8 +14,7 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import data, evaluate, figures, images, models, steps, train  # noqa: E402
-from gan_jax.state import num_replicas  # noqa: E402
+from gan_jax import data, evaluate, figures, images, models, replicas, steps  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/paper_mnist", "A trained MNIST run.")
 _OUT = flags.DEFINE_string("out", "experiments/figures", "Folder for the PNGs.")
@@ -30,10 +29,10 @@ def main(argv):
     config = evaluate.load_run_config(_WORKDIR.value)
     x_train = data.load_dataset(config.data)["train"][0]
     setup, state = evaluate.restore_generator(_WORKDIR.value, config, x_train.mean(0), len(x_train))
-    replicas = num_replicas(config)
-    state = train.replica_views(state, replicas)[_REPLICA.value]
-    run_dir = train.replica_dirs(_WORKDIR.value, replicas)[_REPLICA.value]
-    tag = f"_r{_REPLICA.value}" if replicas > 1 else ""
+    count = replicas.num_replicas(config)
+    state = replicas.views(state, count)[_REPLICA.value]
+    run_dir = replicas.dirs(_WORKDIR.value, count)[_REPLICA.value]
+    tag = f"_r{_REPLICA.value}" if count > 1 else ""
     key = jax.random.PRNGKey(_SEED.value)
     z_dim = config.model.z_dim
     step = int(state.step)

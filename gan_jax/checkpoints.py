@@ -160,14 +160,14 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
 
 
 def _restore_arrays(mngr: ocp.CheckpointManager, step: int, target, saved):
-    """The arrays of ``step`` in ``target``'s structure; a legacy checkpoint (``saved`` has none of
-    ``MODEL_STATE_FIELDS``: it got past ``_check_fits`` only for a model without state) is read without
-    those fields, which keep ``target``'s."""
-    if any(name in saved for name in MODEL_STATE_FIELDS):
-        return _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(target)))
+    """The arrays of ``step`` in ``target``'s structure. A field the checkpoint lacks (written before
+    TrainState had it: ``g_state`` / ``d_state`` of a model without state, ``prev_grads`` when not
+    optimistic; ``_check_fits`` let it through only with no arrays) keeps ``target``'s value."""
     fields = {f.name: getattr(target, f.name) for f in dataclasses.fields(target)}
-    fields = {name: value for name, value in fields.items() if name not in MODEL_STATE_FIELDS}
-    restored = _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(fields)))
+    if all(name in saved for name in fields):
+        return _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(target)))
+    present = {name: value for name, value in fields.items() if name in saved}
+    restored = _read(mngr, step, lambda: mngr.restore(step, args=ocp.args.StandardRestore(present)))
     return target.replace(**restored)
 
 

@@ -235,15 +235,15 @@ def load_tfds_images(
 
 
 def pixel_range(data_config) -> tuple[float, float] | None:
-    """The range the dataset's pixels are scaled to: [0, 1] for MNIST, [-1, 1] for the TFDS colour
-    sets, None for the (unbounded) toys."""
-    name = data_config.get("name", "mnist")
-    if name == "mnist":
+    """The range the dataset's pixels are scaled to: [0, 1] for MNIST and StackedMNIST, [-1, 1] for the
+    TFDS colour sets, None for the (unbounded) toys."""
+    name = data_config.name
+    if name in ("mnist", "stacked_mnist"):
         return (0.0, 1.0)
     return (-1.0, 1.0) if name in IMAGE_DATASETS else None
 
 
-DATASETS = ("mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d")
+DATASETS = ("mnist", "stacked_mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d", "dirac")
 NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, and their class counts
 LABELLED = tuple(NUM_CLASSES)
 
@@ -256,29 +256,36 @@ def _capped(available: int, num_train: int) -> int:
 def train_size(data_config) -> int:
     """The training set's row count, for CIFAR-10 and CelebA without reading their images (the TFDS
     split's length, capped by ``num_train``); the other sets are loaded to count them."""
-    name = data_config.get("name", "mnist")
+    name = data_config.name
     if name in IMAGE_DATASETS:
-        source = tfds_source(name, "train", data_config.get("dir") or None)
-        return _capped(len(source), int(data_config.get("num_train", 0)))
+        source = tfds_source(name, "train", data_config.dir or None)
+        return _capped(len(source), int(data_config.num_train))
+    if name == "stacked_mnist":  # built to exactly num_train rows; not built to count them
+        return int(data_config.num_train)
     return len(load_dataset(data_config)["train"][0])
 
 
 def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
-    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``), CIFAR-10 or CelebA
+    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``load_mnist``), StackedMNIST (see
+    ``gan_jax.stacked_mnist.load``), CIFAR-10 or CelebA
     (see ``load_tfds_images``; ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count,
     ``rows`` = [first, end) reads those training rows alone), or a toy.
 
     Toy training sets are ``num_train`` float32 draws from ``gan_jax.toy_data`` under ``data_config.seed``
     (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.
     """
-    name = data_config.get("name", "mnist")
+    name = data_config.name
     if rows is not None and name not in IMAGE_DATASETS:
         raise ValueError(f"rows= reads part of {', '.join(IMAGE_DATASETS)} only, not {name}")
     if name == "mnist":
         return load_mnist(data_config.source, data_config.dir or None)
+    if name == "stacked_mnist":
+        from gan_jax import stacked_mnist
+
+        return stacked_mnist.load(data_config)
     if name in IMAGE_DATASETS:
-        num_train = int(data_config.get("num_train", 0))
-        return load_tfds_images(name, data_config.get("dir") or None, num_train, rows)
+        num_train = int(data_config.num_train)
+        return load_tfds_images(name, data_config.dir or None, num_train, rows)
     from gan_jax import toy_data
 
     n, seed = data_config.num_train, data_config.seed
@@ -290,6 +297,8 @@ def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
         x = toy_data.gaussian_1d(n, seed, data_config.means[0], data_config.stds[0])
     elif name == "mixture1d":
         x = toy_data.mixture_1d(n, seed, data_config.means, data_config.stds)
+    elif name == "dirac":
+        x = np.zeros((n, 1), np.float32)
     else:
         raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     x = np.asarray(x, np.float32).reshape(n, -1)
@@ -306,8 +315,11 @@ def toy_centres(data_config) -> np.ndarray:
 
 
 def toy_density(data_config, x) -> np.ndarray:
-    """The exact density of a 1-D toy dataset at x (float64)."""
+    """The exact density of a 1-D toy dataset at x (float64); zeros for the point mass 'dirac'."""
     from gan_jax import toy_data
+
+    if data_config.name == "dirac":
+        return np.zeros(np.shape(x))
 
     if data_config.name == "gauss1d":
         return toy_data.gaussian_1d_pdf(x, data_config.means[0], data_config.stds[0])

@@ -2,6 +2,9 @@
 (Fréchet classifier distance, classifier score, class histogram, precision/recall on the shipped
 classifier's features), with the real-data floors computed by the same code.
 
+StackedMNIST's mode coverage and reverse KL (gan_jax/stacked_mnist.py, VEEGAN/PacGAN's 26,000-sample
+protocol) and the 2-D toys' (gan_jax/mode_metrics.py) go through the same entry points.
+
 Also what ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws
 samples from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``).
 """
@@ -14,7 +17,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import classifier, data, mode_metrics, models, replicas, sample_metrics, steps
+from gan_jax import classifier, data, mode_metrics, models, replicas, sample_metrics, stacked_mnist, steps
+from gan_jax import config as config_lib
 from gan_jax.checkpoints import checkpoint_manager, restore_checkpoint
 from gan_jax.errors import EvalError
 from gan_jax.state import EVAL_STREAM, create_state, make_setup
@@ -33,8 +37,10 @@ KEYS = (
 )
 TOY_KEYS = ("modes_covered", "num_modes", "high_quality", "reverse_kl")
 CONDITIONAL_KEYS = ("cond_accuracy", "per_class_fcd_mean")
+FLOOR_ONLY_KEYS = ("classifier_accuracy", "mode_accuracy")  # StackedMNIST's floors (stacked_mnist.py)
 TOY_2D = ("ring", "grid")  # the toys with mode coverage; the 1-D ones have none
-METRIC_DATASETS = ("mnist", *TOY_2D)
+STACKED = "stacked_mnist"
+METRIC_DATASETS = ("mnist", STACKED, *TOY_2D)
 
 
 def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
@@ -115,22 +121,29 @@ def real_data_floors(splits, num: int = PARZEN_SAMPLES, conditional: bool = Fals
 
 
 def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+    """The run's config.json, upgraded to today's fields (``config.upgrade``)."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise EvalError(f"no config.json in {workdir}; is it a training workdir?")
     with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
+        return config_lib.upgrade(json.load(f))
 
 
 def check_has_metrics(data_config) -> None:
-    """EvalError unless ``evaluate_samples`` measures something on this dataset: MNIST (Parzen, FCD, ...)
-    or a 2-D toy (mode coverage)."""
-    name = data_config.get("name", "mnist")
+    """EvalError unless ``evaluate_samples`` measures something on this dataset: MNIST (Parzen, FCD, ...),
+    StackedMNIST or a 2-D toy (mode coverage)."""
+    name = data_config.name
     if name not in METRIC_DATASETS:
         raise EvalError(
-            f"no metrics for dataset {name!r}: evaluation measures {METRIC_DATASETS[0]} and the 2-D toys "
+            f"no metrics for dataset {name!r}: evaluation measures mnist, {STACKED} and the 2-D toys "
             f"({', '.join(TOY_2D)}); use --mode=sample to draw its samples"
         )
+
+
+def protocol_samples(data_config) -> int:
+    """The fewest samples a dataset's metrics take, and what --mode=sample/evaluate draws by default:
+    StackedMNIST's ``protocol_samples`` (VEEGAN/PacGAN's 26,000), the Parzen protocol's 10,000 otherwise."""
+    return int(data_config.protocol_samples) if data_config.name == STACKED else PARZEN_SAMPLES
 
 
 def run_data(config) -> tuple[dict | None, int, np.ndarray]:
@@ -138,8 +151,10 @@ def run_data(config) -> tuple[dict | None, int, np.ndarray]:
     are loaded (their metrics read the splits; the paper model's initial state reads the mean). For
     CIFAR-10 and CelebA with any model but the paper MLP nothing is read but the training set's size
     (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
-    data permutation): CelebA's images are 8 GB as float32."""
-    if config.data.get("name", "mnist") in data.IMAGE_DATASETS and not models.init_reads_mean(config.model):
+    data permutation): CelebA's images are 8 GB as float32. StackedMNIST's metrics read no split either
+    (its 128,000 stacks are 1.2 GB)."""
+    unread = (*data.IMAGE_DATASETS, STACKED)
+    if config.data.name in unread and not models.init_reads_mean(config.model):
         return None, data.train_size(config.data), models.init_mean_pixel(config.model, None)
     splits = data.load_dataset(config.data)
     x_train = splits["train"][0]
@@ -194,18 +209,24 @@ def draw_eval_samples(setup, state, config, num: int) -> tuple[np.ndarray, np.nd
 
 def toy_metrics(samples, data_config) -> dict:
     """Mode coverage of a 2-D toy's samples (VEEGAN/PacGAN protocol); none for the other datasets."""
-    if data_config.get("name", "mnist") not in TOY_2D:
+    if data_config.name not in TOY_2D:
         return {}
     return mode_metrics.mode_metrics(samples, data.toy_centres(data_config), data_config.std)
 
 
 def is_mnist(data_config) -> bool:
-    return data_config.get("name", "mnist") == "mnist"
+    return data_config.name == "mnist"
 
 
-def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAMPLES, labels=None) -> dict:
+def evaluate_samples(samples, data_config, splits, min_samples: int | None = None, labels=None) -> dict:
     """The metrics that apply to ``data_config``'s dataset: MNIST's (with the conditional ones when
-    ``labels`` are given), the 2-D toys' mode coverage, or none ({}; see ``check_has_metrics``)."""
+    ``labels`` are given), StackedMNIST's modes, the 2-D toys' mode coverage, or none ({}; see
+    ``check_has_metrics``). At least ``min_samples`` samples (default: ``protocol_samples``)."""
+    min_samples = protocol_samples(data_config) if min_samples is None else min_samples
+    if data_config.name == STACKED:
+        if labels is not None:
+            raise EvalError("StackedMNIST has no conditional metrics: evaluate its samples without labels")
+        return stacked_mnist.stacked_metrics(samples, min_samples=min_samples)
     if not is_mnist(data_config):
         return toy_metrics(samples, data_config)
     return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels)
@@ -213,11 +234,24 @@ def evaluate_samples(samples, data_config, splits, min_samples: int = PARZEN_SAM
 
 def evaluate_generator(setup, state, splits, config) -> dict:
     """Metrics of ``config.eval_samples`` fair samples of the state's G (``draw_eval_samples``), with
-    the Parzen protocol's sample count lowered to ``eval_samples`` when that is smaller."""
+    the protocol's sample count lowered to ``eval_samples`` when that is smaller."""
     samples, labels = draw_eval_samples(setup, state, config, config.eval_samples)
-    return evaluate_samples(
-        samples, config.data, splits, min(PARZEN_SAMPLES, config.eval_samples), labels=labels
-    )
+    least = min(protocol_samples(config.data), config.eval_samples)
+    return evaluate_samples(samples, config.data, splits, least, labels=labels)
+
+
+def stacked_floors(data_config, num: int) -> dict:
+    """StackedMNIST's real-data floors for ``num`` samples (``stacked_mnist.real_data_floors``)."""
+    test_x, test_y = data.load_mnist(data_config.source, data_config.dir or None)["test"]
+    return stacked_mnist.real_data_floors(test_x, test_y, num)
+
+
+def dataset_floors(data_config, splits, num: int, conditional: bool) -> dict | None:
+    """The real-data floors of MNIST (``real_data_floors``) or of StackedMNIST for ``num`` samples
+    (``stacked_floors``); None for the toys."""
+    if is_mnist(data_config):
+        return real_data_floors(splits, conditional=conditional)
+    return stacked_floors(data_config, num) if data_config.name == STACKED else None
 
 
 def scalars(results: dict) -> dict:
@@ -235,6 +269,9 @@ def format_table(metrics: dict, floors: dict | None = None) -> str:
         if floors and key in floors:
             line += f"{floors[key]:>14.4f}"
         rows.append(line)
+    for key in FLOOR_ONLY_KEYS:  # the classifier's own error, a floor with no model column
+        if floors and floors.get(key) is not None:
+            rows.append(f"{key:<18}{'':>14}{floors[key]:>14.4f}")
     return "\n".join(rows)
 
 
@@ -263,11 +300,12 @@ def draw_workdir(workdir: str, config, num: int) -> tuple[dict | None, list[Draw
     return splits, drawn
 
 
-def sample_workdir(workdir: str, num: int) -> list[str]:
-    """Writes ``num`` evaluation samples of each replica's G, [num, data_dim] float32, to
-    ``samples.npy`` in its directory (and, for a conditional G, their classes to ``labels.npy``).
-    Returns the paths written."""
-    _, drawn = draw_workdir(workdir, load_run_config(workdir), num)
+def sample_workdir(workdir: str, num: int | None = None) -> list[str]:
+    """Writes ``num`` (default: ``protocol_samples``) evaluation samples of each replica's G, [num,
+    data_dim] float32, to ``samples.npy`` in its directory (and, for a conditional G, their classes to
+    ``labels.npy``). Returns the paths written."""
+    config = load_run_config(workdir)
+    _, drawn = draw_workdir(workdir, config, protocol_samples(config.data) if num is None else num)
     paths = []
     for d in drawn:
         os.makedirs(d.out_dir, exist_ok=True)
@@ -278,33 +316,47 @@ def sample_workdir(workdir: str, num: int) -> list[str]:
     return paths
 
 
-def evaluate_workdir(workdir: str, num: int) -> list[tuple[str, dict]]:
-    """Evaluates ``num`` evaluation samples of each replica's G (``evaluate_samples``) and writes
-    ``eval.json`` in its directory: the metrics, the step, ``num_samples`` and MNIST's real-data floors
-    (computed once). Refused (EvalError) before drawing if the run's dataset has no metrics.
-    Returns [(path, what it holds)]."""
+def evaluate_workdir(workdir: str, num: int | None = None) -> list[tuple[str, dict]]:
+    """Evaluates ``num`` (default: ``protocol_samples``) evaluation samples of each replica's G
+    (``evaluate_samples``) and writes ``eval.json`` in its directory: the metrics, the step,
+    ``num_samples`` and the real-data floors of MNIST or StackedMNIST (computed once). Refused
+    (EvalError) before drawing if the run's dataset has no metrics. Returns [(path, what it holds)]."""
     config = load_run_config(workdir)
     check_has_metrics(config.data)
+    num = protocol_samples(config.data) if num is None else num
     splits, drawn = draw_workdir(workdir, config, num)
     reports, floors = [], None
     for d in drawn:
         results = evaluate_samples(d.samples, config.data, splits, labels=d.labels)
-        if floors is None and is_mnist(config.data):
-            floors = real_data_floors(splits, conditional=d.labels is not None)
+        if floors is None:
+            floors = dataset_floors(config.data, splits, num, conditional=d.labels is not None)
         path = os.path.join(d.out_dir, "eval.json")
         reports.append((path, _write_report(path, results, d.step, num, floors)))
     return reports
 
 
-def evaluate_samples_file(samples_path: str, labels_path: str | None = None) -> tuple[str, dict]:
-    """Evaluates a .npy of MNIST samples [N, 784] in [0, 1] from any model (with a .npy of the classes
-    a conditional one drew them for: the conditional metrics too) and writes ``<samples>.eval.json``
-    beside it: the metrics, ``num_samples`` and the real-data floors. Returns (path, what it holds)."""
+def evaluate_samples_file(
+    samples_path: str, labels_path: str | None = None, data_config=None
+) -> tuple[str, dict]:
+    """Evaluates a .npy of samples from any model and writes ``<samples>.eval.json`` beside it: the
+    metrics, ``num_samples`` and the real-data floors. Returns (path, what it holds). MNIST samples
+    [N, 784] in [0, 1] (with a .npy of the classes a conditional model drew them for: the conditional
+    metrics too), or, when ``data_config`` is StackedMNIST's, [N, 2352] in [0, 1] (28x28x3 channels-last;
+    N >= its ``protocol_samples``): modes covered and reverse KL."""
     samples = _load_npy(samples_path)
     labels = _load_npy(labels_path) if labels_path else None
-    splits = data.load_mnist()
-    results = mnist_metrics(samples, splits, labels=labels)
-    floors = real_data_floors(splits, conditional=labels is not None)
+    if data_config is not None and data_config.name == STACKED:
+        results = evaluate_samples(samples, data_config, None, labels=labels)
+        floors = stacked_floors(data_config, len(samples))
+    else:
+        if samples.ndim == 2 and samples.shape[1] == stacked_mnist.DATA_DIM:
+            raise EvalError(
+                f"samples of shape {samples.shape} are StackedMNIST's: evaluate them with its config "
+                "(--config=experiments/configs/stacked_mnist.py)"
+            )
+        splits = data.load_mnist()
+        results = mnist_metrics(samples, splits, labels=labels)
+        floors = real_data_floors(splits, conditional=labels is not None)
     path = os.path.splitext(samples_path)[0] + ".eval.json"
     return path, _write_report(path, results, None, len(samples), floors)
 

@@ -6,9 +6,24 @@ tensorboardX writes the events with protobuf only, so no TensorFlow install is n
 import json
 import math
 import os
+import sys
 
 import numpy as np
-from tensorboardX import SummaryWriter
+
+
+def _summary_writer_class():
+    """tensorboardX's SummaryWriter, imported with torch hidden: tensorboardX imports torch whenever it
+    is installed (the test extra installs it for the parity test), ~1.7 s a process, for torch tensors
+    that this project never passes it."""
+    hidden = "torch" not in sys.modules
+    if hidden:
+        sys.modules["torch"] = None  # makes `import torch` raise ImportError
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        if hidden:
+            del sys.modules["torch"]
+    return SummaryWriter
 
 
 class MetricWriter:
@@ -16,7 +31,7 @@ class MetricWriter:
 
     def __init__(self, workdir: str):
         self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
-        self._tb = SummaryWriter(os.path.join(workdir, "tb"))
+        self._tb = _summary_writer_class()(os.path.join(workdir, "tb"))
 
     def scalars(self, step: int, scalars: dict) -> None:
         values = {k: float(v) for k, v in scalars.items()}

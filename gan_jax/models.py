@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import convolution
+from gan_jax.errors import ConfigError
 
 CONDITIONINGS = ("concat", "projection")
 # the DCGAN convolutions' gradients: gan_jax.convolution's canonical-layout ones, or lax's own autodiff
@@ -55,9 +56,9 @@ def sample_noise(key: jax.Array, batch: int, dim: int) -> jax.Array:
 def _one_hot(labels, num_classes: int, module_name: str) -> jax.Array:
     """one_hot(labels) [B, K] for a conditional module; ValueError when the labels do not fit it."""
     if num_classes and labels is None:
-        raise ValueError(f"{module_name} is conditional on {num_classes} classes: pass labels")
+        raise ConfigError(f"{module_name} is conditional on {num_classes} classes: pass labels")
     if not num_classes and labels is not None:
-        raise ValueError(f"{module_name} is unconditional (config.model.num_classes=0): no labels")
+        raise ConfigError(f"{module_name} is unconditional (config.model.num_classes=0): no labels")
     return None if labels is None else jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
 
 
@@ -119,7 +120,7 @@ class Maxout(nn.Module):
     element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (1.06-1.07x the
     paper model's CPU step against the unit-major layout, BENCHMARKS.md). Checkpoints of the
     unit-major layout (its Dense named ``Dense_0``) are converted when restored
-    (``state.restore_checkpoint``). The name also sets the Dense's initial draws: a seed's initial D
+    (``checkpoints.restore_checkpoint``). The name also sets the Dense's initial draws: a seed's initial D
     differs from one drawn before the change (same distribution)."""
 
     units: int
@@ -217,19 +218,54 @@ class MLPGenerator(nn.Module):
         return nn.Dense(self.out_dim, name="out")(h)
 
 
+def minibatch_std(h: jax.Array) -> jax.Array:
+    """``h`` [B, ..., C] with one more feature (channel): the standard deviation of each feature across
+    the batch, averaged over features (Karras et al. 2018, Sec. 3, one group), the same for every
+    example. D then sees how varied its batch is, and a collapsed G's batch gives itself away."""
+    spread = jnp.mean(jnp.sqrt(jnp.var(h.astype(jnp.float32), axis=0) + 1e-8))
+    return jnp.concatenate([h, jnp.full((*h.shape[:-1], 1), spread, h.dtype)], axis=-1)
+
+
 class MLPDiscriminator(nn.Module):
     """l(x) with ReLU hidden layers; no dropout. ``spectral_norm``: every Dense spectrally normalised
-    (``spectral_normed``; its power iteration runs when ``train``), so l is 1-Lipschitz."""
+    (``spectral_normed``; its power iteration runs when ``train``), so l is 1-Lipschitz.
+    ``minibatch_std``: the batch's feature spread appended before the output layer (``minibatch_std``)."""
 
     hidden: Sequence[int] = (128, 128)
     spectral_norm: bool = False
+    minibatch_std: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         h = x
         for width in self.hidden:
             h = nn.relu(spectral_normed(nn.Dense(width), self.spectral_norm, train)(h))
+        h = minibatch_std(h) if self.minibatch_std else h
         return spectral_normed(nn.Dense(1, name="out"), self.spectral_norm, train)(h)[..., 0]
+
+
+class DiracGenerator(nn.Module):
+    """The Dirac-GAN's G (Mescheder et al. 2018, Sec. 2.2): G(z) = theta for every z, theta in R^1."""
+
+    theta0: float = 1.0
+
+    @nn.compact
+    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
+        del train
+        theta = self.param("theta", nn.initializers.constant(self.theta0), (1,))
+        return jnp.broadcast_to(theta, (z.shape[0], 1))
+
+
+class LinearDiscriminator(nn.Module):
+    """The Dirac-GAN's D: l(x) = psi . x, no bias."""
+
+    psi0: float = 1.0
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        del train
+        psi = self.param("psi", nn.initializers.constant(self.psi0), (x.shape[-1],))
+        return x @ psi
 
 
 def dcgan_normal(key, shape, dtype=jnp.float32):
@@ -302,6 +338,11 @@ class DCGANDiscriminator(nn.Module):
     from the stored vector u (Miyato et al. 2018); u and sigma live in the ``spectral`` collection and
     are written when ``train`` (the train step keeps only D's own training passes' writes). An SN
     discriminator has no batch norm, as in Miyato et al. (its Lipschitz bound holds only without it).
+
+    ``norm``: what follows the hidden convs: 'batch' (DCGAN's; D's output for one example then depends
+    on the rest of its batch), 'layer' (over each example's C, H, W with per-channel scale and offset,
+    as Gulrajani et al. 2017's WGAN-GP critic: per example, so gradient penalties are well defined) or
+    'none'. Spectral norm implies 'none'.
     """
 
     image_shape: tuple[int, int, int]
@@ -311,9 +352,16 @@ class DCGANDiscriminator(nn.Module):
     conditioning: str = "concat"  # adds <E[y], phi(x)> on the flattened last conv features phi(x)
     dtype: Any = jnp.float32
     conv_impl: str = "canonical"  # as DCGANGenerator's
+    norm: str = "batch"
+    minibatch_std: bool = False  # the batch's feature spread as one more channel after the last conv
 
     @nn.compact
     def __call__(self, x: jax.Array, labels=None, *, train: bool) -> jax.Array:
+        def normalise(h):
+            if self.norm == "layer":
+                return nn.LayerNorm(epsilon=1e-5, reduction_axes=(1, 2, 3), feature_axes=-1)(h)
+            return _batch_norm(train)(h)
+
         def layer(module):
             return spectral_normed(module, self.spectral_norm, train)
 
@@ -323,7 +371,7 @@ class DCGANDiscriminator(nn.Module):
             planes = jnp.broadcast_to(one_hot[:, None, None, :], (*h.shape[:3], self.num_classes))
             h = jnp.concatenate([h, planes.astype(h.dtype)], axis=-1)
         for i, c in enumerate(self.channels):
-            bn = i > 0 and not self.spectral_norm
+            bn = i > 0 and not self.spectral_norm and self.norm != "none"
             conv = nn.Conv(
                 c,
                 (4, 4),
@@ -335,7 +383,8 @@ class DCGANDiscriminator(nn.Module):
                 conv_general_dilated=CONV_IMPLS[self.conv_impl],
             )
             h = layer(conv)(h)
-            h = nn.leaky_relu(_batch_norm(train)(h) if bn else h, 0.2)
+            h = nn.leaky_relu(normalise(h) if bn else h, 0.2)
+        h = minibatch_std(h) if self.minibatch_std else h
         h = h.reshape(h.shape[0], -1)
         self.sow("intermediates", "features", h)
         dense = layer(nn.Dense(1, kernel_init=dcgan_normal, dtype=self.dtype, name="out"))
@@ -344,14 +393,24 @@ class DCGANDiscriminator(nn.Module):
 
 # name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)
 DCGAN = {"dcgan28": (28, (2, 1)), "dcgan32": (32, (8, 4, 2)), "dcgan64": (64, (8, 4, 2, 1))}
-MODELS = ("paper_mlp", "mlp", *DCGAN)
-DCGAN_FIELDS = ("image_shape", "ngf", "ndf")  # a DCGAN pair's config.model fields without a default
+MODELS = ("paper_mlp", "mlp", "dirac", *DCGAN)
+DCGAN_FIELDS = ("image_shape", "ngf", "ndf", "d_norm", "d_minibatch_std")  # a DCGAN config.model's
+D_NORMS = ("batch", "layer", "none")
+
+
+def d_mixes_batch(model_config) -> bool:
+    """Whether D's output for one example depends on the others of its batch (batch norm in a DCGAN D
+    without spectral norm, the minibatch std feature of the models that have it): a penalty on its input
+    gradient is then not per example."""
+    m = model_config
+    batch_norm = m.name in DCGAN and not m.spectral_norm and m.d_norm == "batch"
+    return batch_norm or bool(m.get("d_minibatch_std", False))  # (a field of the models that have it)
 
 
 def image_shape(model_config) -> tuple[int, ...] | None:
     """(H, W, C) of the model's images: ``model.image_shape``, (28, 28, 1) for a 784-dim model without
     it (the paper's MNIST MLP), None for vector data."""
-    if model_config.get("image_shape"):
+    if "image_shape" in model_config:
         return tuple(int(d) for d in model_config.image_shape)
     return (28, 28, 1) if model_config.data_dim == 784 else None
 
@@ -359,16 +418,16 @@ def image_shape(model_config) -> tuple[int, ...] | None:
 def output_range(model_config) -> tuple[float, float] | None:
     """The range of G's output activation: [0, 1] for the paper's sigmoid, the DCGAN ``output``'s, None
     for the linear 'mlp'."""
-    name = model_config.get("name", "paper_mlp")
+    name = model_config.name
     if name in DCGAN:
-        return OUTPUT_RANGES.get(model_config.get("output", "tanh"))
+        return OUTPUT_RANGES.get(model_config.output)
     return (0.0, 1.0) if name == "paper_mlp" else None
 
 
 def init_reads_mean(model_config) -> bool:
     """Whether the model's initial state reads the training data's mean pixel: the paper MLP's G starts
     its sigmoid output bias at the data's marginal logits (``marginal_logit``); no other model does."""
-    return model_config.get("name", "paper_mlp") == "paper_mlp"
+    return model_config.name == "paper_mlp"
 
 
 def init_mean_pixel(model_config, x_train) -> np.ndarray:
@@ -381,26 +440,26 @@ def init_mean_pixel(model_config, x_train) -> np.ndarray:
 
 def num_classes(model_config) -> int:
     """K of a conditional model (``model.num_classes``), 0 for an unconditional one."""
-    return int(model_config.get("num_classes", 0))
+    return int(model_config.num_classes)
 
 
 def compute_dtype(model_config):
     """The matmul/convolution dtype ``model.dtype`` ('float32' or 'bfloat16')."""
-    name = model_config.get("dtype", "float32")
+    name = model_config.dtype
     if name not in DTYPES:
-        raise ValueError(f"unknown config.model.dtype {name!r}; choose one of: {', '.join(DTYPES)}")
+        raise ConfigError(f"unknown config.model.dtype {name!r}; choose one of: {', '.join(DTYPES)}")
     return DTYPES[name]
 
 
 def conditioning(model_config) -> str:
     """D's conditioning ``model.conditioning``: 'concat' or 'projection' (see the module doc)."""
-    name = model_config.get("conditioning", "concat")
+    name = model_config.conditioning
     if name not in CONDITIONINGS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown config.model.conditioning {name!r}; choose one of: {', '.join(CONDITIONINGS)}"
         )
     if num_classes(model_config) < 0:
-        raise ValueError(
+        raise ConfigError(
             f"config.model.num_classes must be >= 0 (0: unconditional), got {num_classes(model_config)}"
         )
     return name
@@ -410,9 +469,9 @@ def conv_impl(model_config) -> str:
     """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/convolution.py),
     'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it runs a
     DCGAN-28 step up to ~9x faster (BENCHMARKS.md), lax elsewhere, where it has not been timed yet."""
-    name = model_config.get("conv_impl", "auto")
+    name = model_config.conv_impl
     if name != "auto" and name not in CONV_IMPLS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown config.model.conv_impl {name!r}; choose one of: auto, {', '.join(CONV_IMPLS)}"
         )
     if name == "auto":
@@ -420,29 +479,36 @@ def conv_impl(model_config) -> str:
     return name
 
 
-def build_dcgan(m) -> tuple[nn.Module, nn.Module]:
+def build_dcgan(m, pack: int = 1) -> tuple[nn.Module, nn.Module]:
     """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
     side, multipliers = DCGAN[m.name]
     missing = [f for f in DCGAN_FIELDS if f not in m]
     if missing:  # e.g. the name set on the paper MLP's config
-        raise ValueError(
+        raise ConfigError(
             f"model {m.name!r} needs config.model.{', '.join(missing)}: start from a DCGAN config "
             "(--config=experiments/configs/dcgan_mnist.py, dcgan_cifar10.py or dcgan_celeba.py)"
         )
     shape = image_shape(m)
     if shape is None or shape[:2] != (side, side):
-        raise ValueError(f"model {m.name!r} makes {side}x{side} images; config.model.image_shape={shape}")
+        raise ConfigError(f"model {m.name!r} makes {side}x{side} images; config.model.image_shape={shape}")
     if math.prod(shape) != m.data_dim:
-        raise ValueError(f"config.model.data_dim={m.data_dim} but image_shape {shape} has {math.prod(shape)}")
-    output = m.get("output", "tanh")
+        raise ConfigError(
+            f"config.model.data_dim={m.data_dim} but image_shape {shape} has {math.prod(shape)}"
+        )
+    output = m.output
     if output not in OUTPUTS:
-        raise ValueError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
+        raise ConfigError(f"unknown config.model.output {output!r}; choose one of: {', '.join(OUTPUTS)}")
     classes, dtype = num_classes(m), compute_dtype(m)
     impl = conv_impl(m)
     g = DCGANGenerator(shape, tuple(m.ngf * k for k in multipliers), output, classes, dtype, impl)
     d_channels = tuple(m.ndf * k for k in reversed(multipliers))
-    spectral = bool(m.get("spectral_norm", False))
-    d = DCGANDiscriminator(shape, d_channels, spectral, classes, conditioning(m), dtype, impl)
+    spectral = bool(m.spectral_norm)
+    if m.d_norm not in D_NORMS:
+        raise ConfigError(f"unknown config.model.d_norm {m.d_norm!r}; choose one of: {', '.join(D_NORMS)}")
+    d_shape = (*shape[:2], shape[2] * pack)  # PacGAN: m images along the channels
+    d = DCGANDiscriminator(
+        d_shape, d_channels, spectral, classes, conditioning(m), dtype, impl, m.d_norm, m.d_minibatch_std
+    )
     return g, d
 
 
@@ -452,18 +518,25 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
     ``spectral_norm``, ``conv_impl``). 'paper_mlp' and the DCGAN pairs also take ``num_classes``,
     ``conditioning`` and ``dtype`` (see the module doc)."""
     m = config.model
-    name = m.get("name", "paper_mlp")
+    name = m.name
     if name in DCGAN:
-        return build_dcgan(m)
+        return build_dcgan(m, config.pack)
+    if name == "dirac":
+        if num_classes(m) or m.dtype != "float32" or m.spectral_norm or m.data_dim != 1:
+            raise ConfigError(
+                "model 'dirac' is 1-D, unconditional, float32, without spectral norm: set "
+                "config.model.data_dim=1, num_classes=0, dtype=float32, spectral_norm=False"
+            )
+        return DiracGenerator(m.theta0), LinearDiscriminator(m.psi0)
     if name == "mlp":
-        if num_classes(m) or m.get("dtype", "float32") != "float32":
-            raise ValueError(
+        if num_classes(m) or m.dtype != "float32":
+            raise ConfigError(
                 "model 'mlp' is unconditional and float32: set config.model.num_classes=0, dtype=float32"
             )
-        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.get("spectral_norm", False)))
+        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std))
         return MLPGenerator(tuple(m.g_hidden), m.data_dim), d
     if name != "paper_mlp":
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)
     g = Generator(
         hidden=tuple(m.g_hidden), out_dim=m.data_dim, init_scale=m.g_init_scale, num_classes=k, dtype=dtype
@@ -478,7 +551,7 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
         num_classes=k,
         conditioning=conditioning(m),
         dtype=dtype,
-        spectral_norm=bool(m.get("spectral_norm", False)),
+        spectral_norm=bool(m.spectral_norm),
     )
     return g, d
 

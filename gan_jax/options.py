@@ -11,66 +11,62 @@ simultaneous updates). ``d_penalty`` is the weighted sum added to D's loss.
 import jax
 import jax.numpy as jnp
 
-from gan_jax import games, regularisers
+from gan_jax import games, models, regularisers
+from gan_jax.errors import ConfigError
 
 ORDERS = ("d_first", "g_first")
-_REG_DEFAULTS = {
-    "gp_weight": 0.0,  # lambda of the WGAN-GP penalty E[(||grad D(x_hat)|| - target)^2]
-    "gp_target": 1.0,
-    "gp_one_sided": False,  # E[max(0, ||grad|| - target)^2] instead
-    "r1_gamma": 0.0,  # (gamma / 2) E||grad D(x_real)||^2 (Mescheder et al. 2018)
-    "r2_gamma": 0.0,  # (gamma / 2) E||grad D(G(z))||^2
-    "reg_every": 1,  # lazy R1/R2: applied every N steps, scaled by N (Karras et al. 2020)
-    "dragan_weight": 0.0,  # lambda of DRAGAN's penalty around perturbed real data (Kodali et al. 2017)
-    "clip": 0.0,  # WGAN weight clipping to [-c, c] after each D update (Arjovsky et al. 2017)
-    "label_smoothing": 0.0,  # one-sided: real target 1 - alpha (Salimans et al. 2016)
-}
-
-
-def reg(config) -> dict:
-    """``config.reg`` with every field present (older configs lack some)."""
-    given = dict(config.get("reg", {}) or {})
-    return {k: given.get(k, v) for k, v in _REG_DEFAULTS.items()}
-
-
-def ema_decay(config) -> float:
-    return float(config.get("ema_decay", 0.0))
-
-
-def order(config) -> str:
-    return config.get("order", "d_first")
 
 
 def check(config, game: games.Game) -> None:
     """One-line ValueError for an option out of range or one that does not apply to ``game``."""
-    r, name = reg(config), config.game
-    for key in ("gp_weight", "r1_gamma", "r2_gamma", "dragan_weight", "clip"):
+    r, name = config.reg, config.game
+    for key in ("gp_weight", "r1_gamma", "r2_gamma", "dragan_weight", "clip", "consensus"):
         if r[key] < 0:
-            raise ValueError(f"config.reg.{key} must be >= 0, got {r[key]}")
+            raise ConfigError(f"config.reg.{key} must be >= 0, got {r[key]}")
     if int(r["reg_every"]) < 1:
-        raise ValueError(f"config.reg.reg_every must be >= 1, got {r['reg_every']}")
+        raise ConfigError(f"config.reg.reg_every must be >= 1, got {r['reg_every']}")
     if not 0.0 <= r["label_smoothing"] < 1.0:
-        raise ValueError(f"config.reg.label_smoothing must be in [0, 1), got {r['label_smoothing']}")
+        raise ConfigError(f"config.reg.label_smoothing must be in [0, 1), got {r['label_smoothing']}")
     if r["clip"] > 0 and not game.needs_lipschitz:
-        raise ValueError(
+        raise ConfigError(
             f"config.reg.clip (weight clipping) needs a Wasserstein critic; game {name!r} is not one"
         )
-    spectral = bool(config.model.get("spectral_norm", False))
+    spectral = bool(config.model.spectral_norm)
     if game.needs_lipschitz and r["clip"] == 0 and r["gp_weight"] == 0 and not spectral:
-        raise ValueError(
+        raise ConfigError(
             f"game {name!r} needs a Lipschitz critic: set config.reg.clip (e.g. 0.01), "
             "config.reg.gp_weight (e.g. 10) or config.model.spectral_norm=True"
         )
+    penalties = [k for k in ("gp_weight", "r1_gamma", "r2_gamma", "dragan_weight") if r[k]]
+    if r["consensus"] and config.update_scheme == "alternating":
+        raise ConfigError(
+            "config.reg.consensus regularises the joint gradient field: use --update=simultaneous, "
+            "extragradient or optimistic (alternating updates take the gradients at different points)"
+        )
+    if config.unroll_steps < 0 or (config.unroll_steps and config.update_scheme != "alternating"):
+        raise ConfigError(
+            f"config.unroll_steps={config.unroll_steps}: unrolled D for G's loss needs >= 0 steps and "
+            "--update=alternating (D's own update stays the usual one)"
+        )
+    if not r["penalty_dropout"] and not penalties:
+        raise ConfigError(
+            "config.reg.penalty_dropout applies to the gradient penalties: set one of their weights"
+        )
+    if penalties and models.d_mixes_batch(config.model):
+        raise ConfigError(
+            f"config.reg.{penalties[0]}: a gradient penalty needs a per-example D, and this D has batch "
+            "norm: set config.model.d_norm=layer (Gulrajani et al.'s critic) or none, or spectral_norm=True"
+        )
     if r["label_smoothing"] > 0 and name not in ("minimax", "nonsaturating"):
-        raise ValueError(
+        raise ConfigError(
             f"config.reg.label_smoothing applies to the cross-entropy D loss only, not game {name!r}"
         )
-    if not 0.0 <= ema_decay(config) < 1.0:
-        raise ValueError(f"config.ema_decay must be in [0, 1) (0: off), got {ema_decay(config)}")
-    if order(config) not in ORDERS:
-        raise ValueError(f"unknown config.order {order(config)!r}; choose one of: {', '.join(ORDERS)}")
-    if order(config) == "g_first" and config.update_scheme != "alternating":
-        raise ValueError("config.order=g_first applies to alternating updates only")
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise ConfigError(f"config.ema_decay must be in [0, 1) (0: off), got {config.ema_decay}")
+    if config.order not in ORDERS:
+        raise ConfigError(f"unknown config.order {config.order!r}; choose one of: {', '.join(ORDERS)}")
+    if config.order == "g_first" and config.update_scheme != "alternating":
+        raise ConfigError("config.order=g_first applies to alternating updates only")
     _check_inert(config, r)
 
 
@@ -78,27 +74,29 @@ def _check_inert(config, r: dict) -> None:
     """Refuses a value that would be silently ignored: an option set whose switch is off."""
     if config.update_scheme != "alternating":
         for name in ("d_steps", "g_steps"):
-            if int(config.get(name, 1)) != 1:
-                raise ValueError(
+            if int(config[name]) != 1:
+                raise ConfigError(
                     f"config.{name}={config[name]} applies to alternating updates only "
                     "(--update=alternating); a simultaneous step updates D and G once each"
                 )
-    if not float(config.get("g_lr_multiplier", 1.0)) > 0:
-        raise ValueError(f"config.g_lr_multiplier must be > 0, got {config.g_lr_multiplier}")
+    if not float(config.g_lr_multiplier) > 0:
+        raise ConfigError(f"config.g_lr_multiplier must be > 0, got {config.g_lr_multiplier}")
     if r["gp_weight"] == 0 and (r["gp_one_sided"] or r["gp_target"] != 1.0):
-        raise ValueError("config.reg.gp_one_sided / gp_target shape the gradient penalty: set gp_weight > 0")
+        raise ConfigError("config.reg.gp_one_sided / gp_target shape the gradient penalty: set gp_weight > 0")
     if int(r["reg_every"]) != 1 and not (r["r1_gamma"] or r["r2_gamma"]):
-        raise ValueError("config.reg.reg_every (lazy regularisation) applies to R1/R2: set r1_gamma/r2_gamma")
-    start = int(config.get("ema_start", 0))
+        raise ConfigError(
+            "config.reg.reg_every (lazy regularisation) applies to R1/R2: set r1_gamma/r2_gamma"
+        )
+    start = int(config.ema_start)
     if start < 0:
-        raise ValueError(f"config.ema_start must be >= 0, got {start}")
-    if start and not ema_decay(config):
-        raise ValueError(f"config.ema_start={start} needs the G EMA on (config.ema_decay > 0)")
+        raise ConfigError(f"config.ema_start must be >= 0, got {start}")
+    if start and not config.ema_decay:
+        raise ConfigError(f"config.ema_start={start} needs the G EMA on (config.ema_decay > 0)")
 
 
 def d_base_loss(config, game: games.Game):
     """D's loss as a function of (real_logits, fake_logits): the game's, or its label-smoothed form."""
-    alpha = reg(config)["label_smoothing"]
+    alpha = config.reg.label_smoothing
     if alpha > 0:
         return lambda real, fake: regularisers.label_smoothed_d_loss(
             real_logits=real, fake_logits=fake, alpha=alpha
@@ -106,10 +104,11 @@ def d_base_loss(config, game: games.Game):
     return lambda real, fake: game.d_loss(real_logits=real, fake_logits=fake)
 
 
-def d_penalty(config, critic, x_real, x_fake, key, step) -> jax.Array:
+def d_penalty(config, critic, x_real, x_fake, key, d_count) -> jax.Array:
     """lambda_GP GP + (gamma_1/2) R1 + (gamma_2/2) R2 + lambda_DRAGAN DRAGAN (each term only when its
-    weight is non-zero; R1/R2 lazily every ``reg_every`` steps, scaled by it). ``critic(x) -> [B]``."""
-    r = reg(config)
+    weight is non-zero; R1/R2 lazily on the D updates whose count ``d_count`` is a multiple of ``reg_every``,
+    scaled by it, as StyleGAN2 counts them). ``critic(x) -> [B]``."""
+    r = config.reg
     k_gp, k_dragan = jax.random.split(key)
     total = jnp.zeros((), jnp.float32)
     if r["gp_weight"]:
@@ -120,7 +119,7 @@ def d_penalty(config, critic, x_real, x_fake, key, step) -> jax.Array:
     if r["dragan_weight"]:
         total += r["dragan_weight"] * regularisers.dragan_penalty(critic, x_real, k_dragan)
     if r["r1_gamma"] or r["r2_gamma"]:
-        apply, scale = regularisers.lazy_scale(step, int(r["reg_every"]))
+        apply, scale = regularisers.lazy_scale(d_count, int(r["reg_every"]))
 
         def r12():
             out = jnp.zeros((), jnp.float32)
@@ -136,12 +135,13 @@ def d_penalty(config, critic, x_real, x_fake, key, step) -> jax.Array:
 
 def after_d_update(config, d_params):
     """Weight clipping (when ``config.reg.clip`` > 0)."""
-    c = reg(config)["clip"]
+    c = config.reg.clip
     return regularisers.clip_weights(d_params, c) if c > 0 else d_params
 
 
-def after_g_update(config, g_ema, g_params, step):
-    """The G EMA: a copy of G until ``ema_start``, then decay * ema + (1 - decay) * params."""
+def after_g_update(config, g_ema, g_params, g_count):
+    """The G EMA after a G update whose count (before it) is ``g_count``: a copy of G while
+    ``g_count`` < ``ema_start``, then decay * ema + (1 - decay) * params."""
     if g_ema is None:
         return None
-    return regularisers.ema_update(g_ema, g_params, ema_decay(config), step, int(config.get("ema_start", 0)))
+    return regularisers.ema_update(g_ema, g_params, config.ema_decay, g_count, int(config.ema_start))

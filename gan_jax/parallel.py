@@ -33,8 +33,6 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from gan_jax import steps
-
 AXIS = "data"
 ENV_FLAG = "GAN_JAX_DISTRIBUTED"
 _TRUE = ("1", "true", "yes", "on")
@@ -73,6 +71,14 @@ def any_process(flag: bool) -> bool:
     from jax.experimental import multihost_utils
 
     return bool(np.any(multihost_utils.process_allgather(np.asarray(flag, np.int32))))
+
+
+def sync(name: str) -> None:
+    """Every process waits here for the others (nothing with one process)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
 
 
 def make_mesh(num_devices: int | None = None) -> Mesh:
@@ -182,16 +188,3 @@ def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = N
         donate_argnums=0,
         compiler_options=compiler_options or None,
     )
-
-
-def data_parallel_step(config, setup, num_train: int, mesh: Mesh, num_steps: int = 1) -> Callable:
-    """The jitted data-parallel step: ``make_step`` with its batch on ``P('data')``, ``num_steps``
-    fused by ``steps.make_multi_step`` (returns the last step's metrics).
-
-    Pass a state placed by ``put_replicated`` and data placed by ``put_rows`` (other placements are
-    copied on each call). ``num_train`` is the unpadded row count.
-    """
-    check_batch(config.batch_size, mesh)
-    _, batch = shardings(mesh)
-    step_fn = steps.make_step(config, setup, num_train, batch_sharding=batch)
-    return jit_sharded(steps.make_multi_step(step_fn, num_steps), mesh)

@@ -19,7 +19,7 @@ from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
-from gan_jax import checkpoints, models, steps
+from gan_jax import checkpoints, models, steps, updates
 from gan_jax.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
 from gan_jax.state import STEP_STREAM, create_train_state, make_setup
 
@@ -165,7 +165,7 @@ def test_sampling_is_eval_mode_and_leaves_the_state(built, stepped):
     sampler = steps.make_sampler(setup)
     x = sampler(steps.sampling_variables(state), z)
     np.testing.assert_allclose(x[:1], sampler(steps.sampling_variables(state), z[:1]), atol=1e-6)
-    train_mode = jax.jit(lambda p, s, z: steps.apply_train(setup.generator, p, s, z)[0])
+    train_mode = jax.jit(lambda p, s, z: updates.apply_train(setup.generator, p, s, z)[0])
     x_train = train_mode(state.g_params, state.g_state, z)
     assert float(jnp.abs(x - x_train).max()) > 1e-3
     chex.assert_trees_all_equal(state.g_state, before)
@@ -181,9 +181,9 @@ def test_d_state_takes_real_then_fake_and_no_penalty_pass(built, stepped):
 
     @jax.jit
     def expected(state, x_real, z):
-        x_fake, g_state = steps.apply_train(setup.generator, state.g_params, state.g_state, z)
-        _, d_state = steps.apply_train(setup.discriminator, state.d_params, state.d_state, x_real)
-        _, d_state = steps.apply_train(setup.discriminator, state.d_params, d_state, x_fake)
+        x_fake, g_state = updates.apply_train(setup.generator, state.g_params, state.g_state, z)
+        _, d_state = updates.apply_train(setup.discriminator, state.d_params, state.d_state, x_real)
+        _, d_state = updates.apply_train(setup.discriminator, state.d_params, d_state, x_fake)
         return g_state, d_state
 
     x_real = batch_at(state, 0, images, config.batch_size)
@@ -202,7 +202,7 @@ def test_spectral_norm_sigma_converges_to_the_top_singular_value(built):
     @jax.jit
     def iterate(d_state):
         def body(_, d_state):
-            _, d_state = steps.apply_train(setup.discriminator, state.d_params, d_state, x)
+            _, d_state = updates.apply_train(setup.discriminator, state.d_params, d_state, x)
             return d_state
 
         return jax.lax.fori_loop(0, 200, body, d_state)

@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT, tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist
-from gan_jax import classifier, data, evaluate, games, models, steps, train
+from gan_jax import classifier, data, evaluate, games, models, outputs, steps, validation
+from gan_jax.errors import DataError
 from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
 
 K = 10
@@ -164,13 +165,13 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
 
 
 def test_grid_is_class_by_row_with_a_shared_z_per_column():
-    labels = train.grid_labels(K)
-    z = train.grid_noise(jax.random.PRNGKey(0), K, 4)
+    labels = outputs.grid_labels(K)
+    z = outputs.grid_noise(jax.random.PRNGKey(0), K, 4)
     np.testing.assert_array_equal(labels.reshape(10, 10), np.repeat(np.arange(10)[:, None], 10, axis=1))
     z = np.asarray(z).reshape(10, 10, 4)
     np.testing.assert_array_equal(z, np.broadcast_to(z[:1], z.shape))
     assert len(np.unique(z[0, :, 0])) == 10
-    assert train.grid_labels(0) is None
+    assert outputs.grid_labels(0) is None
 
 
 @pytest.fixture(scope="module")
@@ -212,27 +213,27 @@ def test_refusals_are_clear():
     config = conditional()
     config.model.conditioning = "film"
     with pytest.raises(ValueError, match="concat, projection"):
-        train.validate(config)
+        validation.validate(config)
     config = conditional()
     config.model.dtype = "float16"
     with pytest.raises(ValueError, match="float32, bfloat16"):
-        train.validate(config)
-    with pytest.raises(ValueError, match="labels span"):
-        train.check_labels(np.array([0, 3, 10]), 10)
+        validation.validate(config)
+    with pytest.raises(DataError, match="labels span"):
+        validation.check_data(conditional(), np.zeros((3, 784)), np.array([0, 3, 10]), 3)
     config = conditional()
     config.model.num_classes = 7
     with pytest.raises(ValueError, match="'mnist' has 10 classes"):
-        train.validate(config)
+        validation.validate(config)
     from experiments.configs import dcgan_celeba, ring
 
     config = dcgan_celeba.get_config()
     config.model.num_classes = 10
     with pytest.raises(ValueError, match="dataset 'celeb_a' has none"):
-        train.validate(config)
+        validation.validate(config)
     config = ring.get_config()
     config.model.num_classes = 8
     with pytest.raises(ValueError, match="model 'mlp' is unconditional"):
-        train.validate(config)
+        validation.validate(config)
 
 
 @pytest.mark.slow  # ~40 s; the conditional step and metrics are covered in-process above

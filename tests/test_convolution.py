@@ -15,7 +15,7 @@ from conftest import tiny_dcgan_config
 from jax import lax
 
 from experiments.configs import dcgan_mnist, paper_mnist
-from gan_jax import convolution, models, steps, train
+from gan_jax import convolution, models, replicas, steps, train, validation
 from gan_jax.state import create_state, create_train_state, make_setup
 
 NHWC = ("NHWC", "HWIO", "NHWC")
@@ -185,20 +185,20 @@ def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dc
 def test_auto_modes_on_cpu_and_unknown_values_are_refused():
     dcgan, mlp = dcgan_mnist.get_config(), paper_mnist.get_config()
     assert jax.default_backend() == "cpu"
-    assert train.replica_mode(dcgan) == "loop" and train.replica_mode(mlp) == "vmap"
+    assert replicas.mode(dcgan) == "loop" and replicas.mode(mlp) == "vmap"
     assert models.conv_impl(dcgan.model) == "canonical"
     dcgan.replica_mode = "vmap"
-    assert train.replica_mode(dcgan) == "vmap"
+    assert replicas.mode(dcgan) == "vmap"
     mlp.replica_mode = "batched"
     with pytest.raises(
         ValueError, match="unknown config.replica_mode 'batched'; choose one of: auto, vmap, loop"
     ):
-        train.validate(mlp)
+        validation.validate(mlp)
     dcgan.model.conv_impl = "cudnn"
     with pytest.raises(
         ValueError, match="unknown config.model.conv_impl 'cudnn'; choose one of: auto, canonical, lax"
     ):
-        train.validate(dcgan)
+        validation.validate(dcgan)
 
 
 def test_looped_replicas_equal_vmapped_replicas(dcgan):
@@ -214,7 +214,7 @@ def test_looped_replicas_equal_vmapped_replicas(dcgan):
         train_step = train.make_train_step(c, setup, len(images))
         out[mode] = train_step(state, jnp.asarray(images), 1)
         step = steps.make_step(c, setup, len(images))
-        replicated = train._loop_replicas(step, 2) if mode == "loop" else train._vmap_replicas(step)
+        replicated = replicas.replicated_step(step, c)
         groups = re.findall(r"feature_group_count=(\d+)", str(jax.make_jaxpr(replicated)(state, images)))
         assert groups and set(groups) == ({"1"} if mode == "loop" else {"2"})
     (loop_state, loop_metrics), (vmap_state, vmap_metrics) = out["loop"], out["vmap"]

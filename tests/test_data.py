@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from gan_jax import config as config_lib
 from gan_jax import data
 
 
@@ -126,7 +127,10 @@ def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
     else:
         assert y[1] == example["label"]
     np.testing.assert_allclose(x[1], image.reshape(-1) / 127.5 - 1.0, atol=1e-6)
-    assert data.pixel_range(config) == (-1.0, 1.0) and data.pixel_range({"name": "mnist"}) == (0.0, 1.0)
+    assert data.pixel_range(config) == (-1.0, 1.0) and data.pixel_range(config_lib.data_config("mnist")) == (
+        0.0,
+        1.0,
+    )
 
 
 @pytest.mark.parametrize("name", ["cifar10", "celeb_a"])

@@ -2,6 +2,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from conftest import tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, paper_mnist
@@ -92,3 +93,54 @@ def test_jitted_initial_state_is_the_eager_one():
             chex.assert_trees_all_equal(eager, jitted)
         else:
             chex.assert_trees_all_close(eager, jitted, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("norm, per_example", [("batch", False), ("layer", True), ("none", True)])
+def test_a_layer_norm_dcgan_discriminator_judges_each_example_alone(norm, per_example):
+    """D(x_0) in train mode, with the rest of the batch changed: unchanged for 'layer' and 'none' (the
+    penalty's input gradient is then per example), changed for 'batch' (batch norm mixes the batch)."""
+    config = dcgan_mnist.get_config()
+    config.model.ngf = config.model.ndf = 4
+    config.model.d_norm = norm
+    _, d = models.build_models(config)
+    x = np.random.default_rng(0).uniform(size=(4, 784)).astype(np.float32)
+    variables = d.init(jax.random.PRNGKey(0), x, train=False)
+    other = x.copy()
+    other[1:] = np.random.default_rng(1).uniform(size=(3, 784))
+
+    def first(batch):
+        out, _ = d.apply(variables, batch, train=True, mutable=["batch_stats"])
+        return float(out[0])
+
+    assert (abs(first(x) - first(other)) < 1e-6) == per_example
+
+
+def test_minibatch_std_is_the_batchs_mean_feature_spread():
+    """Karras et al.'s feature, by hand in float64: the mean over features of the std across the batch."""
+    h = np.random.default_rng(0).normal(size=(5, 3, 3, 4)).astype(np.float32)
+    out = np.asarray(models.minibatch_std(jnp.asarray(h)))
+    assert out.shape == (5, 3, 3, 5)
+    np.testing.assert_array_equal(out[..., :4], h)
+    want = np.mean(np.sqrt(np.var(h.astype(np.float64), axis=0) + 1e-8))
+    np.testing.assert_allclose(out[..., 4], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mlp", "dcgan28"])
+def test_a_minibatch_std_discriminator_sees_the_rest_of_its_batch(name):
+    from experiments.configs import ring
+
+    config = ring.get_config() if name == "mlp" else dcgan_mnist.get_config()
+    config.model.d_minibatch_std = True
+    if name == "dcgan28":
+        config.model.ngf = config.model.ndf = 4
+        config.model.d_norm = "none"
+    _, d = models.build_models(config)
+    x = np.random.default_rng(0).uniform(size=(4, config.model.data_dim)).astype(np.float32)
+    variables = d.init(jax.random.PRNGKey(0), x, train=False)
+    other = x.copy()
+    other[1:] = 0.0  # the others collapse to one point: example 0's output must change
+    assert (
+        abs(float(d.apply(variables, x, train=False)[0]) - float(d.apply(variables, other, train=False)[0]))
+        > 1e-7
+    )
+    assert models.d_mixes_batch(config.model)  # so a gradient penalty is refused with it

@@ -12,7 +12,7 @@ from test_steps import assert_update, batch_at, build, d_logits
 
 from experiments.configs import smoke
 from gan_jax import games, models, steps
-from gan_jax.state import OPTIMIZER_DEFAULTS, STEP_STREAM
+from gan_jax.state import STEP_STREAM, create_train_state, make_setup
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,8 @@ def r1_of(setup, d_params, x):
 @pytest.mark.parametrize("reg_every", [1, 2])
 def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
     """D's first update with R1 minus without = -lr * scale * (gamma/2) * grad_theta R1 (dropout off,
-    so the penalty is deterministic); lazy R1 every 2 steps applies at step 0 with scale 2, not at 1."""
+    so the penalty is deterministic); lazy R1 every 2 D updates applies at D's update 0 with scale 2, not
+    at update 1 (StyleGAN2 counts D updates)."""
     gamma = 4.0
     plain = tiny_config()
     plain.model.d_input_keep = plain.model.d_hidden_keep = 1.0
@@ -77,8 +78,9 @@ def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
     assert_update(with_r1.d_params, without.d_params, expected)
     chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), with_r1.g_params, without.g_params)
     assert all(jax.tree.leaves(chex_equal))  # the penalty is D's alone
-    if reg_every > 1:  # step 1 is skipped: the same D update as without R1
-        at_one = state.replace(step=jnp.ones_like(state.step))
+    if reg_every > 1:  # D's update 1 is skipped: the same D update as without R1
+        count = jnp.ones_like(state.d_opt_state.count)
+        at_one = state.replace(d_opt_state=state.d_opt_state._replace(count=count))
         without, with_r1 = step(at_one, jnp.asarray(images))[0], step_r1(at_one, jnp.asarray(images))[0]
         jax.tree.map(np.testing.assert_array_equal, with_r1.d_params, without.d_params)
 
@@ -172,9 +174,20 @@ def test_g_has_its_own_optimizer(images):
     np.testing.assert_allclose(adam_step[clear], -1e-3 * np.sign(g[clear]), rtol=1e-3)
 
 
-def test_paper_config_spells_out_the_paper_sgd_defaults():
+def test_the_default_optimizer_is_mnist_yamls_sgd():
+    """goodfeli/adversarial mnist.yaml: lr 0.1 decayed by 1.000004 a batch to at least 1e-6, momentum
+    0.5 rising to 0.7 from epoch 1 to 250."""
     optim = smoke.get_config().optim.to_dict()
-    assert {k: optim[k] for k in OPTIMIZER_DEFAULTS["paper_sgd"]} == OPTIMIZER_DEFAULTS["paper_sgd"]
+    assert optim == {
+        "name": "paper_sgd",
+        "learning_rate": 0.1,
+        "lr_decay": 1.000004,
+        "min_lr": 1e-6,
+        "momentum_init": 0.5,
+        "momentum_final": 0.7,
+        "momentum_start_epoch": 1,
+        "momentum_saturate_epoch": 250,
+    }
 
 
 def test_two_time_scales_scale_g_update_only(images):
@@ -220,3 +233,80 @@ def test_a_spectrally_normalised_critic_is_lipschitz_enough_for_wasserstein(imag
     moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new.d_state, state.d_state)
     assert set(new.d_state) == {"spectral"} and min(jax.tree.leaves(moved)) > 0
     assert np.isfinite(float(metrics["d_loss"])) and np.isfinite(float(metrics["g_loss"]))
+
+
+def _spy(monkeypatch, module, name, position):
+    """Records, at run time, argument ``position`` of every call of ``module.name`` inside jitted steps."""
+    seen, original = [], getattr(module, name)
+
+    def spied(*args):
+        jax.debug.callback(lambda v: seen.append(int(v)), args[position])
+        return original(*args)
+
+    monkeypatch.setattr(module, name, spied)
+    return seen
+
+
+def test_lazy_r1_counts_d_updates_and_the_ema_counts_g_updates(images, monkeypatch):
+    """With k = 3 D updates and n = 2 G updates a step (alternating), the lazy penalty is asked about D
+    update counts 0..5 over two steps (StyleGAN2 counts D updates, not iterations) and the G EMA is
+    updated after each G update, counts 0..3."""
+    from gan_jax import options
+
+    d_counts = _spy(monkeypatch, options, "d_penalty", 5)
+    g_counts = _spy(monkeypatch, options, "after_g_update", 3)
+    config = tiny_config(update_scheme="alternating", d_steps=3, g_steps=2, ema_decay=0.5)
+    config.reg.r1_gamma, config.reg.reg_every = 1.0, 2
+    _, state, step = build(config, images)
+    step = jax.jit(step)
+    for _ in range(2):
+        state, _ = step(state, jnp.asarray(images))
+    jax.block_until_ready(state)
+    assert d_counts == [0, 1, 2, 3, 4, 5] and g_counts == [0, 1, 2, 3]
+
+
+def test_lazy_r1_applies_on_the_d_updates_whose_count_is_a_multiple_of_reg_every():
+    from gan_jax import options
+
+    config = tiny_config()
+    config.reg.r1_gamma, config.reg.reg_every = 2.0, 3
+    x = jnp.ones((4, 2))
+
+    def critic(v):
+        return jnp.sum(v**2, axis=1)  # grad 2v: ||grad||^2 = 4 * 2 = 8 per example
+
+    penalty = [float(options.d_penalty(config, critic, x, x, jax.random.PRNGKey(0), n)) for n in range(4)]
+    assert penalty == [3 * 0.5 * 2.0 * 8.0, 0.0, 0.0, 3 * 0.5 * 2.0 * 8.0]
+
+
+def test_a_gradient_penalty_on_a_batch_norm_discriminator_is_refused():
+    from experiments.configs import dcgan_mnist
+    from gan_jax import validation
+
+    config = dcgan_mnist.get_config()
+    config.reg.r1_gamma = 1.0
+    with pytest.raises(ValueError, match="per-example D, and this D has batch norm"):
+        validation.validate(config)
+    for fix in ({"d_norm": "layer"}, {"d_norm": "none"}, {"spectral_norm": True}):
+        ok = dcgan_mnist.get_config()
+        ok.reg.r1_gamma = 1.0
+        ok.model.update(fix)
+        validation.validate(ok)
+
+
+def test_penalty_dropout_matters_only_for_a_d_with_dropout(images):
+    """R1 through a dropped-out D or D in eval mode: the same step for the toys' MLP D (no dropout), a
+    different one for the paper's maxout D (dropout on its input and hidden units)."""
+    from experiments.configs import ring
+
+    points = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
+    for base, x, same in ((ring.get_config(), points, True), (tiny_config(), images, False)):
+        ends = []
+        for through_dropout in (True, False):
+            config = base.copy_and_resolve_references()
+            config.reg.r1_gamma, config.reg.penalty_dropout = 10.0, through_dropout
+            setup = make_setup(config, len(x))
+            state = create_train_state(config, setup, x.mean(axis=0), len(x))
+            ends.append(jax.jit(steps.make_step(config, setup, len(x)))(state, jnp.asarray(x))[0].d_params)
+        equal = all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), *ends)))
+        assert equal == same

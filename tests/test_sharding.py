@@ -47,7 +47,7 @@ def worker():
     import numpy as np
     from conftest import tiny_config
 
-    from gan_jax import steps
+    from gan_jax import steps, train
     from gan_jax.state import create_train_state, make_setup
 
     out = {"device_count": jax.device_count()}
@@ -94,8 +94,8 @@ def worker():
         dp_images = dp_data[0] if scheme == "alternating" else dp_data
         steps.make_step = counting_make_step
         try:
-            dp = parallel.data_parallel_step(config, setup, len(images), mesh)
-            dp_fused = parallel.data_parallel_step(config, setup, len(images), mesh, num_steps=fused)
+            dp = train.jitted_step(config, setup, len(images), mesh)
+            dp_fused = train.jitted_step(config, setup, len(images), mesh, num_steps=fused)
         finally:
             steps.make_step = make_step
         traces["n"] = 0
@@ -168,7 +168,7 @@ def worker():
         out["missing_rows_error"] = str(e)
 
     try:
-        parallel.data_parallel_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
+        train.jitted_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
         out["indivisible_error"] = None
     except ValueError as e:
         out["indivisible_error"] = str(e)
@@ -184,7 +184,7 @@ def multihost_worker(ckpt_dir):
     import orbax.checkpoint as ocp
     from conftest import tiny_config
 
-    from gan_jax import steps
+    from gan_jax import steps, train
     from gan_jax.state import create_train_state, make_setup
 
     images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
@@ -197,7 +197,7 @@ def multihost_worker(ckpt_dir):
         for _ in range(3):
             ref, _ = one(ref, images)
     mesh = parallel.make_mesh()
-    dp = parallel.data_parallel_step(config, setup, len(images), mesh)
+    dp = train.jitted_step(config, setup, len(images), mesh)
     first, end = parallel.process_rows(len(images), mesh)  # this host's rows, the only ones it passes
     state = parallel.put_replicated(init, mesh)
     dp_images = parallel.put_rows(images[first:end], mesh, len(images), first)

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from experiments.configs import paper_mnist, ring
-from gan_jax import data, models, steps
+from gan_jax import data, models, steps, updates
 from gan_jax import state as state_lib
 from gan_jax.state import DATA_STREAM, STEP_STREAM
 
@@ -181,7 +181,7 @@ def d_inputs(state, scheme, i=0, k=1):
     """What D sub-step i sees: its real minibatch, G's fakes of its z, the penalties' random draws."""
     key = d_sub_key(state, scheme, i, k)
     k_z, _, _ = jax.random.split(key, 3)
-    k_pen, _ = jax.random.split(jax.random.fold_in(key, steps.PENALTY_KEY))  # (penalties, their dropout)
+    k_pen, _ = jax.random.split(jax.random.fold_in(key, updates.PENALTY_KEY))  # (penalties, their dropout)
     k_gp, k_dragan = jax.random.split(k_pen)
     k_noise, k_alpha = jax.random.split(k_dragan)
     z = np.asarray(models.sample_noise(k_z, BATCH, Z_DIM), np.float64)

@@ -11,13 +11,15 @@ import pytest
 from conftest import tiny_config
 
 from experiments.configs import dcgan_mnist
-from gan_jax import data, games, models, steps
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup, paper_optimizer
+from gan_jax import data, games, models, replicas, steps, validation
+from gan_jax.optimizers import paper_optimizer
+from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
 
 
 def build(config, images):
     # Larger init than the paper's so that one step's updates stand far above float32 rounding.
     config.model.d_init_scale = config.model.g_init_scale = 0.3
+    validation.validate(config)
     setup = make_setup(config, len(images))
     state = create_train_state(config, setup, images.mean(axis=0), len(images))
     return setup, state, steps.make_step(config, setup, len(images))
@@ -143,6 +145,7 @@ def test_k_sub_steps_read_k_distinct_minibatches(images):
 def test_no_retrace_and_bit_identical_determinism(images, scheme):
     config = tiny_config(update_scheme=scheme)
     setup, state, step = build(config, images)
+    chex.clear_trace_counter()  # (the step function's source is the same for every scheme)
     traced = jax.jit(chex.assert_max_traces(step, n=1), donate_argnums=0)
     device_images = jnp.asarray(images)
     for _ in range(3):
@@ -236,7 +239,8 @@ def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(imag
     """Under vmap a batched epoch-start test would become a select that re-sorts N keys every step;
     the stacked state keeps data_index unbatched, and the replicas are the seeds' own runs."""
     from gan_jax import train
-    from gan_jax.state import create_state, replica
+    from gan_jax.replicas import replica
+    from gan_jax.state import create_state
 
     config = tiny_config(num_replicas=2)
     setup = make_setup(config, len(images))
@@ -244,7 +248,7 @@ def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(imag
     assert state.data_index.shape == () and state.g_params["out"]["bias"].shape[0] == 2
     train_step = train.make_train_step(config, setup, len(images))
     device_images = jnp.asarray(images)
-    vmapped = train._vmap_replicas(steps.make_step(config, setup, len(images)))
+    vmapped = replicas.replicated_step(steps.make_step(config, setup, len(images)), config)
     jaxpr = str(jax.make_jaxpr(vmapped)(state, device_images))
     assert "cond[" in jaxpr
     new, metrics = train_step(state, device_images, 2)
@@ -269,7 +273,8 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     tolerance), which the default values (seed 1 alone) are not. (Vmapped; the looped replicas are
     the vmapped ones: test_convolution.)"""
     from gan_jax import train
-    from gan_jax.state import create_state, replica
+    from gan_jax.replicas import replica
+    from gan_jax.state import create_state
 
     grid = {"d.learning_rate": [1e-3, 3e-4], "g.b1": [0.5, 0.9]}
     config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
@@ -277,15 +282,15 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     state = create_state(config, setup, images.mean(axis=0), len(images))
     np.testing.assert_allclose(state.d_opt_state.hyperparams["learning_rate"], grid["d.learning_rate"])
     np.testing.assert_allclose(state.g_opt_state.hyperparams["b1"], grid["g.b1"])
-    np.testing.assert_allclose(state.g_opt_state.hyperparams["learning_rate"], [2e-4, 2e-4])
+    # G inherits D's learning rate (no g_optim.learning_rate): it follows each replica's D value
+    np.testing.assert_allclose(state.g_opt_state.hyperparams["learning_rate"], grid["d.learning_rate"])
     device_images = jnp.asarray(images)
     new, metrics = train.make_train_step(config, setup, len(images))(state, device_images, 3)
     np.testing.assert_allclose(metrics["lr"], grid["d.learning_rate"], rtol=1e-6)  # logged per replica
 
     def single_run(seed, d_lr=None, g_b1=None):
         single = adam_config(seed=seed)
-        single.g_optim.learning_rate = single.optim.learning_rate  # G's own: D's lr below is D's alone
-        single.optim.learning_rate = d_lr or single.optim.learning_rate
+        single.optim.learning_rate = d_lr or single.optim.learning_rate  # G inherits it
         single.g_optim.b1 = g_b1
         single_setup = make_setup(single, len(images))
         s = create_train_state(single, single_setup, images.mean(axis=0), len(images))
@@ -319,13 +324,12 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     ],
 )
 def test_replica_hparams_refusals_are_one_line(optim, grid, message):
-    from gan_jax import train
 
     config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
     if optim == "paper_sgd":
         config.optim = tiny_config().optim
     with pytest.raises(ValueError, match=message) as info:
-        train.validate(config)
+        validation.validate(config)
     assert "\n" not in str(info.value)
 
 
@@ -334,7 +338,8 @@ def test_a_diverging_replica_is_frozen_while_the_others_train_on(images):
     its state after step 1 (finite) while replica 0 is its seed's single run; 'stop' (the default) lets
     the NaNs in (the loop then stops the run)."""
     from gan_jax import train
-    from gan_jax.state import create_state, replica
+    from gan_jax.replicas import replica
+    from gan_jax.state import create_state
 
     grid = json.dumps({"d.learning_rate": [2e-4, 1e30]})
     device_images = jnp.asarray(images)

@@ -90,7 +90,7 @@ def test_resume_is_bit_identical(straight, tmp_path):
 
 
 def test_config_changes_name_nested_and_new_fields():
-    from gan_jax.train import config_changes
+    from gan_jax.outputs import config_changes
 
     old = {"seed": 0, "optim": {"lr": 0.1, "momentum": 0.5}, "gone": 1}
     new = {"seed": 0, "optim": {"lr": 0.2, "momentum": 0.5}, "xla_options": ""}
@@ -140,22 +140,22 @@ def test_a_signal_during_a_checkpoint_steps_outputs_stops_cleanly(tmp_path, monk
     checkpoint of step 10, then Interrupted, not a second save of the step. Then another host's
     signal (any_process true on this host at step 20's second check): this host saves step 20 too."""
     from experiments.configs import smoke
-    from gan_jax import parallel, train
+    from gan_jax import outputs, parallel, train
 
-    save_png = train.images.save_png
+    save_png = outputs.images.save_png
 
     def save_then_signal(path, grid):
         save_png(path, grid)
         if path.endswith("step_0000010.png"):
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(train.images, "save_png", save_then_signal)
+    monkeypatch.setattr(outputs.images, "save_png", save_then_signal)
     config = smoke.get_config()
     config.num_steps = 30
     with pytest.raises(train.Interrupted, match="SIGTERM at step 10"):
         train.train(config, str(tmp_path))
     assert checkpoints(str(tmp_path)) == [10] and rows(str(tmp_path))[-1]["step"] == 10
-    monkeypatch.setattr(train.images, "save_png", save_png)
+    monkeypatch.setattr(outputs.images, "save_png", save_png)
     calls, single = [], parallel.any_process
 
     def another_host_at_20(flag):
@@ -183,7 +183,7 @@ def test_misspelled_config_field_is_one_line(tmp_path):
     [
         ("--config.num_stepz=3", 'Did you mean "num_steps"'),  # read while the flag is defined
         ("--config.model.name=dcgan28", "start from a DCGAN config"),
-        ("--config.model.name=bogus", "choose one of: paper_mlp, mlp, dcgan28"),
+        ("--config.model.name=bogus", "choose one of: paper_mlp, mlp, dirac, dcgan28"),
         # flags that would be ignored, and a workdir train cannot write
         ("--samples=x.npy", "--samples/--labels are for --mode=evaluate"),
         ("--num_samples=10", "--num_samples is for --mode=sample/evaluate"),
@@ -238,7 +238,7 @@ def test_checkpoint_of_another_model_shape_is_refused(straight, tmp_path):
     workdir = str(tmp_path / "run")
     shutil.copytree(straight, workdir)  # a finished run's workdir, resumed with a smaller D
     line = one_line_error(launch(f"--workdir={workdir}", "--config.num_steps=40", "--config.model.d_units=8"))
-    assert "does not fit this config's model" in line and "d_params" in line and "(48,)" in line
+    assert "was written by" in line and "d_params" in line and "(48,)" in line
     assert checkpoints(workdir) == [10, 20, 30]
 
 
@@ -335,3 +335,79 @@ def test_data_parallel_run_on_four_devices_matches_one(straight, tmp_path):
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose([g[k] for k in sorted(w)], [w[k] for k in sorted(w)], rtol=1e-4, atol=1e-7)
     assert checkpoints(str(tmp_path)) == [10]
+
+
+# --- Faults a user meets: each one line (exit 2), nothing lost ------------------------------------
+
+
+def test_a_batch_larger_than_the_training_set_is_one_line(tmp_path):
+    proc = launch(f"--workdir={tmp_path}", "--config.batch_size=100000")
+    line = one_line_error(proc)
+    assert proc.returncode == 2
+    assert "config.batch_size=100000" in line and "50000 training examples" in line
+
+
+def test_an_unwritable_workdir_is_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    proc = launch(f"--workdir={blocker}/run")
+    line = one_line_error(proc)
+    assert proc.returncode == 2 and str(blocker) in line
+
+
+def test_a_second_process_on_a_busy_workdir_is_refused_until_the_first_dies(tmp_path):
+    """The lock names the process that holds it; a SIGKILLed holder leaves no stale lock."""
+    workdir = str(tmp_path)
+    first = launch(f"--workdir={workdir}", "--config.num_steps=1000000", "--config.log_every=1", wait=False)
+    try:
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(workdir, "metrics.jsonl")) and time.time() < deadline:
+            time.sleep(0.2)
+        second = launch(f"--workdir={workdir}", "--config.num_steps=10")
+        line = one_line_error(second)
+        assert second.returncode == 2 and f"process {first.pid}" in line and workdir in line
+    finally:
+        first.kill()
+        first.communicate()
+    third = launch(f"--workdir={workdir}", "--config.num_steps=10")
+    assert third.returncode == 0, third.stderr
+
+
+def test_a_corrupt_latest_checkpoint_is_skipped_and_the_run_resumes_exactly(straight, tmp_path):
+    """A truncated file in the newest checkpoint: the run says so in one line, resumes from the one
+    before (leaving the corrupt one on disk) and ends where a straight run ends, bit for bit."""
+    workdir = str(tmp_path)
+    assert launch(f"--workdir={workdir}", "--config.num_steps=20").returncode == 0
+    step_dir = os.path.join(workdir, "checkpoints", "20")
+    files = [os.path.join(d, f) for d, _, fs in os.walk(step_dir) for f in fs]
+    biggest = max(files, key=os.path.getsize)
+    with open(biggest, "r+b") as f:
+        f.truncate(os.path.getsize(biggest) // 2)
+    resumed = launch(f"--workdir={workdir}", "--config.num_steps=30")
+    assert resumed.returncode == 0, resumed.stderr
+    skipped = [line for line in resumed.stdout.splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and "step 20" in skipped[0]
+    assert "from step 10" in resumed.stdout
+    assert os.path.isdir(os.path.join(workdir, "checkpoints_unreadable", "20"))  # kept, not deleted
+    assert rows(workdir) == rows(straight)
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_last_good_checkpoint(tmp_path):
+    """A workdir on a small tmpfs: the run fails with one line naming the path, and the checkpoints
+    written before the disk filled still restore."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        workdir = str(mount / "run")
+        proc = launch(f"--workdir={workdir}", "--config.num_steps=200", "--config.ckpt_every=5")
+        line = one_line_error(proc)
+        assert proc.returncode == 2 and workdir in line and "No space left" in line
+        saved = checkpoints(workdir)
+        assert saved
+        with ocp.CheckpointManager(os.path.join(workdir, "checkpoints")) as mngr:
+            restored = mngr.restore(saved[-1])
+        assert int(restored["step"]) == saved[-1]
+    finally:
+        subprocess.run(["umount", str(mount)])

@@ -10,6 +10,7 @@ Run:
 import ml_collections
 
 from experiments.configs import dcgan_mnist
+from gan_jax import config
 
 CELEBA_TRAIN = 162_770
 
@@ -19,9 +20,6 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval_every = 0
     c.num_epochs = 5  # 12,716 steps at batch 64
     c.num_steps = c.get_ref("num_epochs") * CELEBA_TRAIN // c.get_ref("batch_size")
-    c.data = ml_collections.ConfigDict()
-    c.data.name = "celeb_a"
-    c.data.dir = ""  # the TFDS data_dir ('' = TFDS default)
-    c.data.num_train = 0  # 0: the whole train split
-    c.model = dcgan_mnist.dcgan_model("dcgan64", (64, 64, 3), "tanh")
+    c.data = config.data_config("celeb_a")  # dir: the TFDS data_dir; num_train 0: the whole split
+    c.model = config.model_config("dcgan64")
     return c

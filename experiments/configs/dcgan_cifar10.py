@@ -10,14 +10,12 @@ Run:
 import ml_collections
 
 from experiments.configs import dcgan_mnist
+from gan_jax import config
 
 
 def get_config() -> ml_collections.ConfigDict:
     c = dcgan_mnist.get_config()  # paper_mnist's fields with DCGAN's training recipe
     c.eval_every = 0
-    c.data = ml_collections.ConfigDict()
-    c.data.name = "cifar10"
-    c.data.dir = ""  # the TFDS data_dir ('' = TFDS default)
-    c.data.num_train = 0  # 0: the whole train split (50,000)
-    c.model = dcgan_mnist.dcgan_model("dcgan32", (32, 32, 3), "tanh")
+    c.data = config.data_config("cifar10")  # dir: the TFDS data_dir; num_train 0: the whole split
+    c.model = config.model_config("dcgan32")
     return c

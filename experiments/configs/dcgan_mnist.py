@@ -12,35 +12,15 @@ Run:
 import ml_collections
 
 from experiments.configs import paper_mnist
+from gan_jax import config
 
 
 def dcgan_optim() -> ml_collections.ConfigDict:
     """Adam(2e-4, beta1 0.5, beta2 0.999), Radford et al. 2016, Sec. 4."""
-    optim = ml_collections.ConfigDict()
-    optim.name = "adam"
+    optim = config.optim_config("adam")
     optim.learning_rate = 2e-4
     optim.b1 = 0.5
-    optim.b2 = 0.999
     return optim
-
-
-def dcgan_model(name: str, image_shape: tuple, output: str) -> ml_collections.ConfigDict:
-    m = ml_collections.ConfigDict()
-    m.name = name  # gan_jax/models.py: 'dcgan28', 'dcgan32', 'dcgan64'
-    m.image_shape = image_shape  # (H, W, C); data flows as flat [B, H*W*C] vectors
-    m.data_dim = image_shape[0] * image_shape[1] * image_shape[2]
-    m.z_dim = 100
-    m.ngf = 64  # G's channels: 'dcgan64' goes 8*ngf -> 4*ngf -> 2*ngf -> ngf -> C
-    m.ndf = 64  # D's channels: the mirror, ndf -> ... -> 8*ndf
-    m.output = output  # G's output activation: 'sigmoid' for data in [0, 1], 'tanh' for [-1, 1]
-    m.spectral_norm = False  # True: spectral norm on every D layer, and no batch norm in D
-    m.num_classes = 0  # > 0: conditional (labels to G and D; gan_jax/models.py)
-    m.conditioning = "concat"  # D's: 'concat' (label channels) or 'projection'
-    m.dtype = "float32"  # 'bfloat16': bf16 matmuls and convolutions
-    # the convolutions' gradients: 'canonical' (fast on XLA's CPU), 'lax' (its autodiff), 'auto' (the
-    # first on the CPU backend, the second elsewhere; gan_jax/models.py)
-    m.conv_impl = "auto"
-    return m
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -56,6 +36,6 @@ def get_config() -> ml_collections.ConfigDict:
     c.sample_every = 1_000
     c.ckpt_every = 5_000
     c.eval_every = 5_000  # the MNIST metrics (Parzen, FCD, ...) apply as for the paper model
-    c.model = dcgan_model("dcgan28", (28, 28, 1), "sigmoid")
+    c.model = config.model_config("dcgan28")
     c.optim = dcgan_optim()
     return c

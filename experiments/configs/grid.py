@@ -5,13 +5,10 @@ Run:
 """
 
 from experiments.configs import ring
+from gan_jax import config
 
 
 def get_config():
     c = ring.get_config()
-    c.data.name = "grid"
-    c.data.side = 5
-    c.data.spacing = 2.0
-    c.data.std = 0.05
-    del c.data["num_modes"], c.data["radius"]
+    c.data = config.data_config("grid")  # 5x5 modes, spacing 2, std 0.05
     return c

@@ -6,14 +6,12 @@ The figure of the paper's Figure 1 stages: python experiments/figure1.py
 """
 
 from experiments.configs import ring
+from gan_jax import config
 
 
 def get_config():
     c = ring.get_config()
-    c.data.name = "mixture1d"
-    c.data.means = (-2.0, 2.0)
-    c.data.stds = (0.5, 0.5)
-    del c.data["num_modes"], c.data["radius"], c.data["std"]
+    c.data = config.data_config("mixture1d")  # means (-2, 2), stds (0.5, 0.5)
     c.model.z_dim = 1
     c.model.data_dim = 1
     c.model.g_hidden = (32, 32)

@@ -9,6 +9,7 @@ Results over seeds: experiments/toy_table.py and experiments/RESULTS_TOYS.md.
 import ml_collections
 
 from experiments.configs import paper_mnist
+from gan_jax import config
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -23,25 +24,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval_every = 10_000
     c.eval_samples = 2_500  # the VEEGAN/PacGAN protocol
 
-    c.data = ml_collections.ConfigDict()
-    c.data.name = "ring"
-    c.data.num_train = 100_000
-    c.data.seed = 0
-    c.data.num_modes = 8
-    c.data.radius = 1.0
-    c.data.std = 0.01
-
-    c.model = ml_collections.ConfigDict()
-    c.model.name = "mlp"
-    c.model.z_dim = 2
-    c.model.data_dim = 2
-    c.model.g_hidden = (128, 128, 128)
-    c.model.d_hidden = (128, 128, 128)
-    c.model.spectral_norm = False  # True: every D layer spectrally normalised (Miyato et al. 2018)
-
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"
+    c.data = config.data_config("ring")  # 8 modes, radius 1, std 0.01; 100,000 training points
+    c.model = config.model_config("mlp")  # G and D: 3 hidden ReLU layers of 128, z 2-D
+    c.optim = config.optim_config("adam")
     c.optim.learning_rate = 1e-4
     c.optim.b1 = 0.5
-    c.optim.b2 = 0.999
     return c

@@ -2,8 +2,8 @@
 alternating updates (k = 1), Adam 2e-4 (b1 0.5), D loss real + fake; the MLP 30 epochs (15,000 steps
 of 100), DCGAN-28 about 10 epochs (7,500 steps of 64); 3 seeds per trial trained side by side
 (num_replicas), the MNIST metrics (Parzen, FCD, classifier score, precision/recall) at the end.
-WGAN-GP uses each architecture's D as is (DCGAN-28's has batch norm: its penalty is then not per
-example; Gulrajani et al. drop batch norm from the critic). No per-game tuning (Lucic et al. 2018
+WGAN-GP on DCGAN-28 uses a layer-norm critic (config.model.d_norm=layer, as Gulrajani et al.: a
+penalty needs a per-example D, and batch norm is refused with one). No per-game tuning (Lucic et al. 2018
 tuned each loss; this is the fixed-budget, fixed-recipe comparison).
 
   python experiments/sweep.py --sweep=experiments/sweeps/games_mnist.py --root=/tmp/games_mnist --parallel=2
@@ -32,5 +32,11 @@ def get_sweep() -> list[dict]:
     trials = []
     for config, num_steps in ARCHITECTURES.items():
         budget = {f"config.{k}": num_steps for k in ("num_steps", "sample_every", "ckpt_every", "eval_every")}
-        trials += [{"config": config} | SHARED | budget | game for game in GAMES]
+        for game in GAMES:
+            critic = (
+                {"config.model.d_norm": "layer"}
+                if "dcgan" in config and "config.reg.gp_weight" in game
+                else {}
+            )
+            trials.append({"config": config} | SHARED | budget | game | critic)
     return trials
