@@ -26,7 +26,8 @@ LOSSES = ("d_loss", "g_loss", "d_real", "d_fake")
 LOWER_IS_BETTER = ("fcd", "per_class_fcd_mean", "class_kl", "reverse_kl", "parzen_se")
 TRIAL_FILES = ("metrics.jsonl", "config.json", "log.txt")
 
-_ROOT = flags.DEFINE_string("root", None, "The sweep's root: one subdirectory per trial.", required=True)
+# (checked in main, not required=True: a required flag would fail any other absl parse in the process)
+_ROOT = flags.DEFINE_string("root", None, "The sweep's root: one subdirectory per trial (required).")
 _SORT_BY = flags.DEFINE_string("sort_by", "parzen_ll", "Metric that orders the tables.")
 _ORDER = flags.DEFINE_enum(
     "order", "auto", ["auto", "ascending", "descending"], "auto: ascending for fcd, *_kl, else descending."
@@ -239,6 +240,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
+        if not _ROOT.value:
+            raise CollectError("--root is required: the sweep's root directory")
         text = write_results(_ROOT.value, _SORT_BY.value, _ORDER.value, _METRICS.value, _OVER.value)
     except CollectError as e:
         print(f"error: {e}", file=sys.stderr)

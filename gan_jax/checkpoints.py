@@ -331,14 +331,15 @@ class _WriteFailureLogFilter(logging.Filter):
 
 class _AbandonedTaskLogFilter(logging.Filter):
     """Drops asyncio's "... exception was never retrieved" for orbax's tasks and futures (their coroutine
-    or exception from orbax's code): the reads or writes that a failed restore or save abandoned, whose
-    failure is raised as one line instead."""
+    or exception from orbax's code, or a failed write's error from tensorstore): the reads or writes
+    that a failed restore or save abandoned, whose failure is raised as one line instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if "exception was never retrieved" not in str(record.msg):
             return True
         error = record.exc_info[1] if record.exc_info else None
-        return not (f"defined at {_ORBAX_DIR}" in record.getMessage() or _raised_in_orbax(error))
+        abandoned = f"defined at {_ORBAX_DIR}" in record.getMessage() or _raised_in_orbax(error)
+        return not (abandoned or (error is not None and _write_failure(error)))
 
 
 def _raised_in_orbax(error: BaseException | None) -> bool:
