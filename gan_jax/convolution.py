@@ -8,9 +8,8 @@ transposes and a ``jnp.flip`` where autodiff would use swapped dimension labels 
 Why: XLA's CPU backend runs a convolution with its fast library kernels only in that canonical form
 (no window reversal); any other becomes a naive elemental loop. Its pass that inserts the transposes
 (xla/service/cpu/conv_canonicalization.cc) visits only the entry computation, so inside the
-``lax.scan`` of fused steps every autodiff convolution stayed naive, and even outside it the kernel
-gradient of a transposed convolution (a window reversal) did: a DCGAN-28 step took ~1.9 s in a scan
-and ~0.4 s alone, half of it in one such loop; now ~0.2 s either way (BENCHMARKS.md).
+``lax.scan`` of fused steps every autodiff convolution would stay naive, and even outside it the kernel
+gradient of a transposed convolution (a window reversal) would (timings: BENCHMARKS.md).
 
 The gradients' own convolutions are built by the same function, so second-order gradients (the
 penalties that differentiate D's input gradient: WGAN-GP, R1, R2, DRAGAN) are canonical too. Being a

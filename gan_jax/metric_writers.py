@@ -13,8 +13,8 @@ import numpy as np
 
 def _summary_writer_class():
     """tensorboardX's SummaryWriter, imported with torch hidden: tensorboardX imports torch whenever it
-    is installed (the test extra installs it for the parity test), ~1.7 s a process, for torch tensors
-    that this project never passes it."""
+    is installed (the test extra installs it for the parity test), slowing every process's start, for
+    torch tensors that this project never passes it."""
     hidden = "torch" not in sys.modules
     if hidden:
         sys.modules["torch"] = None  # makes `import torch` raise ImportError

@@ -117,11 +117,9 @@ LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (re
 class Maxout(nn.Module):
     """h_j = max_i (W x + b)_{i, j} over ``pieces`` linear pieces per unit, the Dense's columns laid
     out piece-major ([pieces, units]: column i * units + j is piece i of unit j), so the max is an
-    element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (1.06-1.07x the
-    paper model's CPU step against the unit-major layout, BENCHMARKS.md). Checkpoints of the
-    unit-major layout (its Dense named ``Dense_0``) are converted when restored
-    (``checkpoints.restore_checkpoint``). The name also sets the Dense's initial draws: a seed's initial D
-    differs from one drawn before the change (same distribution)."""
+    element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (faster on the CPU
+    than the unit-major layout: BENCHMARKS.md). Checkpoints of the unit-major layout (its Dense named
+    ``Dense_0``) are converted when restored (``checkpoints.restore_checkpoint``)."""
 
     units: int
     pieces: int
@@ -270,7 +268,7 @@ class LinearDiscriminator(nn.Module):
 
 def dcgan_normal(key, shape, dtype=jnp.float32):
     """DCGAN's weight initialisation: W ~ N(0, 0.02^2) (Radford et al. 2016, Sec. 4). Drawn as one flat
-    vector and reshaped: the same distribution, and XLA on CPU compiles a rank-4 threefry draw ~6x slower."""
+    vector and reshaped: the same distribution, and XLA on the CPU compiles a rank-4 draw slowly."""
     return 0.02 * jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
 
 
@@ -467,8 +465,8 @@ def conditioning(model_config) -> str:
 
 def conv_impl(model_config) -> str:
     """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/convolution.py),
-    'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it runs a
-    DCGAN-28 step up to ~9x faster (BENCHMARKS.md), lax elsewhere, where it has not been timed yet."""
+    'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it is the
+    faster (BENCHMARKS.md), lax elsewhere."""
     name = model_config.conv_impl
     if name != "auto" and name not in CONV_IMPLS:
         raise ConfigError(

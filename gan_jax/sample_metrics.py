@@ -219,7 +219,7 @@ def class_kl_to_uniform(labels, num_classes: int = 10) -> tuple[np.ndarray, floa
 @functools.partial(jax.jit, static_argnames="k")
 def _kth_neighbour_sq(x: jax.Array, feats: jax.Array, feats_sq: jax.Array, k: int) -> jax.Array:
     """Squared distance from each row of x to its k-th nearest row of feats, counting x itself (at 0):
-    k passes that each mask one row minimum, then a min (lax.top_k sorts, ~15x slower on CPU)."""
+    k passes that each mask one row minimum, then a min (lax.top_k sorts the rows: slower on the CPU)."""
     cols = jnp.arange(feats.shape[0])
 
     def drop_nearest(_, sq):
