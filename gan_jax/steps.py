@@ -92,6 +92,20 @@ def joint_gradients(ctx: Context, g_params, d_params, g_state, d_state, batch, k
     return Joint(d_loss, g_loss, logits, g_state, d_state, g_grads, d_grads)
 
 
+def joint_gradients_at(ctx: Context, state: TrainState, batch, keys) -> Joint:
+    """``joint_gradients`` at the state's parameters and model states (D's update count its own)."""
+    return joint_gradients(
+        ctx,
+        state.g_params,
+        state.d_params,
+        state.g_state,
+        state.d_state,
+        batch,
+        keys,
+        state.d_opt_state.count,
+    )
+
+
 def joint_inputs(ctx: Context, state: TrainState, dataset):
     """The step's (perm, (x_real, y, z), dropout keys) of the schemes that take both gradients at once."""
     k_z, k_real, k_fake = jax.random.split(step_key(state), 3)
@@ -128,16 +142,7 @@ def _joint_finish(ctx, state, j: Joint, p: Players, g_grads, d_grads, perm, **ch
 def simultaneous_step(ctx: Context, state: TrainState, dataset):
     """Both gradients at the same (theta_G, theta_D) from one minibatch and one z (the 2014 code)."""
     perm, batch, keys = joint_inputs(ctx, state, dataset)
-    j = joint_gradients(
-        ctx,
-        state.g_params,
-        state.d_params,
-        state.g_state,
-        state.d_state,
-        batch,
-        keys,
-        state.d_opt_state.count,
-    )
+    j = joint_gradients_at(ctx, state, batch, keys)
     p = apply_joint(ctx, state, j.g_grads, j.d_grads, j.g_state, j.d_state, jnp.array(True))
     return _joint_finish(ctx, state, j, p, j.g_grads, j.d_grads, perm)
 
@@ -149,7 +154,7 @@ def extragradient_step(ctx: Context, state: TrainState, dataset):
     moves once per step; the model states are the current point's passes'."""
     perm, batch, keys = joint_inputs(ctx, state, dataset)
     count = state.d_opt_state.count
-    j = joint_gradients(ctx, state.g_params, state.d_params, state.g_state, state.d_state, batch, keys, count)
+    j = joint_gradients_at(ctx, state, batch, keys)
     look_g, _ = apply_updates(ctx.setup.g_tx, j.g_grads, state.g_opt_state, state.g_params)
     look_d, _ = apply_updates(ctx.setup.d_tx, j.d_grads, state.d_opt_state, state.d_params)
     look_d = options.after_d_update(ctx.config, look_d)
@@ -163,8 +168,7 @@ def optimistic_step(ctx: Context, state: TrainState, dataset):
     """Optimistic gradient descent (Daskalakis et al. 2018): each player's optimizer takes 2 g_t - g_{t-1},
     the previous step's gradients kept in ``state.prev_grads`` (at the first step g_{-1} = g_0)."""
     perm, batch, keys = joint_inputs(ctx, state, dataset)
-    count = state.d_opt_state.count
-    j = joint_gradients(ctx, state.g_params, state.d_params, state.g_state, state.d_state, batch, keys, count)
+    j = joint_gradients_at(ctx, state, batch, keys)
     first = state.step == 0
     prev = jax.tree.map(
         lambda old, new: jnp.where(first, new, old), state.prev_grads, {"g": j.g_grads, "d": j.d_grads}

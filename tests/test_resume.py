@@ -2,7 +2,6 @@
 (batch norm, spectral norm, sigmoid and tanh outputs) run in two parts, and a smoke run killed at
 random steps and terminated (SIGTERM's checkpoint and one-line exit)."""
 
-import json
 import os
 import re
 import signal
@@ -16,6 +15,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 from conftest import ROOT
+from test_train import checkpoints, png, rows
 
 TIMEOUT_S = 300
 ABSL_LOG_LINE = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ")
@@ -70,20 +70,6 @@ def run(cmd, *args):
     )
     assert proc.returncode == 0, proc.stderr
     return proc
-
-
-def rows(workdir):
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        return [{k: v for k, v in json.loads(line).items() if k != "steps_per_sec"} for line in f]
-
-
-def checkpoints(workdir):
-    return sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
-
-
-def png(workdir, step):
-    with open(os.path.join(workdir, "samples", f"step_{step:07d}.png"), "rb") as f:
-        return f.read()
 
 
 def restore(workdir, step):

@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from absl import flags
 from conftest import ROOT
+from test_evaluate import launch_in_process
 
 from experiments.configs import r3gan_stacked_mnist
 from experiments.configs import stacked_mnist as stacked_config
@@ -168,16 +168,6 @@ def test_samples_file_cli_end_to_end(tmp_path, digit_of_class):
     assert (got["modes_covered"], got["num_samples"], got["step"]) == (4, 10, None)
     assert got["reverse_kl"] == pytest.approx(KNOWN_KL, rel=1e-12)
     assert {"modes_covered", "reverse_kl", "classifier_accuracy", "mode_accuracy"} <= set(got["real_data"])
-
-
-def launch_in_process(*args):
-    import launch as launch_module
-
-    flags.FLAGS(["launch.py", *args])
-    try:
-        launch_module.main(["launch.py"])
-    finally:
-        flags.FLAGS.unparse_flags()
 
 
 @pytest.mark.parametrize(
