@@ -111,7 +111,7 @@ class Generator(nn.Module):
 
 
 MAXOUT_DENSE = "pieces"  # the Maxout layer's Dense, its columns piece-major
-LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (restored: state.py)
+LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (restored: checkpoints.py)
 
 
 class Maxout(nn.Module):
@@ -129,7 +129,8 @@ class Maxout(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        init = symmetric_uniform(self.init_scale)
+        # init_scale 0: flax's default (LeCun normal) instead of U(-scale, scale)
+        init = symmetric_uniform(self.init_scale) if self.init_scale else nn.initializers.lecun_normal()
         dense = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype, name=MAXOUT_DENSE)
         z = spectral_normed(dense, self.spectral_norm, train)(x)
         return jnp.max(z.reshape(*z.shape[:-1], self.pieces, self.units), axis=-2)
@@ -202,17 +203,19 @@ def marginal_logit(mean_pixel: np.ndarray, eps: float = 1e-7) -> np.ndarray:
 
 
 class MLPGenerator(nn.Module):
-    """x = G(z) with ReLU hidden layers and a linear output (data on the real line or plane)."""
+    """x = G(z) with ReLU hidden layers and a linear output (data on the real line or plane);
+    ``batch_norm``: batch norm before each ReLU (PacGAN's toy G)."""
 
     hidden: Sequence[int] = (128, 128)
     out_dim: int = 2
+    batch_norm: bool = False
 
     @nn.compact
     def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
-        del train
         h = z
         for width in self.hidden:
-            h = nn.relu(nn.Dense(width)(h))
+            h = nn.Dense(width)(h)
+            h = nn.relu(_batch_norm(train)(h) if self.batch_norm else h)
         return nn.Dense(self.out_dim, name="out")(h)
 
 
@@ -232,12 +235,16 @@ class MLPDiscriminator(nn.Module):
     hidden: Sequence[int] = (128, 128)
     spectral_norm: bool = False
     minibatch_std: bool = False
+    pieces: int = 0  # > 0: maxout hidden layers of that many pieces a unit (PacGAN's toy D) for ReLU
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         h = x
         for width in self.hidden:
-            h = nn.relu(spectral_normed(nn.Dense(width), self.spectral_norm, train)(h))
+            if self.pieces:
+                h = Maxout(width, self.pieces, 0.0, spectral_norm=self.spectral_norm)(h, train=train)
+            else:
+                h = nn.relu(spectral_normed(nn.Dense(width), self.spectral_norm, train)(h))
         h = minibatch_std(h) if self.minibatch_std else h
         return spectral_normed(nn.Dense(1, name="out"), self.spectral_norm, train)(h)[..., 0]
 
@@ -531,8 +538,8 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
             raise ConfigError(
                 "model 'mlp' is unconditional and float32: set config.model.num_classes=0, dtype=float32"
             )
-        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std))
-        return MLPGenerator(tuple(m.g_hidden), m.data_dim), d
+        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std), m.d_pieces)
+        return MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm)), d
     if name != "paper_mlp":
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)

@@ -30,6 +30,10 @@ from gan_jax.state import DATA_STREAM, STEP_STREAM, Setup, TrainState
 
 PENALTY_KEY = 7  # fold_in index of the penalties' key
 UNROLL_KEY = 8  # fold_in index of an unrolled D's dropout keys (Unrolled GAN)
+# Adam's eps_root in the unrolled look-ahead updates: G differentiates through sqrt(nu + eps_root), whose
+# derivative is infinite at nu = 0 (a parameter whose gradients have all been 0, e.g. a maxout piece
+# that never wins) unless eps_root > 0 (optax.scale_by_adam's own remedy)
+UNROLL_EPS_ROOT = 1e-8
 
 
 class Context(NamedTuple):
@@ -184,6 +188,9 @@ def unrolled_d(ctx: Context, d, x_real, x_fake, y, key):
     in the fakes (so G's gradient flows through them). ``d`` = (params, model state, optimizer state);
     unrolled update i draws its dropout masks from fold_in(key, i); model-state writes are dropped."""
     d_params, d_state, d_opt_state = d
+    if "eps_root" in d_opt_state.hyperparams:  # Adam: sqrt(nu + eps_root), differentiable at nu = 0
+        hyperparams = d_opt_state.hyperparams | {"eps_root": jnp.asarray(UNROLL_EPS_ROOT, jnp.float32)}
+        d_opt_state = d_opt_state._replace(hyperparams=hyperparams)
 
     def look_ahead(carry, i):
         params, opt_state = carry

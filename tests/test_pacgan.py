@@ -61,3 +61,22 @@ def test_a_packed_dcgan_discriminator_takes_m_channels_and_trains():
     assert first_conv.shape[2] == 2  # two grey images along the channels
     new, metrics = jax.jit(steps.make_step(config, setup, len(x)))(state, jnp.asarray(x))
     assert np.isfinite(float(metrics["d_loss"])) and int(new.data_index) == 1
+
+
+def test_the_pacgan_protocol_configs_are_its_networks_and_budget():
+    """G 4 x 400 ReLU with batch norm, D 3 maxout layers of 200 x 5, Adam 1e-4 / 0.8, batch 100, 400
+    epochs of 100,000 points, 2,500 evaluation samples (Lin et al. 2018's toy protocol)."""
+    from experiments.configs import pacgan_grid, pacgan_ring
+
+    for module, modes in ((pacgan_ring, 8), (pacgan_grid, 25)):
+        config = module.get_config()
+        validation.validate(config)
+        setup = make_setup(config, config.data.num_train)
+        state = create_train_state(config, setup, np.zeros(2), config.data.num_train)
+        g_widths = [v["kernel"].shape[1] for k, v in sorted(state.g_params.items()) if k.startswith("Dense")]
+        assert g_widths == [400] * 4 and len(state.g_state["batch_stats"]) == 4
+        maxouts = [v for k, v in sorted(state.d_params.items()) if k.startswith("Maxout")]
+        assert [m["pieces"]["kernel"].shape[1] for m in maxouts] == [1000] * 3  # 200 units x 5 pieces
+        assert (config.optim.learning_rate, config.optim.b1, config.batch_size) == (1e-4, 0.8, 100)
+        assert config.num_steps == 400 * 100_000 // 100 and config.eval_samples == 2_500
+        assert len(data.toy_centres(config.data)) == modes

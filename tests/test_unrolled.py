@@ -77,3 +77,21 @@ def test_unrolling_needs_alternating_updates():
     config.update_scheme = "simultaneous"
     with pytest.raises(ValueError, match="--update=alternating"):
         validation.validate(config)
+
+
+def test_unrolling_adam_through_a_maxout_d_stays_finite():
+    """A maxout piece that never wins has all-zero gradients, so Adam's nu is 0 there; G differentiates
+    through sqrt(nu) in the look-ahead, finite only with eps_root > 0 (updates.UNROLL_EPS_ROOT)."""
+    from experiments.configs import pacgan_ring
+
+    config = pacgan_ring.get_config()
+    config.unroll_steps, config.batch_size = 2, 16
+    config.model.g_hidden, config.model.d_hidden, config.model.d_pieces = (8,), (8, 8), 3
+    validation.validate(config)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    setup = make_setup(config, len(x))
+    state = create_train_state(config, setup, x.mean(0), len(x))
+    step = jax.jit(steps.make_step(config, setup, len(x)))
+    for _ in range(3):
+        state, metrics = step(state, jnp.asarray(x))
+    assert int(state.nonfinite_step) == -1 and np.isfinite(float(metrics["g_grad_norm"]))

@@ -1,0 +1,28 @@
+"""PacGAN's Table 1 rows on the ring and the grid at its protocol (experiments/configs/pacgan_ring.py):
+the GAN and PacGAN2/3/4, 5 seeds side by side each; then the unrolled GAN (5 steps) on the ring of the
+Unrolled GAN paper (radius 2, std 0.02). PacGAN reports 10 trials, mean +- standard error.
+
+  python experiments/sweep.py --sweep=experiments/sweeps/pacgan_toys.py --root=/tmp/pacgan_toys
+  python experiments/collect.py --root=/tmp/pacgan_toys --sort_by=modes_covered
+A shorter budget for a convergence curve: add --config.num_steps=N (the rows state their budget).
+"""
+
+from experiments.sweeps import product
+
+CONFIG = "experiments/configs/pacgan_ring.py"  # the grid's rows name their own config
+SHARED = {"config.num_replicas": 5, "config.steps_per_call": 1000}
+UNROLLED_RING = {"config.data.radius": 2.0, "config.data.std": 0.02}
+
+
+def get_sweep() -> list[dict]:
+    packed = product(
+        SHARED,
+        config=["experiments/configs/pacgan_ring.py", "experiments/configs/pacgan_grid.py"],
+        **{"config.pack": [1, 2, 3, 4]},
+    )
+    unrolled = product(
+        SHARED,
+        UNROLLED_RING,
+        **{"config.unroll_steps": [0, 5]},
+    )
+    return packed + unrolled
