@@ -291,6 +291,6 @@ def finish(state: TrainState, p: Players, g_out: GOut, d_out: DOut, d_updates_at
         "d_grad_norm": d_out.grad_norm,
     }
     d_values = optimizers.hyperparams(new.d_opt_state)
-    metrics["lr"] = d_values.pop("learning_rate")
+    metrics["lr"] = d_values["learning_rate"]
     metrics["g_lr"] = optimizers.hyperparams(new.g_opt_state)["learning_rate"]
-    return new, metrics | d_values
+    return new, metrics | {k: d_values[k] for k in ("momentum", "b1", "b2") if k in d_values}
