@@ -123,13 +123,6 @@ def train(config, workdir_path: str) -> TrainState:
 
 def _train(config, path: str) -> TrainState:
     mesh = parallel.make_mesh() if config.data_parallel else None
-    if mesh is None and jax.process_count() > 1:
-        raise ConfigError(
-            f"{jax.process_count()} processes (--distributed) train one model together only with "
-            "config.data_parallel=True; alone, each would train its own copy into the same workdir"
-        )
-    if config.on_collapse == "stop" and jax.process_count() > 1:
-        raise ConfigError("config.on_collapse=stop is decided on host 0 alone: use 'warn' with several hosts")
     run_data = load_run_data(config, mesh)
     setup = make_setup(config, run_data.num_train)
     train_step = make_train_step(config, setup, run_data.num_train, mesh, validation.xla_options(config))

@@ -44,8 +44,20 @@ def validate(config) -> None:
         raise ConfigError(
             "config.pack > 1 (PacGAN) is for unconditional models: set config.model.num_classes=0"
         )
+    _check_processes(config)
     if config.data_parallel and replicas.num_replicas(config) > 1:
         raise ConfigError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+
+
+def _check_processes(config) -> None:
+    """Several processes (--distributed) train one model together, data-parallel."""
+    if jax.process_count() > 1 and not config.data_parallel:
+        raise ConfigError(
+            f"{jax.process_count()} processes (--distributed) train one model together only with "
+            "config.data_parallel=True; alone, each would train its own copy into the same workdir"
+        )
+    if jax.process_count() > 1 and config.on_collapse == "stop":
+        raise ConfigError("config.on_collapse=stop is decided on host 0 alone: use 'warn' with several hosts")
 
 
 def _choice(config, name: str, choices) -> None:
