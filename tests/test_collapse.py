@@ -73,6 +73,7 @@ def test_a_run_made_to_collapse_warns_once_or_stops(tmp_path):
     assert stop.returncode == 2 and "stopped (config.on_collapse=stop)" in one_line_error(stop)
 
 
+@pytest.mark.slow  # the paper model's own no-false-alarm check is the slow test below
 def test_a_run_that_trains_gives_no_warning(tmp_path):
     proc = launch(f"--workdir={tmp_path}", "--config.num_steps=200", "--config.log_every=20")
     assert proc.returncode == 0, proc.stderr

@@ -174,6 +174,9 @@ def test_training_writes_the_evaluation_of_its_samples(run):
     np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-4)
 
 
+# ~30 s on 2 idle cores (10,000 samples and the floors, in a subprocess and here); the default suite runs
+# the same command through the README (test_docs) and the glue in process (evaluation during training)
+@pytest.mark.slow
 def test_evaluate_mode_writes_the_metrics_of_the_drawn_samples(run, splits):
     """--mode=evaluate's eval.json: the metrics ``evaluate_samples`` gives the samples --mode=sample
     draws, the step, the count and the real-data floors."""
