@@ -28,17 +28,17 @@ smoke: data
 	$(BIN)/python launch.py --config=experiments/configs/smoke.py --workdir=/tmp/gan_jax/smoke $(ARGS)
 
 test: data
-	$(BIN)/ruff check gan_jax tests experiments benchmarks launch.py
-	$(BIN)/ruff format --check gan_jax tests experiments benchmarks launch.py
+	$(BIN)/ruff check gan_jax tests experiments benchmarks examples docs launch.py
+	$(BIN)/ruff format --check gan_jax tests experiments benchmarks examples docs launch.py
 	$(BIN)/python -m pytest -q --durations=15 tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check gan_jax tests experiments benchmarks launch.py
-	$(BIN)/ruff format --check gan_jax tests experiments benchmarks launch.py
+	$(BIN)/ruff check gan_jax tests experiments benchmarks examples docs launch.py
+	$(BIN)/ruff format --check gan_jax tests experiments benchmarks examples docs launch.py
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix gan_jax tests experiments benchmarks launch.py
-	$(BIN)/ruff format gan_jax tests experiments benchmarks launch.py
+	$(BIN)/ruff check --fix gan_jax tests experiments benchmarks examples docs launch.py
+	$(BIN)/ruff format gan_jax tests experiments benchmarks examples docs launch.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
