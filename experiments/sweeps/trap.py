@@ -1,10 +1,10 @@
-"""Does an update scheme or a regulariser keep the paper model out of the saturation trap?
+"""Does an update scheme keep the paper model out of the saturation trap?
 
-The paper's MNIST config (mnist.yaml's SGD and model), seeds 0-2 side by side, 1,500 steps (3 epochs),
+The paper's MNIST config (mnist.yaml's SGD and model), seeds 0-2 side by side, 3,000 steps (6 epochs),
 for Algorithm 1's alternating updates (which fall into the trap, README), the 2014 code's simultaneous
-updates (which do not), extragradient, optimistic, alternating with negative momentum (Gidel et al.
-2019: heavy ball at -0.3 for both players), and alternating with R1 (gamma 1). A replica that falls in
-is told by the collapse warning (gan_jax/collapse.py) in its log; collect.py tabulates the last rows.
+updates (which do not), extragradient, optimistic, and alternating with negative momentum (Gidel et
+al. 2019: heavy ball at -0.3 for both players). A replica that falls in is told by the collapse
+warning (gan_jax/collapse.py) in its log; collect.py tabulates the last rows.
 
   python experiments/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
   python experiments/collect.py --root=/tmp/trap
@@ -14,11 +14,11 @@ Results: experiments/DYNAMICS.md.
 CONFIG = "experiments/configs/paper_mnist.py"
 SHARED = {
     "config.num_replicas": 3,
-    "config.num_steps": 1500,
+    "config.num_steps": 3000,
     "config.steps_per_call": 250,
     "config.log_every": 250,
-    "config.sample_every": 1500,
-    "config.ckpt_every": 1500,
+    "config.sample_every": 3000,
+    "config.ckpt_every": 3000,
     "config.eval_every": 0,
 }
 VARIANTS = [
@@ -27,7 +27,6 @@ VARIANTS = [
     {"update": "extragradient"},
     {"update": "optimistic"},
     {"update": "alternating", "config.optim.momentum_init": -0.3, "config.optim.momentum_final": -0.3},
-    {"update": "alternating", "config.reg.r1_gamma": 1.0},
 ]
 
 
