@@ -17,7 +17,10 @@ ON_COLLAPSE = ("warn", "stop")
 
 
 def diversity(samples: np.ndarray, data_std: float) -> float:
-    """Mean per-coordinate std across ``samples`` [N, D], over the data's (``data_std``)."""
+    """Mean per-coordinate std across ``samples`` [N, D], over the data's (``data_std``); NaN for data
+    without spread (the point mass 'dirac'), where the ratio means nothing."""
+    if not data_std > 0:
+        return float("nan")
     return float(np.mean(np.std(np.asarray(samples, np.float64), axis=0)) / data_std)
 
 
