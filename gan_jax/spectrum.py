@@ -180,16 +180,7 @@ def trap_signs(ctx: Context, state, batch, keys) -> dict:
     sigmoid's derivative at G's output, which falls to 0 as G's logits saturate (meaningful only for a
     sigmoid output; ``spectrum_at`` drops what does not apply)."""
     _, y, z = batch
-    j = steps.joint_gradients(
-        ctx,
-        state.g_params,
-        state.d_params,
-        state.g_state,
-        state.d_state,
-        batch,
-        keys,
-        state.d_opt_state.count,
-    )
+    j = steps.joint_gradients_at(ctx, state, batch, keys)
     x_fake = g_forward(ctx, state.g_params, state.g_state, z, y)[0]
     g_norm, d_norm = optax.tree.norm(j.g_grads), optax.tree.norm(j.d_grads)
     return {
