@@ -105,8 +105,7 @@ class Outputs:
         """Replica ``r``'s samples of its fixed z: a 10x10 image grid, or a scatter / density plot."""
         if not self.main:
             return
-        variables = self.host(steps.sampling_variables(view))
-        x = np.asarray(self.sampler(variables, self.fixed_z[r], self.fixed_labels))
+        x = self.fixed_samples(r, view)
         path = os.path.join(self.dirs[r], "samples", f"step_{step:07d}.png")
         shape = models.image_shape(self.config.model)
         with workdir.writing(path):
@@ -157,11 +156,14 @@ class Outputs:
                 print(warning, flush=True)
         self.reset_window()
 
+    def fixed_samples(self, r: int, view) -> np.ndarray:
+        """Replica ``r``'s G (eval mode, its EMA if kept) on its fixed z: the grids' and the spread's."""
+        variables = self.host(steps.sampling_variables(view))
+        return np.asarray(self.sampler(variables, self.fixed_z[r], self.fixed_labels))
+
     def diversity(self, r: int, view) -> float:
         """``collapse.diversity`` of replica ``r``'s samples of its fixed z."""
-        variables = self.host(steps.sampling_variables(view))
-        x = np.asarray(self.sampler(variables, self.fixed_z[r], self.fixed_labels))
-        return collapse.diversity(x, self.data_spread)
+        return collapse.diversity(self.fixed_samples(r, view), self.data_spread)
 
     def evaluation(self, step: int, r: int, results: dict) -> None:
         with workdir.writing(self.dirs[r]):

@@ -189,18 +189,19 @@ def after_chunk(config, state, metrics, step, out, ckpt, signals, evaluate_fn, f
         ckpt.save(state, step, wait=True)
         signals.release()  # a second signal now stops at once: nothing is left unsaved
     live = ckpt.live_replicas(state, frozen, out)
+    views = replicas.views(state, out.count)
     if due(step, config.log_every, total):
         ckpt.check_finite(state)
         out.metrics(step, total, metrics, state, live)
     if due(step, config.sample_every, total):
         for r in live:
-            out.samples(step, r, replicas.views(state, out.count)[r])
+            out.samples(step, r, views[r])
     if due(step, config.ckpt_every, total) and not saved:
         ckpt.save(state, step, wait=False)
         saved = True
     if out.main and due(step, config.eval_every, total):
         for r in live:
-            out.evaluation(step, r, evaluate_fn(replicas.views(state, out.count)[r]))
+            out.evaluation(step, r, evaluate_fn(views[r]))
         out.reset_window()
     if step < total and (stopping or signals.caught_anywhere()):
         if not saved:  # a signal during this step's outputs: its checkpoint now
