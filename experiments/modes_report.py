@@ -1,0 +1,277 @@
+r"""The mode-collapse tables and figures (experiments/MODES.md) from the runs of the sweeps
+experiments/sweeps/pacgan_toys.py and experiments/sweeps/stacked_mnist.py.
+
+Each trial directory under a root is one row: its config.json names the row (dataset, game, PacGAN
+packing, unrolling, penalties), its replicas (seeds) give mean +- standard error of the last eval row of
+each replica's metrics.jsonl, and the row states its budget (the step of that eval row). The published
+rows stand beside (PUBLISHED). Figures: the eval metrics against steps (mean over seeds, one line per
+row), each row's final samples (seed 0: the toy scatter plots, the StackedMNIST grids) and, where
+`launch.py --mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode counts.
+
+  python experiments/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
+      --out=experiments/results/modes
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+_TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
+_STACKED = flags.DEFINE_string("stacked", None, "Root of the stacked_mnist sweep's trials.")
+_OUT = flags.DEFINE_string("out", "experiments/results/modes", "Directory for the tables and figures.")
+
+TOY_METRICS = ("modes_covered", "high_quality", "reverse_kl")
+STACKED_METRICS = ("modes_covered", "reverse_kl")
+# Published rows, (mean, standard error) or a single value; None where the paper gives none.
+# PacGAN Table 1 (Lin et al. 2018; 10 trials, +- s.e.), 400 epochs of 100,000 points at batch 100.
+PACGAN_TABLE1 = {
+    "ring": {
+        "GAN": ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+        "PacGAN2": ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+        "PacGAN3": ((7.8, 0.1), (97.7, 0.3), (0.10, 0.02)),
+        "PacGAN4": ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02)),
+    },
+    "grid": {
+        "GAN": ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+        "PacGAN2": ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+        "PacGAN3": ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
+        "PacGAN4": ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
+    },
+}
+# StackedMNIST (modes of 1,000, KL(q || uniform)); 26,000 samples in each paper.
+STACKED_PUBLISHED = (
+    ("VEEGAN Table 2: DCGAN", (99, None), (3.4, None)),
+    ("VEEGAN Table 2: Unrolled GAN", (48.7, None), (4.32, None)),
+    ("VEEGAN Table 2: VEEGAN", (150, None), (2.95, None)),
+    ("PacGAN Table 2: DCGAN (10 trials)", (78.9, 6.5), (4.50, 0.13)),
+    ("PacGAN Table 2: PacDCGAN2 (10 trials)", (1000, None), (0.06, 0.003)),
+    ("R3GAN ablation: GAN + R1 + R2", (693, None), (0.927, None)),
+    ("R3GAN ablation: RpGAN + R1 + R2", (1000, None), (0.078, None)),
+)
+
+
+class ReportError(ValueError):
+    """A root without the runs the report needs; the message is one line."""
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n); 0 for one value) in float64."""
+    v = np.asarray(values, np.float64)
+    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return float(v.mean()), se
+
+
+def fmt(pair, digits: int = 2) -> str:
+    mean, se = pair
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f}" + (f" ± {se:.{digits}f}" if se else "")
+
+
+def row_label(config: dict) -> str:
+    """The row's name from its config: the game, then PacGAN packing, unrolling and R1/R2 penalties."""
+    parts = ["RpGAN" if config["game"] == "relativistic_pairing" else "GAN"]
+    if config["game"] not in ("nonsaturating", "relativistic_pairing"):
+        parts[0] = config["game"]
+    if config.get("pack", 1) > 1:
+        parts = [f"PacGAN{config['pack']}"] if parts == ["GAN"] else parts + [f"pack {config['pack']}"]
+    if config.get("unroll_steps", 0):
+        parts.append(f"unrolled {config['unroll_steps']}")
+    reg = config["reg"]
+    for name in ("r1", "r2"):
+        if reg[f"{name}_gamma"]:
+            parts.append(f"{name.upper()} γ={reg[f'{name}_gamma']:g}")
+    if config["model"].get("d_norm") == "none" and not (reg["r1_gamma"] or reg["r2_gamma"]):
+        parts.append("D unnormalised")
+    return " + ".join(parts)
+
+
+def eval_history(replica_dir: str, metric: str) -> list[dict]:
+    """The eval rows (those with ``metric``) of a replica's metrics.jsonl, in step order."""
+    path = os.path.join(replica_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return sorted((r for r in rows if metric in r), key=lambda r: r["step"])
+
+
+def replica_dirs(trial: str) -> list[str]:
+    names = sorted((d for d in os.listdir(trial) if d.startswith("replica_")), key=lambda d: int(d[8:]))
+    return [os.path.join(trial, d) for d in names] or [trial]
+
+
+def load_trial(trial: str, metrics: tuple[str, ...]) -> dict:
+    """A trial's config, label and per-seed eval histories (seeds with no eval row are dropped)."""
+    with open(os.path.join(trial, "config.json")) as f:
+        config = json.load(f)
+    histories = [h for h in (eval_history(d, metrics[0]) for d in replica_dirs(trial)) if h]
+    return {"path": trial, "config": config, "label": row_label(config), "histories": histories}
+
+
+def load_root(root: str, metrics: tuple[str, ...]) -> list[dict]:
+    if not os.path.isdir(root):
+        raise ReportError(f"no directory {root}")
+    paths = sorted(os.path.join(root, n) for n in os.listdir(root))
+    trials = [load_trial(p, metrics) for p in paths if os.path.exists(os.path.join(p, "config.json"))]
+    trials = [t for t in trials if t["histories"]]
+    if not trials:
+        raise ReportError(f"no trial under {root} has an eval row yet")
+    return trials
+
+
+def final_summary(trial: dict, metrics: tuple[str, ...]) -> dict:
+    """Each metric's mean +- s.e. over the seeds' last eval rows, the seeds and the budget (the
+    smallest last step: a row whose seeds stopped at different steps says so by its smallest)."""
+    last = [h[-1] for h in trial["histories"]]
+    summary = {m: mean_se([r[m] for r in last]) for m in metrics}
+    steps = [r["step"] for r in last]
+    return summary | {"seeds": len(last), "step": min(steps), "uneven": len(set(steps)) > 1}
+
+
+def dataset_name(config: dict) -> str:
+    data = config["data"]
+    if data["name"] == "ring" and (data["radius"], data["std"]) != (1.0, 0.01):
+        return f"ring (radius {data['radius']:g}, std {data['std']:g})"
+    return data["name"]
+
+
+def toy_table(trials: list[dict]) -> str:
+    """Markdown: a block per dataset, our rows (mean ± s.e. over seeds) then PacGAN's Table 1 rows."""
+    lines = []
+    for name in dict.fromkeys(dataset_name(t["config"]) for t in trials):
+        rows = [t for t in trials if dataset_name(t["config"]) == name]
+        num_modes = rows[0]["histories"][0][-1]["num_modes"]
+        lines += [f"\n### {name} ({num_modes:g} modes)\n", TOY_HEADER, "|---|---|---|---|---|---|"]
+        for t in rows:
+            s = final_summary(t, TOY_METRICS)
+            steps = f"{s['step']:,}" + (" (uneven)" if s["uneven"] else "")
+            lines.append(
+                f"| gan_jax {t['label']} | {s['seeds']} | {steps} | {fmt(s['modes_covered'])} | "
+                f"{fmt(s['high_quality'], 1)} | {fmt(s['reverse_kl'])} |"
+            )
+        for label, (modes, hq, kl) in PACGAN_TABLE1.get(name, {}).items():
+            lines.append(
+                f"| PacGAN Table 1: {label} | 10 | 400,000 | {fmt(modes, 1)} | {fmt(hq, 1)} | {fmt(kl)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+TOY_HEADER = "| row | seeds | steps | modes | high quality % | reverse KL |"
+
+
+def stacked_table(trials: list[dict]) -> str:
+    lines = ["| row | seeds | steps | modes (of 1,000) | reverse KL |", "|---|---|---|---|---|"]
+    for t in trials:
+        s = final_summary(t, STACKED_METRICS)
+        lines.append(
+            f"| gan_jax {t['label']} | {s['seeds']} | {s['step']:,} | {fmt(s['modes_covered'], 1)} | "
+            f"{fmt(s['reverse_kl'])} |"
+        )
+    for label, modes, kl in STACKED_PUBLISHED:
+        lines.append(f"| {label} | | | {fmt(modes, 1)} | {fmt(kl)} |")
+    return "\n".join(lines) + "\n"
+
+
+def curve(trial: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, mean over seeds) at the steps every seed has an eval row for."""
+    by_step = [{r["step"]: r[metric] for r in h} for h in trial["histories"]]
+    steps = sorted(set.intersection(*(set(b) for b in by_step)))
+    return np.array(steps), np.array([np.mean([b[s] for b in by_step]) for s in steps])
+
+
+def plot_curves(trials: list[dict], metrics: tuple[str, ...], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(dataset_name(t["config"]) for t in trials))
+    fig, axes = plt.subplots(
+        len(groups), len(metrics), figsize=(4.2 * len(metrics), 3.2 * len(groups)), squeeze=False
+    )
+    for row, group in zip(axes, groups, strict=True):
+        for ax, metric in zip(row, metrics, strict=True):
+            for t in (t for t in trials if dataset_name(t["config"]) == group):
+                ax.plot(*curve(t, metric), marker=".", label=t["label"])
+            ax.set(title=f"{group}: {metric}", xlabel="step")
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_histograms(trials: list[dict], path: str) -> bool:
+    """The sorted mode counts of each trial's seed-0 eval.json (launch.py --mode=evaluate); False if none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    found = []
+    for t in trials:
+        report = os.path.join(replica_dirs(t["path"])[0], "eval.json")
+        if os.path.exists(report):
+            with open(report) as f:
+                found.append((t["label"], np.sort(json.load(f)["mode_histogram"])[::-1]))
+    if not found:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, counts in found:
+        ax.plot(np.arange(1, len(counts) + 1), counts, label=label)
+    ax.axhline(counts.sum() / len(counts), color="k", ls=":", label="uniform")
+    ax.set(xlabel="mode rank", ylabel="samples of 26,000", yscale="symlog", title="StackedMNIST mode counts")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def copy_final_samples(trials: list[dict], out: str, prefix: str) -> list[str]:
+    """Each trial's last sample figure of seed 0 -> out/<prefix>_<trial>.png; the paths written."""
+    written = []
+    for t in trials:
+        samples = os.path.join(replica_dirs(t["path"])[0], "samples")
+        pngs = sorted(os.listdir(samples)) if os.path.isdir(samples) else []
+        if pngs:
+            name = os.path.basename(t["path"]).replace("=", "-").replace(",", "_")
+            written.append(os.path.join(out, f"{prefix}_{name}.png"))
+            shutil.copyfile(os.path.join(samples, pngs[-1]), written[-1])
+    return written
+
+
+def report(root: str, metrics: tuple[str, ...], out: str, name: str) -> None:
+    trials = load_root(root, metrics)
+    table = toy_table(trials) if name == "toys" else stacked_table(trials)
+    with open(os.path.join(out, f"{name}.md"), "w") as f:
+        f.write(table)
+    plot_curves(trials, metrics, os.path.join(out, f"{name}_curves.png"))
+    copy_final_samples(trials, out, f"{name}_samples")
+    if name == "stacked_mnist":
+        plot_histograms(trials, os.path.join(out, "stacked_mnist_modes.png"))
+    print(table)
+
+
+def main(argv):
+    del argv
+    if not (_TOYS.value or _STACKED.value):
+        raise app.UsageError("give --toys and/or --stacked")
+    os.makedirs(_OUT.value, exist_ok=True)
+    try:
+        if _TOYS.value:
+            report(_TOYS.value, TOY_METRICS, _OUT.value, "toys")
+        if _STACKED.value:
+            report(_STACKED.value, STACKED_METRICS, _OUT.value, "stacked_mnist")
+    except ReportError as e:
+        sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+    app.run(main)

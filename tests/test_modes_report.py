@@ -1,0 +1,163 @@
+"""experiments/modes_report.py: rows named from their configs, mean +- s.e. over seeds of the last eval
+rows against hand-computed values, curves over the steps every seed has, the script end to end."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments import modes_report
+from experiments.configs import pacgan_ring, stacked_mnist
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_trial(path, config, histories, histogram=None):
+    """A trial directory as training writes it: config.json, replica_<r>/metrics.jsonl (loss rows
+    between the eval rows), a samples/ PNG and, optionally, seed 0's eval.json with a mode histogram."""
+    os.makedirs(path)
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config.to_dict(), f)
+    for r, rows in enumerate(histories):
+        replica = os.path.join(path, f"replica_{r}")
+        os.makedirs(os.path.join(replica, "samples"))
+        with open(os.path.join(replica, "metrics.jsonl"), "w") as f:
+            for row in rows:
+                f.write(json.dumps({"step": row["step"], "d_loss": 1.3}) + "\n")
+                f.write(json.dumps(row) + "\n")
+        for step in (0, rows[-1]["step"]):
+            with open(os.path.join(replica, "samples", f"step_{step:07d}.png"), "wb") as f:
+                f.write(f"png {r} {step}".encode())
+    if histogram is not None:
+        with open(os.path.join(path, "replica_0", "eval.json"), "w") as f:
+            json.dump({"mode_histogram": histogram}, f)
+
+
+def toy_rows(steps, modes, hq, kl):
+    return [
+        {"step": s, "modes_covered": m, "num_modes": 8.0, "high_quality": h, "reverse_kl": k}
+        for s, m, h, k in zip(steps, modes, hq, kl, strict=True)
+    ]
+
+
+def ring_config(**changes):
+    """PacGAN's ring config with ``changes`` ('data.radius' style keys)."""
+    c = pacgan_ring.get_config()
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        target = c
+        for part in parents:
+            target = target[part]
+        target[leaf] = value
+    return c
+
+
+@pytest.fixture(scope="module")
+def toys_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("toys"))
+    # seed r's last eval row at step 400 (seed 2's stopped at 300); earlier rows must not count
+    write_trial(
+        os.path.join(root, "pack=1"),
+        ring_config(),
+        [
+            toy_rows([200, 400], [8, 7], [50.0, 90.0], [0.5, 0.30]),
+            toy_rows([200, 400], [5, 6], [60.0, 80.0], [0.4, 0.20]),
+            toy_rows([200, 300], [8, 8], [70.0, 97.0], [0.3, 0.10]),
+        ],
+    )
+    write_trial(
+        os.path.join(root, "pack=2"),
+        ring_config(pack=2),
+        [
+            toy_rows([200, 400], [8, 8], [40.0, 60.0], [0.2, 0.1]),
+            toy_rows([200, 400], [8, 8], [20.0, 80.0], [0.4, 0.3]),
+        ],
+    )
+    write_trial(
+        os.path.join(root, "unrolled"),
+        ring_config(unroll_steps=5, **{"data.radius": 2.0, "data.std": 0.02}),
+        [toy_rows([400], [3], [10.0], [1.0])],
+    )
+    return root
+
+
+def hand_mean_se(values):
+    n = len(values)
+    mean = sum(values) / n
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def test_labels_name_the_remedies():
+    assert modes_report.row_label(ring_config().to_dict()) == "GAN"
+    assert modes_report.row_label(ring_config(pack=3).to_dict()) == "PacGAN3"
+    assert modes_report.row_label(ring_config(unroll_steps=5).to_dict()) == "GAN + unrolled 5"
+    c = stacked_mnist.get_config()
+    c.game, c.reg.r1_gamma, c.reg.r2_gamma, c.model.d_norm = "relativistic_pairing", 1.0, 1.0, "none"
+    assert modes_report.row_label(c.to_dict()) == "RpGAN + R1 γ=1 + R2 γ=1"
+    c.game, c.reg.r1_gamma, c.reg.r2_gamma = "nonsaturating", 0.0, 0.0
+    assert modes_report.row_label(c.to_dict()) == "GAN + D unnormalised"
+
+
+def test_summary_is_the_mean_and_standard_error_of_the_last_rows(toys_root):
+    trials = modes_report.load_root(toys_root, modes_report.TOY_METRICS)
+    assert [t["label"] for t in trials] == ["GAN", "PacGAN2", "GAN + unrolled 5"]
+    s = modes_report.final_summary(trials[0], modes_report.TOY_METRICS)
+    for metric, last in [("modes_covered", [7, 6, 8]), ("high_quality", [90.0, 80.0, 97.0])]:
+        assert s[metric] == pytest.approx(hand_mean_se(last), rel=1e-12)
+    assert (s["seeds"], s["step"], s["uneven"]) == (3, 300, True)
+    one = modes_report.final_summary(trials[2], modes_report.TOY_METRICS)
+    assert one["modes_covered"] == (3.0, 0.0) and not one["uneven"]
+
+
+def test_toy_table_puts_rows_by_dataset_beside_pacgan(toys_root):
+    table = modes_report.toy_table(modes_report.load_root(toys_root, modes_report.TOY_METRICS))
+    hq = hand_mean_se([90.0, 80.0, 97.0])
+    assert (
+        f"| gan_jax GAN | 3 | 300 (uneven) | 7.00 ± 0.58 | {hq[0]:.1f} ± {hq[1]:.1f} | 0.20 ± 0.06 |" in table
+    )
+    assert "| gan_jax PacGAN2 | 2 | 400 | 8.00 | 70.0 ± 10.0 | 0.20 ± 0.10 |" in table
+    assert "| PacGAN Table 1: PacGAN4 | 10 | 400,000 | 7.8 ± 0.1 | 95.9 ± 1.4 | 0.07 ± 0.02 |" in table
+    ring, other = table.split("### ring (radius 2, std 0.02)")
+    assert "PacGAN Table 1" in ring and "PacGAN Table 1" not in other and "unrolled 5" in other
+
+
+def test_curve_averages_the_steps_every_seed_reached(toys_root):
+    trial = modes_report.load_root(toys_root, modes_report.TOY_METRICS)[0]
+    steps, hq = modes_report.curve(trial, "high_quality")
+    np.testing.assert_array_equal(steps, [200])  # seed 2 has no row at 400
+    np.testing.assert_allclose(hq, [60.0])
+
+
+def test_script_writes_tables_and_figures(toys_root, tmp_path):
+    stacked = str(tmp_path / "stacked")
+    histogram = [26] * 1000
+    rows = [{"step": 100, "modes_covered": 900.0, "num_modes": 1000.0, "reverse_kl": 0.25}]
+    write_trial(os.path.join(stacked, "gan"), stacked_mnist.get_config(), [rows], histogram)
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "experiments/modes_report.py",
+        f"--toys={toys_root}",
+        f"--stacked={stacked}",
+        f"--out={out}",
+    ]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
+    assert "| gan_jax GAN | 1 | 100 | 900.0 | 0.25 |" in (out / "stacked_mnist.md").read_text()
+    assert "VEEGAN Table 2: DCGAN | | | 99.0 | 3.40 |" in (out / "stacked_mnist.md").read_text()
+    for png in ("toys_curves.png", "stacked_mnist_curves.png", "stacked_mnist_modes.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert (out / "toys_samples_pack-2.png").read_bytes() == b"png 0 400"  # seed 0's last sample figure
+
+
+def test_a_root_without_eval_rows_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    cmd = [sys.executable, "experiments/modes_report.py", f"--toys={tmp_path / 'empty'}", f"--out={tmp_path}"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert (
+        done.returncode != 0
+        and done.stderr.strip() == f"error: no trial under {tmp_path / 'empty'} has an eval row yet"
+    )
