@@ -2,8 +2,8 @@
 
 The paper's MNIST config (mnist.yaml's SGD and model), seeds 0-2 side by side, 3,000 steps (6 epochs),
 for Algorithm 1's alternating updates (which fall into the trap, README), the 2014 code's simultaneous
-updates (which do not), extragradient, optimistic, and alternating with negative momentum (Gidel et
-al. 2019: heavy ball at -0.3 for both players). A replica that falls in is told by the collapse
+updates (which do not), extragradient (at the paper's step and at a fifth of it), optimistic, and
+alternating with negative momentum (Gidel et al. 2019: heavy ball at -0.3 for both players). A replica that falls in is told by the collapse
 warning (gan_jax/collapse.py) in its log; collect.py tabulates the last rows.
 
   python experiments/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
@@ -25,6 +25,7 @@ VARIANTS = [
     {"update": "alternating"},
     {"update": "simultaneous"},
     {"update": "extragradient"},
+    {"update": "extragradient", "config.optim.learning_rate": 0.02},  # a fifth of the paper's step
     {"update": "optimistic"},
     {"update": "alternating", "config.optim.momentum_init": -0.3, "config.optim.momentum_final": -0.3},
 ]
