@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
-from gan_jax import models
+from gan_jax import layers
 from gan_jax.errors import CheckpointError, WorkdirError
 from gan_jax.workdir import probe_write
 
@@ -125,7 +125,7 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
     """Checkpoint ``step`` restored into ``state``'s structure (and shardings). Earlier layouts also
     restore, read from the saved tree's metadata: a model without state takes checkpoints written
     before TrainState had ``g_state`` / ``d_state``; a maxout D takes those whose Maxout layers kept
-    their columns unit-major (``models.LEGACY_MAXOUT_DENSE``), converted to today's piece-major
+    their columns unit-major (``layers.LEGACY_MAXOUT_DENSE``), converted to today's piece-major
     columns (``maxout_pieces``: the model's pieces per unit).
 
     Raises ``Misfit`` for another model's checkpoint (checked on the metadata, before any array is
@@ -143,13 +143,13 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
             raise ValueError(
                 "the checkpoint's maxout layers are unit-major; restoring it needs maxout_pieces"
             )
-        target = _rename_maxout(target, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
+        target = _rename_maxout(target, layers.MAXOUT_DENSE, layers.LEGACY_MAXOUT_DENSE)
     try:
         _check_fits(saved_flat, ocp.tree.to_flat_dict(target))  # (before orbax reads any array)
         restored = _restore_arrays(mngr, step, target, saved)
         if unit_major:
             restored = _rename_maxout(
-                _piece_major(restored, maxout_pieces), models.LEGACY_MAXOUT_DENSE, models.MAXOUT_DENSE
+                _piece_major(restored, maxout_pieces), layers.LEGACY_MAXOUT_DENSE, layers.MAXOUT_DENSE
             )
     except Misfit as e:
         raise Misfit(
@@ -178,7 +178,7 @@ def _is_maxout(key) -> bool:
 def _under_unit_major_maxout(keys) -> bool:
     """Whether a path (its keys) passes through a Maxout layer's Dense under its unit-major name."""
     return any(
-        _is_maxout(a) and b == models.LEGACY_MAXOUT_DENSE for a, b in zip(keys, keys[1:], strict=False)
+        _is_maxout(a) and b == layers.LEGACY_MAXOUT_DENSE for a, b in zip(keys, keys[1:], strict=False)
     )
 
 

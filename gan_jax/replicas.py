@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from gan_jax import models, optimizers
+from gan_jax import dcgan, optimizers
 from gan_jax.errors import ConfigError
 
 MODES = ("auto", "vmap", "loop")
@@ -127,7 +127,7 @@ def mode(config) -> str:
             f"unknown config.replica_mode {config.replica_mode!r}; choose one of: {', '.join(MODES)}"
         )
     if config.replica_mode == "auto":
-        convolutional = config.model.name in models.DCGAN
+        convolutional = config.model.name in dcgan.DCGAN
         return "loop" if convolutional and jax.default_backend() == "cpu" else "vmap"
     return config.replica_mode
 

@@ -19,7 +19,7 @@ from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
-from gan_jax import checkpoints, models, steps, updates
+from gan_jax import checkpoints, dcgan, layers, models, steps, updates
 from gan_jax.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
 from gan_jax.state import STEP_STREAM, create_train_state, make_setup
 
@@ -114,9 +114,9 @@ def test_wrong_image_shape_or_output_is_refused():
 
 def test_dcgan_initialisation_statistics(built):
     """W ~ N(0, 0.02^2) (std within 1 % over a 131k kernel), BN scale ~ N(1, 0.02^2), BN bias 0."""
-    kernel = models.dcgan_normal(jax.random.PRNGKey(0), (4, 4, 64, 128))
+    kernel = dcgan.dcgan_normal(jax.random.PRNGKey(0), (4, 4, 64, 128))
     assert abs(float(kernel.std()) - 0.02) < 2e-4 and abs(float(kernel.mean())) < 2e-4
-    scale = models.dcgan_bn_scale(jax.random.PRNGKey(1), (20_000,))
+    scale = layers.dcgan_bn_scale(jax.random.PRNGKey(1), (20_000,))
     assert abs(float(scale.mean()) - 1.0) < 1e-3 and abs(float(scale.std()) - 0.02) < 1e-3
     _, _, state, _ = built["dcgan64"]
     kernels = [v for path, v in jax.tree_util.tree_leaves_with_path(state.g_params) if "kernel" in str(path)]
@@ -321,12 +321,12 @@ def test_checkpoints_with_unit_major_maxout_columns_restore_as_the_same_model(
     def unit_major(tree):  # today's piece-major leaves back to the old layout, renamed Dense_0
         def back(path, x):
             keys = [getattr(k, "key", None) for k in path]
-            if models.MAXOUT_DENSE not in keys or keys[-1] not in ("kernel", "bias"):
+            if layers.MAXOUT_DENSE not in keys or keys[-1] not in ("kernel", "bias"):
                 return x
             return jnp.swapaxes(x.reshape(*x.shape[:-1], pieces, -1), -1, -2).reshape(x.shape)
 
         flat = jax.tree_util.tree_map_with_path(back, tree)
-        return checkpoints._rename_maxout(flat, models.MAXOUT_DENSE, models.LEGACY_MAXOUT_DENSE)
+        return checkpoints._rename_maxout(flat, layers.MAXOUT_DENSE, layers.LEGACY_MAXOUT_DENSE)
 
     old = unit_major(state)
     legacy = {f.name: getattr(old, f.name) for f in dataclasses.fields(old) if not f.name.endswith("_state")}

@@ -6,7 +6,7 @@ import pytest
 from conftest import tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, paper_mnist
-from gan_jax import models
+from gan_jax import layers, models
 from gan_jax.state import create_state, create_train_state, make_setup
 
 
@@ -47,7 +47,7 @@ def test_discriminator_maxout_shapes_and_pieces():
 
 
 def test_maxout_takes_the_max_over_pieces():
-    layer = models.Maxout(units=2, pieces=3, init_scale=1.0)
+    layer = layers.Maxout(units=2, pieces=3, init_scale=1.0)
     x = jnp.array([[1.0, -2.0]])
     params = layer.init(jax.random.PRNGKey(0), x)["params"]
     z = np.asarray(x @ params["pieces"]["kernel"] + params["pieces"]["bias"])
@@ -118,7 +118,7 @@ def test_a_layer_norm_dcgan_discriminator_judges_each_example_alone(norm, per_ex
 def test_minibatch_std_is_the_batchs_mean_feature_spread():
     """Karras et al.'s feature, by hand in float64: the mean over features of the std across the batch."""
     h = np.random.default_rng(0).normal(size=(5, 3, 3, 4)).astype(np.float32)
-    out = np.asarray(models.minibatch_std(jnp.asarray(h)))
+    out = np.asarray(layers.minibatch_std(jnp.asarray(h)))
     assert out.shape == (5, 3, 3, 5)
     np.testing.assert_array_equal(out[..., :4], h)
     want = np.mean(np.sqrt(np.var(h.astype(np.float64), axis=0) + 1e-8))
