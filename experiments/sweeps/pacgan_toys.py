@@ -1,6 +1,7 @@
 """PacGAN's Table 1 rows on the ring and the grid at its protocol (experiments/configs/pacgan_ring.py):
 the GAN and PacGAN2/3/4, 5 seeds side by side each; then the unrolled GAN (5 steps) on the ring of the
-Unrolled GAN paper (radius 2, std 0.02). PacGAN reports 10 trials, mean +- standard error.
+Unrolled GAN paper (radius 2, std 0.02), and the GAN with the minibatch-std feature in D (Karras et al.
+2018) on PacGAN's ring and grid. PacGAN reports 10 trials, mean +- standard error.
 
   python experiments/sweep.py --sweep=experiments/sweeps/pacgan_toys.py --root=/tmp/pacgan_toys
   python experiments/collect.py --root=/tmp/pacgan_toys --sort_by=modes_covered
@@ -25,4 +26,9 @@ def get_sweep() -> list[dict]:
         UNROLLED_RING,
         **{"config.unroll_steps": [0, 5]},
     )
-    return packed + unrolled
+    minibatch_std = product(
+        SHARED,
+        config=["experiments/configs/pacgan_ring.py", "experiments/configs/pacgan_grid.py"],
+        **{"config.model.d_minibatch_std": True},
+    )
+    return packed + unrolled + minibatch_std
