@@ -9,7 +9,7 @@ row), each row's final samples (seed 0: the toy scatter plots, the StackedMNIST 
 `launch.py --mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode counts.
 
   python experiments/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
-      --out=experiments/results/modes
+      --toys_long=/tmp/pacgan_long --out=experiments/results/modes
 """
 
 import json
@@ -23,6 +23,9 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
+_TOYS_LONG = flags.DEFINE_string(
+    "toys_long", None, "Root of longer toy runs (the convergence curve): toys_long.md and its figures."
+)
 _STACKED = flags.DEFINE_string("stacked", None, "Root of the stacked_mnist sweep's trials.")
 _OUT = flags.DEFINE_string("out", "experiments/results/modes", "Directory for the tables and figures.")
 
@@ -172,10 +175,10 @@ def stacked_table(trials: list[dict]) -> str:
         s = final_summary(t, STACKED_METRICS)
         lines.append(
             f"| gan_jax {t['label']} | {s['seeds']} | {s['step']:,} | {fmt(s['modes_covered'], 1)} | "
-            f"{fmt(s['reverse_kl'])} |"
+            f"{fmt(s['reverse_kl'], 3)} |"
         )
     for label, modes, kl in STACKED_PUBLISHED:
-        lines.append(f"| {label} | | | {fmt(modes, 1)} | {fmt(kl)} |")
+        lines.append(f"| {label} | | | {fmt(modes, 1)} | {fmt(kl, 3)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -249,7 +252,7 @@ def copy_final_samples(trials: list[dict], out: str, prefix: str) -> list[str]:
 
 def report(root: str, metrics: tuple[str, ...], out: str, name: str) -> None:
     trials = load_root(root, metrics)
-    table = toy_table(trials) if name == "toys" else stacked_table(trials)
+    table = toy_table(trials) if metrics == TOY_METRICS else stacked_table(trials)
     with open(os.path.join(out, f"{name}.md"), "w") as f:
         f.write(table)
     plot_curves(trials, metrics, os.path.join(out, f"{name}_curves.png"))
@@ -261,14 +264,18 @@ def report(root: str, metrics: tuple[str, ...], out: str, name: str) -> None:
 
 def main(argv):
     del argv
-    if not (_TOYS.value or _STACKED.value):
-        raise app.UsageError("give --toys and/or --stacked")
+    roots = [
+        (_TOYS.value, TOY_METRICS, "toys"),
+        (_TOYS_LONG.value, TOY_METRICS, "toys_long"),
+        (_STACKED.value, STACKED_METRICS, "stacked_mnist"),
+    ]
+    if not any(root for root, _, _ in roots):
+        raise app.UsageError("give --toys, --toys_long and/or --stacked")
     os.makedirs(_OUT.value, exist_ok=True)
     try:
-        if _TOYS.value:
-            report(_TOYS.value, TOY_METRICS, _OUT.value, "toys")
-        if _STACKED.value:
-            report(_STACKED.value, STACKED_METRICS, _OUT.value, "stacked_mnist")
+        for root, metrics, name in roots:
+            if root:
+                report(root, metrics, _OUT.value, name)
     except ReportError as e:
         sys.exit(f"error: {e}")
 

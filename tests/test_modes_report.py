@@ -143,12 +143,19 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
         "experiments/modes_report.py",
         f"--toys={toys_root}",
         f"--stacked={stacked}",
+        f"--toys_long={toys_root}",
         f"--out={out}",
     ]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
-    assert "| gan_jax GAN | 1 | 100 | 900.0 | 0.25 |" in (out / "stacked_mnist.md").read_text()
-    assert "VEEGAN Table 2: DCGAN | | | 99.0 | 3.40 |" in (out / "stacked_mnist.md").read_text()
-    for png in ("toys_curves.png", "stacked_mnist_curves.png", "stacked_mnist_modes.png"):
+    assert "| gan_jax GAN | 1 | 100 | 900.0 | 0.250 |" in (out / "stacked_mnist.md").read_text()
+    assert "VEEGAN Table 2: DCGAN | | | 99.0 | 3.400 |" in (out / "stacked_mnist.md").read_text()
+    assert (out / "toys_long.md").read_text() == (out / "toys.md").read_text()
+    for png in (
+        "toys_curves.png",
+        "toys_long_curves.png",
+        "stacked_mnist_curves.png",
+        "stacked_mnist_modes.png",
+    ):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     assert (out / "toys_samples_pack-2.png").read_bytes() == b"png 0 400"  # seed 0's last sample figure
 
