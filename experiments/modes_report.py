@@ -5,8 +5,9 @@ Each trial directory under a root is one row: its config.json names the row (dat
 packing, unrolling, penalties), its replicas (seeds) give mean +- standard error of the last eval row of
 each replica's metrics.jsonl, and the row states its budget (the step of that eval row). The published
 rows stand beside (PUBLISHED). Figures: the eval metrics against steps (mean over seeds, one line per
-row), each row's final samples (seed 0: the toy scatter plots, the StackedMNIST grids) and, where
-`launch.py --mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode counts.
+row), each row's samples at its last eval step (seed 0: the toy scatter plots training drew; the
+StackedMNIST grids from the samples.npy of `launch.py --mode=sample`) and, where `launch.py
+--mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode counts.
 
   python experiments/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
       --toys_long=/tmp/pacgan_long --out=experiments/results/modes
@@ -21,6 +22,8 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gan_jax import images  # noqa: E402
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
 _TOYS_LONG = flags.DEFINE_string(
@@ -238,15 +241,34 @@ def plot_histograms(trials: list[dict], path: str) -> bool:
 
 
 def copy_final_samples(trials: list[dict], out: str, prefix: str) -> list[str]:
-    """Each trial's last sample figure of seed 0 -> out/<prefix>_<trial>.png; the paths written."""
+    """Each trial's sample figure of seed 0 at its last eval step (samples/step_<step>.png, if training
+    drew one there) -> out/<prefix>_<trial>.png; the paths written."""
     written = []
     for t in trials:
-        samples = os.path.join(replica_dirs(t["path"])[0], "samples")
-        pngs = sorted(os.listdir(samples)) if os.path.isdir(samples) else []
-        if pngs:
-            name = os.path.basename(t["path"]).replace("=", "-").replace(",", "_")
-            written.append(os.path.join(out, f"{prefix}_{name}.png"))
-            shutil.copyfile(os.path.join(samples, pngs[-1]), written[-1])
+        step = t["histories"][0][-1]["step"]
+        png = os.path.join(replica_dirs(t["path"])[0], "samples", f"step_{step:07d}.png")
+        if os.path.exists(png):
+            written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
+            shutil.copyfile(png, written[-1])
+    return written
+
+
+def trial_name(trial: dict) -> str:
+    return os.path.basename(trial["path"]).replace("=", "-").replace(",", "_")
+
+
+def grids_from_samples(
+    trials: list[dict], out: str, prefix: str, side: int = 28, channels: int = 3
+) -> list[str]:
+    """A 10x10 grid of the first 100 images of each trial's seed-0 samples.npy (``launch.py
+    --mode=sample``) -> out/<prefix>_<trial>.png; the paths written."""
+    written = []
+    for t in trials:
+        path = os.path.join(replica_dirs(t["path"])[0], "samples.npy")
+        if os.path.exists(path):
+            written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
+            tiles = images.grid(np.load(path)[:100], 10, 10, side, channels=channels)
+            images.save_png(written[-1], tiles)
     return written
 
 
@@ -259,6 +281,7 @@ def report(root: str, metrics: tuple[str, ...], out: str, name: str) -> None:
     copy_final_samples(trials, out, f"{name}_samples")
     if name == "stacked_mnist":
         plot_histograms(trials, os.path.join(out, "stacked_mnist_modes.png"))
+        grids_from_samples(trials, out, "stacked_mnist_grid")
     print(table)
 
 

@@ -12,11 +12,12 @@ import pytest
 
 from experiments import modes_report
 from experiments.configs import pacgan_ring, stacked_mnist
+from gan_jax import images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def write_trial(path, config, histories, histogram=None):
+def write_trial(path, config, histories, histogram=None, sample_steps=None):
     """A trial directory as training writes it: config.json, replica_<r>/metrics.jsonl (loss rows
     between the eval rows), a samples/ PNG and, optionally, seed 0's eval.json with a mode histogram."""
     os.makedirs(path)
@@ -29,7 +30,7 @@ def write_trial(path, config, histories, histogram=None):
             for row in rows:
                 f.write(json.dumps({"step": row["step"], "d_loss": 1.3}) + "\n")
                 f.write(json.dumps(row) + "\n")
-        for step in (0, rows[-1]["step"]):
+        for step in (0, rows[-1]["step"]) if sample_steps is None else sample_steps:
             with open(os.path.join(replica, "samples", f"step_{step:07d}.png"), "wb") as f:
                 f.write(f"png {r} {step}".encode())
     if histogram is not None:
@@ -81,6 +82,7 @@ def toys_root(tmp_path_factory):
         os.path.join(root, "unrolled"),
         ring_config(unroll_steps=5, **{"data.radius": 2.0, "data.std": 0.02}),
         [toy_rows([400], [3], [10.0], [1.0])],
+        sample_steps=(0, 200),  # none drawn at its last eval step
     )
     return root
 
@@ -137,6 +139,8 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
     histogram = [26] * 1000
     rows = [{"step": 100, "modes_covered": 900.0, "num_modes": 1000.0, "reverse_kl": 0.25}]
     write_trial(os.path.join(stacked, "gan"), stacked_mnist.get_config(), [rows], histogram)
+    pixels = np.random.default_rng(0).uniform(size=(120, 2352)).astype(np.float32)
+    np.save(os.path.join(stacked, "gan", "replica_0", "samples.npy"), pixels)
     out = tmp_path / "out"
     cmd = [
         sys.executable,
@@ -157,7 +161,12 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
         "stacked_mnist_modes.png",
     ):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
-    assert (out / "toys_samples_pack-2.png").read_bytes() == b"png 0 400"  # seed 0's last sample figure
+    assert (out / "toys_samples_pack-2.png").read_bytes() == b"png 0 400"  # seed 0's, at the last eval
+    assert not (out / "toys_samples_unrolled.png").exists()  # its seed 0 drew none at step 400
+    grid = images.read_png(str(out / "stacked_mnist_grid_gan.png"))
+    assert grid.shape == (2 * (10 * 29 + 1), 2 * (10 * 29 + 1), 3)  # 10 x 10 cells of 28 + 1 px, scaled 2x
+    first = np.asarray(grid[2:58:2, 2:58:2], np.float32) / 255  # the first image, every other pixel
+    np.testing.assert_allclose(first, pixels[0].reshape(28, 28, 3), atol=1 / 255 + 1e-6)
 
 
 def test_a_root_without_eval_rows_is_one_line(tmp_path):
