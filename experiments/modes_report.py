@@ -30,6 +30,12 @@ _TOYS_LONG = flags.DEFINE_string(
     "toys_long", None, "Root of longer toy runs (the convergence curve): toys_long.md and its figures."
 )
 _STACKED = flags.DEFINE_string("stacked", None, "Root of the stacked_mnist sweep's trials.")
+_MAX_STEP = flags.DEFINE_integer(
+    "max_step",
+    None,
+    "Only eval rows up to this step (rows of unequal budgets compared at one); "
+    "the files are then named <name>_to_<max_step>.*",
+)
 _OUT = flags.DEFINE_string("out", "experiments/results/modes", "Directory for the tables and figures.")
 
 TOY_METRICS = ("modes_covered", "high_quality", "reverse_kl")
@@ -98,14 +104,16 @@ def row_label(config: dict) -> str:
     return " + ".join(parts)
 
 
-def eval_history(replica_dir: str, metric: str) -> list[dict]:
-    """The eval rows (those with ``metric``) of a replica's metrics.jsonl, in step order."""
+def eval_history(replica_dir: str, metric: str, max_step: int | None = None) -> list[dict]:
+    """The eval rows (those with ``metric``) of a replica's metrics.jsonl up to ``max_step``, in step
+    order."""
     path = os.path.join(replica_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    return sorted((r for r in rows if metric in r), key=lambda r: r["step"])
+    rows = (r for r in rows if metric in r and (max_step is None or r["step"] <= max_step))
+    return sorted(rows, key=lambda r: r["step"])
 
 
 def replica_dirs(trial: str) -> list[str]:
@@ -113,19 +121,21 @@ def replica_dirs(trial: str) -> list[str]:
     return [os.path.join(trial, d) for d in names] or [trial]
 
 
-def load_trial(trial: str, metrics: tuple[str, ...]) -> dict:
+def load_trial(trial: str, metrics: tuple[str, ...], max_step: int | None = None) -> dict:
     """A trial's config, label and per-seed eval histories (seeds with no eval row are dropped)."""
     with open(os.path.join(trial, "config.json")) as f:
         config = json.load(f)
-    histories = [h for h in (eval_history(d, metrics[0]) for d in replica_dirs(trial)) if h]
+    histories = [eval_history(d, metrics[0], max_step) for d in replica_dirs(trial)]
+    histories = [h for h in histories if h]
     return {"path": trial, "config": config, "label": row_label(config), "histories": histories}
 
 
-def load_root(root: str, metrics: tuple[str, ...]) -> list[dict]:
+def load_root(root: str, metrics: tuple[str, ...], max_step: int | None = None) -> list[dict]:
     if not os.path.isdir(root):
         raise ReportError(f"no directory {root}")
     paths = sorted(os.path.join(root, n) for n in os.listdir(root))
-    trials = [load_trial(p, metrics) for p in paths if os.path.exists(os.path.join(p, "config.json"))]
+    exists = [p for p in paths if os.path.exists(os.path.join(p, "config.json"))]
+    trials = [load_trial(p, metrics, max_step) for p in exists]
     trials = [t for t in trials if t["histories"]]
     if not trials:
         raise ReportError(f"no trial under {root} has an eval row yet")
@@ -272,14 +282,15 @@ def grids_from_samples(
     return written
 
 
-def report(root: str, metrics: tuple[str, ...], out: str, name: str) -> None:
-    trials = load_root(root, metrics)
+def report(root: str, metrics: tuple[str, ...], out: str, name: str, max_step: int | None = None) -> None:
+    trials = load_root(root, metrics, max_step)
+    name = name if max_step is None else f"{name}_to_{max_step}"
     table = toy_table(trials) if metrics == TOY_METRICS else stacked_table(trials)
     with open(os.path.join(out, f"{name}.md"), "w") as f:
         f.write(table)
     plot_curves(trials, metrics, os.path.join(out, f"{name}_curves.png"))
     copy_final_samples(trials, out, f"{name}_samples")
-    if name == "stacked_mnist":
+    if metrics == STACKED_METRICS and max_step is None:  # (both read the latest checkpoint's samples)
         plot_histograms(trials, os.path.join(out, "stacked_mnist_modes.png"))
         grids_from_samples(trials, out, "stacked_mnist_grid")
     print(table)
@@ -298,7 +309,7 @@ def main(argv):
     try:
         for root, metrics, name in roots:
             if root:
-                report(root, metrics, _OUT.value, name)
+                report(root, metrics, _OUT.value, name, _MAX_STEP.value)
     except ReportError as e:
         sys.exit(f"error: {e}")
 

@@ -115,6 +115,14 @@ def test_summary_is_the_mean_and_standard_error_of_the_last_rows(toys_root):
     assert one["modes_covered"] == (3.0, 0.0) and not one["uneven"]
 
 
+def test_max_step_compares_rows_at_one_step(toys_root):
+    trials = modes_report.load_root(toys_root, modes_report.TOY_METRICS, max_step=200)
+    assert [t["label"] for t in trials] == ["GAN", "PacGAN2"]  # the unrolled row has no eval by 200
+    s = modes_report.final_summary(trials[0], modes_report.TOY_METRICS)
+    assert s["modes_covered"] == pytest.approx(hand_mean_se([8, 5, 8]), rel=1e-12)
+    assert (s["seeds"], s["step"], s["uneven"]) == (3, 200, False)
+
+
 def test_toy_table_puts_rows_by_dataset_beside_pacgan(toys_root):
     table = modes_report.toy_table(modes_report.load_root(toys_root, modes_report.TOY_METRICS))
     hq = hand_mean_se([90.0, 80.0, 97.0])
