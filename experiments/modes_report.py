@@ -87,7 +87,8 @@ def fmt(pair, digits: int = 2) -> str:
 
 
 def row_label(config: dict) -> str:
-    """The row's name from its config: the game, then PacGAN packing, unrolling and R1/R2 penalties."""
+    """The row's name from its config: the game, then PacGAN packing, unrolling, D's minibatch-std
+    feature and the R1/R2 penalties."""
     parts = ["RpGAN" if config["game"] == "relativistic_pairing" else "GAN"]
     if config["game"] not in ("nonsaturating", "relativistic_pairing"):
         parts[0] = config["game"]
@@ -95,6 +96,8 @@ def row_label(config: dict) -> str:
         parts = [f"PacGAN{config['pack']}"] if parts == ["GAN"] else parts + [f"pack {config['pack']}"]
     if config.get("unroll_steps", 0):
         parts.append(f"unrolled {config['unroll_steps']}")
+    if config["model"].get("d_minibatch_std"):
+        parts.append("minibatch std")
     reg = config["reg"]
     for name in ("r1", "r2"):
         if reg[f"{name}_gamma"]:
@@ -217,6 +220,7 @@ def plot_curves(trials: list[dict], metrics: tuple[str, ...], path: str) -> None
             for t in (t for t in trials if dataset_name(t["config"]) == group):
                 ax.plot(*curve(t, metric), marker=".", label=t["label"])
             ax.set(title=f"{group}: {metric}", xlabel="step")
+            ax.locator_params(axis="x", nbins=5)
         row[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -97,6 +97,8 @@ def test_labels_name_the_remedies():
     assert modes_report.row_label(ring_config().to_dict()) == "GAN"
     assert modes_report.row_label(ring_config(pack=3).to_dict()) == "PacGAN3"
     assert modes_report.row_label(ring_config(unroll_steps=5).to_dict()) == "GAN + unrolled 5"
+    minibatch_std = ring_config(**{"model.d_minibatch_std": True}).to_dict()
+    assert modes_report.row_label(minibatch_std) == "GAN + minibatch std"
     c = stacked_mnist.get_config()
     c.game, c.reg.r1_gamma, c.reg.r2_gamma, c.model.d_norm = "relativistic_pairing", 1.0, 1.0, "none"
     assert modes_report.row_label(c.to_dict()) == "RpGAN + R1 γ=1 + R2 γ=1"
