@@ -48,12 +48,7 @@ def toy_rows(steps, modes, hq, kl):
 def ring_config(**changes):
     """PacGAN's ring config with ``changes`` ('data.radius' style keys)."""
     c = pacgan_ring.get_config()
-    for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        target = c
-        for part in parents:
-            target = target[part]
-        target[leaf] = value
+    c.update_from_flattened_dict(changes)
     return c
 
 
