@@ -247,6 +247,7 @@ def plot_histograms(trials: list[dict], path: str) -> bool:
         ax.plot(np.arange(1, len(counts) + 1), counts, label=label)
     ax.axhline(counts.sum() / len(counts), color="k", ls=":", label="uniform")
     ax.set(xlabel="mode rank", ylabel="samples of 26,000", yscale="symlog", title="StackedMNIST mode counts")
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
