@@ -4,10 +4,11 @@ experiments/sweeps/pacgan_toys.py and experiments/sweeps/stacked_mnist.py.
 Each trial directory under a root is one row: its config.json names the row (dataset, game, PacGAN
 packing, unrolling, penalties), its replicas (seeds) give mean +- standard error of the last eval row of
 each replica's metrics.jsonl, and the row states its budget (the step of that eval row). The published
-rows stand beside (PUBLISHED). Figures: the eval metrics against steps (mean over seeds, one line per
-row), each row's samples at its last eval step (seed 0: the toy scatter plots training drew; the
-StackedMNIST grids from the samples.npy of `launch.py --mode=sample`) and, where `launch.py
---mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode counts.
+rows stand beside (PACGAN_TABLE1, STACKED_PUBLISHED). Figures: the eval metrics against steps
+(mean over seeds, one line per row), each row's samples at its last eval step (seed 0: the toy
+scatter plots training drew; the StackedMNIST grids from the samples.npy of `launch.py --mode=sample`)
+and, where `launch.py --mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode
+counts.
 
   python experiments/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
       --toys_long=/tmp/pacgan_long --out=experiments/results/modes
