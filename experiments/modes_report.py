@@ -24,7 +24,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import images  # noqa: E402
+from gan_jax import images, replicas  # noqa: E402
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
 _TOYS_LONG = flags.DEFINE_string(
@@ -120,18 +120,13 @@ def eval_history(replica_dir: str, metric: str, max_step: int | None = None) -> 
     return sorted(rows, key=lambda r: r["step"])
 
 
-def replica_dirs(trial: str) -> list[str]:
-    names = sorted((d for d in os.listdir(trial) if d.startswith("replica_")), key=lambda d: int(d[8:]))
-    return [os.path.join(trial, d) for d in names] or [trial]
-
-
 def load_trial(trial: str, metrics: tuple[str, ...], max_step: int | None = None) -> dict:
     """A trial's config, label and per-seed eval histories (seeds with no eval row are dropped)."""
     with open(os.path.join(trial, "config.json")) as f:
         config = json.load(f)
-    histories = [eval_history(d, metrics[0], max_step) for d in replica_dirs(trial)]
-    histories = [h for h in histories if h]
-    return {"path": trial, "config": config, "label": row_label(config), "histories": histories}
+    dirs = replicas.dirs(trial, int(config["num_replicas"]))  # seed r's outputs
+    histories = [h for h in (eval_history(d, metrics[0], max_step) for d in dirs) if h]
+    return {"path": trial, "dirs": dirs, "config": config, "label": row_label(config), "histories": histories}
 
 
 def load_root(root: str, metrics: tuple[str, ...], max_step: int | None = None) -> list[dict]:
@@ -237,7 +232,7 @@ def plot_histograms(trials: list[dict], path: str) -> bool:
 
     found = []
     for t in trials:
-        report = os.path.join(replica_dirs(t["path"])[0], "eval.json")
+        report = os.path.join(t["dirs"][0], "eval.json")
         if os.path.exists(report):
             with open(report) as f:
                 found.append((t["label"], np.sort(json.load(f)["mode_histogram"])[::-1]))
@@ -262,7 +257,7 @@ def copy_final_samples(trials: list[dict], out: str, prefix: str) -> list[str]:
     written = []
     for t in trials:
         step = t["histories"][0][-1]["step"]
-        png = os.path.join(replica_dirs(t["path"])[0], "samples", f"step_{step:07d}.png")
+        png = os.path.join(t["dirs"][0], "samples", f"step_{step:07d}.png")
         if os.path.exists(png):
             written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
             shutil.copyfile(png, written[-1])
@@ -280,7 +275,7 @@ def grids_from_samples(
     --mode=sample``) -> out/<prefix>_<trial>.png; the paths written."""
     written = []
     for t in trials:
-        path = os.path.join(replica_dirs(t["path"])[0], "samples.npy")
+        path = os.path.join(t["dirs"][0], "samples.npy")
         if os.path.exists(path):
             written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
             tiles = images.grid(np.load(path)[:100], 10, 10, side, channels=channels)

@@ -12,29 +12,30 @@ import pytest
 
 from experiments import modes_report
 from experiments.configs import pacgan_ring, stacked_mnist
-from gan_jax import images
+from gan_jax import images, replicas
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def write_trial(path, config, histories, histogram=None, sample_steps=None):
-    """A trial directory as training writes it: config.json, replica_<r>/metrics.jsonl (loss rows
-    between the eval rows), a samples/ PNG and, optionally, seed 0's eval.json with a mode histogram."""
+    """A trial directory as training writes it (``replicas.dirs``: the workdir for one seed,
+    replica_<r>/ for several): config.json, each seed's metrics.jsonl (loss rows between the eval
+    rows), a samples/ PNG and, optionally, seed 0's eval.json with a mode histogram."""
     os.makedirs(path)
+    config.num_replicas = len(histories)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(config.to_dict(), f)
-    for r, rows in enumerate(histories):
-        replica = os.path.join(path, f"replica_{r}")
-        os.makedirs(os.path.join(replica, "samples"))
-        with open(os.path.join(replica, "metrics.jsonl"), "w") as f:
+    for r, (seed_dir, rows) in enumerate(zip(replicas.dirs(path, len(histories)), histories, strict=True)):
+        os.makedirs(os.path.join(seed_dir, "samples"))
+        with open(os.path.join(seed_dir, "metrics.jsonl"), "w") as f:
             for row in rows:
                 f.write(json.dumps({"step": row["step"], "d_loss": 1.3}) + "\n")
                 f.write(json.dumps(row) + "\n")
         for step in (0, rows[-1]["step"]) if sample_steps is None else sample_steps:
-            with open(os.path.join(replica, "samples", f"step_{step:07d}.png"), "wb") as f:
+            with open(os.path.join(seed_dir, "samples", f"step_{step:07d}.png"), "wb") as f:
                 f.write(f"png {r} {step}".encode())
     if histogram is not None:
-        with open(os.path.join(path, "replica_0", "eval.json"), "w") as f:
+        with open(os.path.join(replicas.dirs(path, len(histories))[0], "eval.json"), "w") as f:
             json.dump({"mode_histogram": histogram}, f)
 
 
@@ -145,7 +146,7 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
     rows = [{"step": 100, "modes_covered": 900.0, "num_modes": 1000.0, "reverse_kl": 0.25}]
     write_trial(os.path.join(stacked, "gan"), stacked_mnist.get_config(), [rows], histogram)
     pixels = np.random.default_rng(0).uniform(size=(120, 2352)).astype(np.float32)
-    np.save(os.path.join(stacked, "gan", "replica_0", "samples.npy"), pixels)
+    np.save(os.path.join(stacked, "gan", "samples.npy"), pixels)  # one seed: the workdir itself
     out = tmp_path / "out"
     cmd = [
         sys.executable,
