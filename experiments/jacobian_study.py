@@ -29,8 +29,7 @@ from absl import app, flags  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from gan_jax import checkpoints, data, figures, models, spectrum, state  # noqa: E402
-from gan_jax import config as config_lib  # noqa: E402
+from gan_jax import checkpoints, data, evaluate, figures, models, spectrum, state  # noqa: E402
 
 RUNS = ("simultaneous", "alternating")
 COLOURS = {"simultaneous": "tab:blue", "alternating": "tab:red"}
@@ -63,8 +62,7 @@ class Run(NamedTuple):
 
 def load_run(workdir: str) -> Run:
     """A trained run's config (its config.json), checkpoints and probe."""
-    with open(os.path.join(workdir, "config.json")) as f:
-        config = config_lib.upgrade(json.load(f))
+    config = evaluate.load_run_config(workdir)
     x_train = data.load_dataset(config.data)["train"][0]
     setup = state.make_setup(config, len(x_train))
     init = state.create_train_state(
