@@ -131,13 +131,13 @@ class Outputs:
         p_data = data.toy_density(self.config.data, x_grid)
         figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
 
-    def metrics(self, step: int, total: int, metrics, state, live) -> None:
-        """The step's metrics of each live replica: a metrics.jsonl row, TensorBoard, a console line."""
+    def metrics(self, step: int, total: int, metrics, state, live, views) -> None:
+        """The step's metrics of each live replica (``views``: each replica's state, as
+        ``replicas.views`` gives them): a metrics.jsonl row, TensorBoard, a console line."""
         start, count = self.window
         rate = count / (time.perf_counter() - start)
         values = jax.device_get(metrics)
         epoch_batches = self.num_train // (self.config.batch_size * self.config.pack)
-        views = replicas.views(state, self.count)
         for r in live if self.main else []:
             scalars = jax.tree.map(lambda m, r=r: m if self.count == 1 else m[r], values)
             data_index = np.asarray(state.data_index)

@@ -189,17 +189,19 @@ def after_chunk(config, state, metrics, step, out, ckpt, signals, evaluate_fn, f
         ckpt.save(state, step, wait=True)
         signals.release()  # a second signal now stops at once: nothing is left unsaved
     live = ckpt.live_replicas(state, frozen, out)
-    views = replicas.views(state, out.count)
-    if due(step, config.log_every, total):
+    log_due, sample_due = due(step, config.log_every, total), due(step, config.sample_every, total)
+    eval_due = out.main and due(step, config.eval_every, total)
+    views = replicas.views(state, out.count) if log_due or sample_due or eval_due else None  # once
+    if log_due:
         ckpt.check_finite(state)
-        out.metrics(step, total, metrics, state, live)
-    if due(step, config.sample_every, total):
+        out.metrics(step, total, metrics, state, live, views)
+    if sample_due:
         for r in live:
             out.samples(step, r, views[r])
     if due(step, config.ckpt_every, total) and not saved:
         ckpt.save(state, step, wait=False)
         saved = True
-    if out.main and due(step, config.eval_every, total):
+    if eval_due:
         for r in live:
             out.evaluation(step, r, evaluate_fn(views[r]))
         out.reset_window()
