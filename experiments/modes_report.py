@@ -105,7 +105,18 @@ def row_label(config: dict) -> str:
             parts.append(f"{name.upper()} γ={reg[f'{name}_gamma']:g}")
     if config["model"].get("d_norm") == "none" and not (reg["r1_gamma"] or reg["r2_gamma"]):
         parts.append("D unnormalised")
-    return " + ".join(parts)
+    return " + ".join(parts) + toy_protocol_note(config)
+
+
+def toy_protocol_note(config: dict) -> str:
+    """For a 2-D toy row, how its training differs from PacGAN's code (simultaneous updates, every
+    weight N(0, 0.02^2)), e.g. ' (alternating, LeCun init)'; '' when it does not (or for images)."""
+    if config["model"]["name"] != "mlp":
+        return ""
+    notes = [config["update_scheme"]] if config["update_scheme"] != "simultaneous" else []
+    std = config["model"].get("init_std", 0.0)  # runs from before the field: flax's LeCun normal
+    notes += ["LeCun init"] if not std else [] if std == 0.02 else [f"init N(0, {std:g}²)"]
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def eval_history(replica_dir: str, metric: str, max_step: int | None = None) -> list[dict]:

@@ -175,6 +175,7 @@ def model_config(name: str) -> ml_collections.ConfigDict:
         m.d_minibatch_std = False  # the batch's feature spread as a D feature (Karras et al. 2018)
         m.g_batch_norm = False  # batch norm before each of G's ReLUs (PacGAN's toy G)
         m.d_pieces = 0  # > 0: D's hidden layers maxout with that many pieces a unit (PacGAN's toy D)
+        m.init_std = 0.0  # > 0: every G and D weight N(0, std^2) (PacGAN's 0.02); 0: flax's LeCun normal
     elif name == "dirac":  # Mescheder et al. 2018's Dirac-GAN: G(z) = theta, D(x) = psi x
         m.z_dim = 1
         m.data_dim = 1

@@ -63,6 +63,12 @@ def d_logit(features, dense, labels, num_classes: int, conditioning: str, spectr
     return logit
 
 
+def kernel_init(std: float):
+    """Weights N(0, std^2) (Blocks' IsotropicGaussian, as PacGAN's toy networks start) for ``std`` > 0;
+    flax's default (LeCun normal, variance 1 / fan_in) for 0."""
+    return nn.initializers.normal(std) if std else nn.initializers.lecun_normal()
+
+
 MAXOUT_DENSE = "pieces"  # the Maxout layer's Dense, its columns piece-major
 LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (restored: checkpoints.py)
 
@@ -76,14 +82,14 @@ class Maxout(nn.Module):
 
     units: int
     pieces: int
-    init_scale: float
+    init_scale: float  # > 0: weights U(-scale, scale)
     dtype: Any = jnp.float32
     spectral_norm: bool = False  # the Dense's kernel / sigma (spectral_normed): h is then 1-Lipschitz
+    init_std: float = 0.0  # > 0 (with init_scale 0): weights N(0, std^2)
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        # init_scale 0: flax's default (LeCun normal) instead of U(-scale, scale)
-        init = symmetric_uniform(self.init_scale) if self.init_scale else nn.initializers.lecun_normal()
+        init = symmetric_uniform(self.init_scale) if self.init_scale else kernel_init(self.init_std)
         dense = nn.Dense(self.units * self.pieces, kernel_init=init, dtype=self.dtype, name=MAXOUT_DENSE)
         z = spectral_normed(dense, self.spectral_norm, train)(x)
         return jnp.max(z.reshape(*z.shape[:-1], self.pieces, self.units), axis=-2)

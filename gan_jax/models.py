@@ -121,42 +121,47 @@ def marginal_logit(mean_pixel: np.ndarray, eps: float = 1e-7) -> np.ndarray:
 
 class MLPGenerator(nn.Module):
     """x = G(z) with ReLU hidden layers and a linear output (data on the real line or plane);
-    ``batch_norm``: batch norm before each ReLU (PacGAN's toy G)."""
+    ``batch_norm``: batch norm before each ReLU (PacGAN's toy G). Weights N(0, ``init_std``^2) when
+    it is > 0 (``layers.kernel_init``), biases 0."""
 
     hidden: Sequence[int] = (128, 128)
     out_dim: int = 2
     batch_norm: bool = False
+    init_std: float = 0.0
 
     @nn.compact
     def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
-        h = z
+        init, h = layers.kernel_init(self.init_std), z
         for width in self.hidden:
-            h = nn.Dense(width)(h)
+            h = nn.Dense(width, kernel_init=init)(h)
             h = nn.relu(layers.batch_norm(train)(h) if self.batch_norm else h)
-        return nn.Dense(self.out_dim, name="out")(h)
+        return nn.Dense(self.out_dim, kernel_init=init, name="out")(h)
 
 
 class MLPDiscriminator(nn.Module):
     """l(x) with ReLU hidden layers; no dropout. ``spectral_norm``: every Dense spectrally normalised
     (``layers.spectral_normed``; its power iteration runs when ``train``), so l is 1-Lipschitz.
     ``minibatch_std``: the batch's feature spread appended before the output layer
-    (``layers.minibatch_std``)."""
+    (``layers.minibatch_std``). Weights N(0, ``init_std``^2) when it is > 0, biases 0."""
 
     hidden: Sequence[int] = (128, 128)
     spectral_norm: bool = False
     minibatch_std: bool = False
     pieces: int = 0  # > 0: maxout hidden layers of that many pieces a unit (PacGAN's toy D) for ReLU
+    init_std: float = 0.0
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        h = x
+        init, sn, h = layers.kernel_init(self.init_std), self.spectral_norm, x
         for width in self.hidden:
             if self.pieces:
-                h = layers.Maxout(width, self.pieces, 0.0, spectral_norm=self.spectral_norm)(h, train=train)
+                h = layers.Maxout(width, self.pieces, 0.0, spectral_norm=sn, init_std=self.init_std)(
+                    h, train=train
+                )
             else:
-                h = nn.relu(layers.spectral_normed(nn.Dense(width), self.spectral_norm, train)(h))
+                h = nn.relu(layers.spectral_normed(nn.Dense(width, kernel_init=init), sn, train)(h))
         h = layers.minibatch_std(h) if self.minibatch_std else h
-        return layers.spectral_normed(nn.Dense(1, name="out"), self.spectral_norm, train)(h)[..., 0]
+        return layers.spectral_normed(nn.Dense(1, kernel_init=init, name="out"), sn, train)(h)[..., 0]
 
 
 class DiracGenerator(nn.Module):
@@ -325,8 +330,15 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
             raise ConfigError(
                 "model 'mlp' is unconditional and float32: set config.model.num_classes=0, dtype=float32"
             )
-        d = MLPDiscriminator(tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std), m.d_pieces)
-        return MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm)), d
+        std = float(m.init_std)
+        if not std >= 0:
+            raise ConfigError(
+                f"config.model.init_std must be >= 0 (0: flax's LeCun normal), got {m.init_std}"
+            )
+        d = MLPDiscriminator(
+            tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std), m.d_pieces, std
+        )
+        return MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std), d
     if name != "paper_mlp":
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)

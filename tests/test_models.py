@@ -144,3 +144,39 @@ def test_a_minibatch_std_discriminator_sees_the_rest_of_its_batch(name):
         > 1e-7
     )
     assert models.d_mixes_batch(config.model)  # so a gradient penalty is refused with it
+
+
+@pytest.mark.parametrize("init_std", [0.0, 0.02])
+def test_pacgan_toy_networks_start_from_the_configured_weights(init_std):
+    """PacGAN's ring G and maxout D with ``model.init_std``: 0.02 draws every kernel N(0, 0.02^2)
+    (Blocks' IsotropicGaussian), 0 keeps flax's LeCun normal (std 1 / sqrt(fan_in)); biases start at
+    0 either way."""
+    from experiments.configs import pacgan_ring
+
+    config = pacgan_ring.get_config()
+    config.model.init_std = init_std
+    g, d = models.build_models(config)
+    g_params = g.init(jax.random.PRNGKey(0), jnp.zeros((2, 2)))["params"]
+    d_params = d.init(jax.random.PRNGKey(1), jnp.zeros((2, 2)), train=False)["params"]
+    kernels = {f"G {k}": v["kernel"] for k, v in g_params.items() if "kernel" in v}
+    kernels |= {f"D {k}": v.get("pieces", v)["kernel"] for k, v in d_params.items()}
+    assert len(kernels) == 5 + 4 and kernels["D Maxout_1"].shape == (200, 1000)
+    for name, k in kernels.items():
+        k = np.asarray(k, np.float64)
+        want = init_std or 1 / np.sqrt(k.shape[0])
+        assert abs(k.std() - want) < 4 * want / np.sqrt(2 * k.size), name  # 4 s.e. of a sample std
+    biases = [
+        v["bias"]
+        for tree in (g_params, d_params)
+        for v in jax.tree.leaves(tree, is_leaf=lambda x: "bias" in x)
+    ]
+    assert biases and all(float(jnp.abs(b).max()) == 0.0 for b in biases)
+
+
+def test_a_negative_init_std_is_refused():
+    from experiments.configs import pacgan_ring
+
+    config = pacgan_ring.get_config()
+    config.model.init_std = -0.02
+    with pytest.raises(models.ConfigError, match="init_std must be >= 0"):
+        models.build_models(config)

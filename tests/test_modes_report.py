@@ -76,7 +76,7 @@ def toys_root(tmp_path_factory):
     )
     write_trial(
         os.path.join(root, "unrolled"),
-        ring_config(unroll_steps=5, **{"data.radius": 2.0, "data.std": 0.02}),
+        ring_config(unroll_steps=5, update_scheme="alternating", **{"data.radius": 2.0, "data.std": 0.02}),
         [toy_rows([400], [3], [10.0], [1.0])],
         sample_steps=(0, 200),  # none drawn at its last eval step
     )
@@ -92,7 +92,12 @@ def hand_mean_se(values):
 def test_labels_name_the_remedies():
     assert modes_report.row_label(ring_config().to_dict()) == "GAN"
     assert modes_report.row_label(ring_config(pack=3).to_dict()) == "PacGAN3"
-    assert modes_report.row_label(ring_config(unroll_steps=5).to_dict()) == "GAN + unrolled 5"
+    unrolled = ring_config(unroll_steps=5, update_scheme="alternating").to_dict()
+    assert modes_report.row_label(unrolled) == "GAN + unrolled 5 (alternating)"
+    earlier = ring_config(update_scheme="alternating").to_dict()
+    del earlier["model"]["init_std"]  # a run from before the field started from flax's LeCun normal
+    assert modes_report.row_label(earlier) == "GAN (alternating, LeCun init)"
+    assert modes_report.row_label(ring_config(**{"model.init_std": 0.1}).to_dict()) == "GAN (init N(0, 0.1²))"
     minibatch_std = ring_config(**{"model.d_minibatch_std": True}).to_dict()
     assert modes_report.row_label(minibatch_std) == "GAN + minibatch std"
     c = stacked_mnist.get_config()
@@ -104,7 +109,7 @@ def test_labels_name_the_remedies():
 
 def test_summary_is_the_mean_and_standard_error_of_the_last_rows(toys_root):
     trials = modes_report.load_root(toys_root, modes_report.TOY_METRICS)
-    assert [t["label"] for t in trials] == ["GAN", "PacGAN2", "GAN + unrolled 5"]
+    assert [t["label"] for t in trials] == ["GAN", "PacGAN2", "GAN + unrolled 5 (alternating)"]
     s = modes_report.final_summary(trials[0], modes_report.TOY_METRICS)
     for metric, last in [("modes_covered", [7, 6, 8]), ("high_quality", [90.0, 80.0, 97.0])]:
         assert s[metric] == pytest.approx(hand_mean_se(last), rel=1e-12)

@@ -85,7 +85,7 @@ def test_unrolling_adam_through_a_maxout_d_stays_finite():
     from experiments.configs import pacgan_ring
 
     config = pacgan_ring.get_config()
-    config.unroll_steps, config.batch_size = 2, 16
+    config.unroll_steps, config.batch_size, config.update_scheme = 2, 16, "alternating"
     config.model.g_hidden, config.model.d_hidden, config.model.d_pieces = (8,), (8, 8), 3
     validation.validate(config)
     x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
