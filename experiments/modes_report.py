@@ -73,8 +73,11 @@ class ReportError(ValueError):
     """A root without the runs the report needs; the message is one line."""
 
 
-def mean_se(values) -> tuple[float, float]:
-    """Mean and standard error (sample std / sqrt(n); 0 for one value) in float64."""
+def mean_se(values) -> tuple[float | None, float | None]:
+    """Mean and standard error (sample std / sqrt(n); 0 for one value) in float64; (None, None) when a
+    value is None (a seed's reverse KL is undefined when it drew no high-quality sample)."""
+    if any(x is None for x in values):
+        return None, None
     v = np.asarray(values, np.float64)
     se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
     return float(v.mean()), se
@@ -186,6 +189,8 @@ def toy_table(trials: list[dict]) -> str:
             lines.append(
                 f"| PacGAN Table 1: {label} | 10 | 400,000 | {fmt(modes, 1)} | {fmt(hq, 1)} | {fmt(kl)} |"
             )
+    if any(final_summary(t, TOY_METRICS)["reverse_kl"][0] is None for t in trials):
+        lines.append("\nReverse KL '-': a seed drew no high-quality sample, so its mode histogram is empty.")
     return "\n".join(lines) + "\n"
 
 
@@ -206,8 +211,8 @@ def stacked_table(trials: list[dict]) -> str:
 
 
 def curve(trial: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, mean over seeds) at the steps every seed has an eval row for."""
-    by_step = [{r["step"]: r[metric] for r in h} for h in trial["histories"]]
+    """(steps, mean over seeds) at the steps every seed has an eval row with a defined ``metric`` for."""
+    by_step = [{r["step"]: r[metric] for r in h if r[metric] is not None} for h in trial["histories"]]
     steps = sorted(set.intersection(*(set(b) for b in by_step)))
     return np.array(steps), np.array([np.mean([b[s] for b in by_step]) for s in steps])
 

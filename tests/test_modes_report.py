@@ -145,6 +145,24 @@ def test_curve_averages_the_steps_every_seed_reached(toys_root):
     np.testing.assert_allclose(hq, [60.0])
 
 
+def test_an_undefined_reverse_kl_is_left_out_of_curves_and_dashed_in_tables():
+    """A seed with no high-quality sample has no mode histogram, so no reverse KL (null in
+    metrics.jsonl): the curve skips that step, and a row whose last eval has one shows '-'."""
+    config = ring_config().to_dict()
+    trial = {"config": config, "label": "GAN", "histories": [
+        toy_rows([100, 200], [0, 8], [0.0, 50.0], [None, 0.3]),
+        toy_rows([100, 200], [8, 0], [30.0, 0.0], [0.2, None]),
+    ]}  # fmt: skip
+    steps, hq = modes_report.curve(trial, "high_quality")
+    np.testing.assert_array_equal(steps, [100, 200])
+    np.testing.assert_allclose(hq, [15.0, 25.0])
+    assert modes_report.curve(trial, "reverse_kl")[0].size == 0  # no step where both seeds have one
+    assert modes_report.final_summary(trial, modes_report.TOY_METRICS)["reverse_kl"] == (None, None)
+    table = modes_report.toy_table([trial])
+    assert "| gan_jax GAN | 2 | 200 | 4.00 ± 4.00 | 25.0 ± 25.0 | - |" in table
+    assert "a seed drew no high-quality sample" in table
+
+
 def test_script_writes_tables_and_figures(toys_root, tmp_path):
     stacked = str(tmp_path / "stacked")
     histogram = [26] * 1000
