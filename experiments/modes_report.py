@@ -11,7 +11,7 @@ and, where `launch.py --mode=evaluate` wrote an eval.json with a mode histogram,
 counts.
 
   python experiments/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
-      --toys_long=/tmp/pacgan_long --out=experiments/results/modes
+      --toys_long=/tmp/pacgan_long --stacked_long=/tmp/stacked_long --out=experiments/results/modes
 """
 
 import json
@@ -31,6 +31,9 @@ _TOYS_LONG = flags.DEFINE_string(
     "toys_long", None, "Root of longer toy runs (the convergence curve): toys_long.md and its figures."
 )
 _STACKED = flags.DEFINE_string("stacked", None, "Root of the stacked_mnist sweep's trials.")
+_STACKED_LONG = flags.DEFINE_string(
+    "stacked_long", None, "Root of longer StackedMNIST runs: stacked_mnist_long.md and its figures."
+)
 _MAX_STEP = flags.DEFINE_integer(
     "max_step",
     None,
@@ -308,8 +311,8 @@ def report(root: str, metrics: tuple[str, ...], out: str, name: str, max_step: i
     plot_curves(trials, metrics, os.path.join(out, f"{name}_curves.png"))
     copy_final_samples(trials, out, f"{name}_samples")
     if metrics == STACKED_METRICS and max_step is None:  # (both read the latest checkpoint's samples)
-        plot_histograms(trials, os.path.join(out, "stacked_mnist_modes.png"))
-        grids_from_samples(trials, out, "stacked_mnist_grid")
+        plot_histograms(trials, os.path.join(out, f"{name}_modes.png"))
+        grids_from_samples(trials, out, f"{name}_grid")
     print(table)
 
 
@@ -319,9 +322,10 @@ def main(argv):
         (_TOYS.value, TOY_METRICS, "toys"),
         (_TOYS_LONG.value, TOY_METRICS, "toys_long"),
         (_STACKED.value, STACKED_METRICS, "stacked_mnist"),
+        (_STACKED_LONG.value, STACKED_METRICS, "stacked_mnist_long"),
     ]
     if not any(root for root, _, _ in roots):
-        raise app.UsageError("give --toys, --toys_long and/or --stacked")
+        raise app.UsageError("give --toys, --toys_long, --stacked and/or --stacked_long")
     os.makedirs(_OUT.value, exist_ok=True)
     try:
         for root, metrics, name in roots:

@@ -177,17 +177,23 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
         f"--toys={toys_root}",
         f"--stacked={stacked}",
         f"--toys_long={toys_root}",
+        f"--stacked_long={stacked}",
         f"--out={out}",
     ]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
     assert "| gan_jax GAN | 1 | 100 | 900.0 | 0.250 |" in (out / "stacked_mnist.md").read_text()
     assert "VEEGAN Table 2: DCGAN | | | 99.0 | 3.400 |" in (out / "stacked_mnist.md").read_text()
     assert (out / "toys_long.md").read_text() == (out / "toys.md").read_text()
+    assert (out / "stacked_mnist_long.md").read_text() == (out / "stacked_mnist.md").read_text()
+    assert (out / "stacked_mnist_long_grid_gan.png").read_bytes() == (
+        out / "stacked_mnist_grid_gan.png"
+    ).read_bytes()
     for png in (
         "toys_curves.png",
         "toys_long_curves.png",
         "stacked_mnist_curves.png",
         "stacked_mnist_modes.png",
+        "stacked_mnist_long_modes.png",
     ):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     assert (out / "toys_samples_pack-2.png").read_bytes() == b"png 0 400"  # seed 0's, at the last eval
