@@ -24,6 +24,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from experiments.configs import pacgan_ring  # noqa: E402
 from gan_jax import images, replicas  # noqa: E402
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
@@ -115,13 +116,16 @@ def row_label(config: dict) -> str:
 
 
 def toy_protocol_note(config: dict) -> str:
-    """For a 2-D toy row, how its training differs from PacGAN's code (simultaneous updates, every
-    weight N(0, 0.02^2)), e.g. ' (alternating, LeCun init)'; '' when it does not (or for images)."""
+    """For a 2-D toy row, how its training differs from PacGAN's code as experiments/configs/pacgan_ring.py
+    sets it (its update scheme and weight std), e.g. ' (alternating, LeCun init)'; '' when it does not
+    (or for images)."""
     if config["model"]["name"] != "mlp":
         return ""
-    notes = [config["update_scheme"]] if config["update_scheme"] != "simultaneous" else []
+    pacgan = pacgan_ring.get_config()
+    notes = [config["update_scheme"]] if config["update_scheme"] != pacgan.update_scheme else []
     std = config["model"].get("init_std", 0.0)  # runs from before the field: flax's LeCun normal
-    notes += ["LeCun init"] if not std else [] if std == 0.02 else [f"init N(0, {std:g}²)"]
+    if std != pacgan.model.init_std:
+        notes.append(f"init N(0, {std:g}²)" if std else "LeCun init")
     return f" ({', '.join(notes)})" if notes else ""
 
 
@@ -176,13 +180,14 @@ def dataset_name(config: dict) -> str:
 
 def toy_table(trials: list[dict]) -> str:
     """Markdown: a block per dataset, our rows (mean ± s.e. over seeds) then PacGAN's Table 1 rows."""
-    lines = []
+    lines, undefined_kl = [], False
     for name in dict.fromkeys(dataset_name(t["config"]) for t in trials):
         rows = [t for t in trials if dataset_name(t["config"]) == name]
         num_modes = rows[0]["histories"][0][-1]["num_modes"]
         lines += [f"\n### {name} ({num_modes:g} modes)\n", TOY_HEADER, "|---|---|---|---|---|---|"]
         for t in rows:
             s = final_summary(t, TOY_METRICS)
+            undefined_kl |= s["reverse_kl"][0] is None
             steps = f"{s['step']:,}" + (" (uneven)" if s["uneven"] else "")
             lines.append(
                 f"| gan_jax {t['label']} | {s['seeds']} | {steps} | {fmt(s['modes_covered'])} | "
@@ -192,7 +197,7 @@ def toy_table(trials: list[dict]) -> str:
             lines.append(
                 f"| PacGAN Table 1: {label} | 10 | 400,000 | {fmt(modes, 1)} | {fmt(hq, 1)} | {fmt(kl)} |"
             )
-    if any(final_summary(t, TOY_METRICS)["reverse_kl"][0] is None for t in trials):
+    if undefined_kl:
         lines.append("\nReverse KL '-': a seed drew no high-quality sample, so its mode histogram is empty.")
     return "\n".join(lines) + "\n"
 
