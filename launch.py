@@ -11,7 +11,10 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from gan_jax import errors, evaluate, games, parallel, steps, train
+from gan_jax import errors
+from gan_jax.game import games, steps
+from gan_jax.metrics import evaluate
+from gan_jax.training import parallel, train
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
 

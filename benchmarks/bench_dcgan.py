@@ -1,5 +1,6 @@
 r"""Steps/s of the DCGAN-28 MNIST step (experiments/configs/dcgan_mnist.py: batch 64, alternating, Adam):
-gan_jax's canonical-layout convolution gradients (``model.conv_impl='canonical'``, gan_jax/convolution.py)
+gan_jax's canonical-layout convolution gradients (``model.conv_impl='canonical'``,
+gan_jax/networks/convolution.py)
 against lax's own autodiff of the same convolutions (``'lax'``, what gan_jax ran before),
 ``num_replicas`` seeds looped or vmapped, and the PyTorch eager model of benchmarks/torch_dcgan.py
 (``--torch``; torch is the optional ``bench`` extra), side by side in one process.
@@ -27,8 +28,8 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import dcgan_mnist  # noqa: E402
-from gan_jax import train  # noqa: E402
-from gan_jax.state import create_state, make_setup  # noqa: E402
+from gan_jax.game.state import create_state, make_setup  # noqa: E402
+from gan_jax.training import train  # noqa: E402
 
 _PER_CALL = flags.DEFINE_list(
     "steps_per_call", ["1", "5"], "Steps fused in one dispatch (lax.scan when > 1)."

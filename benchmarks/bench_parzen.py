@@ -1,4 +1,4 @@
-r"""Time gan_jax's jitted Parzen-window evaluation (gan_jax/sample_metrics.py) against a float64 numpy
+r"""Time gan_jax's jitted Parzen-window evaluation (gan_jax/metrics/sample_metrics.py) against a float64 numpy
 implementation of the same estimator, at the paper's size: M = 10,000 samples, 10,000 test points and
 1,000 validation points for the bandwidth search over the 10-sigma grid, d = 784.
 
@@ -23,7 +23,7 @@ import time
 import jax
 import numpy as np
 
-from gan_jax import sample_metrics as sm
+from gan_jax.metrics import sample_metrics as sm
 
 
 def parse_args(argv=None) -> argparse.Namespace:

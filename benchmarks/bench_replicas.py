@@ -24,8 +24,9 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import paper_mnist  # noqa: E402
-from gan_jax import steps, train  # noqa: E402
-from gan_jax.state import create_state, make_setup  # noqa: E402
+from gan_jax.game import steps
+from gan_jax.game.state import create_state, make_setup  # noqa: E402
+from gan_jax.training import train  # noqa: E402
 
 _REPLICAS = flags.DEFINE_list("replicas", ["1", "8"], "Replica counts to time.")
 _PER_CALL = flags.DEFINE_integer("steps_per_call", 100, "Steps fused in one dispatch.")

@@ -32,8 +32,8 @@ import jax
 import numpy as np
 
 from experiments.configs import paper_mnist
-from gan_jax import steps
-from gan_jax.state import create_train_state, make_setup
+from gan_jax.game import steps
+from gan_jax.game.state import create_train_state, make_setup
 
 NUM_TRAIN, DIM = 50_000, 784
 DEFAULTS = {  # device -> (steps_per_call, window_steps)

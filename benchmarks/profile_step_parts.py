@@ -33,8 +33,8 @@ import numpy as np
 import optax
 
 from benchmarks.bench_steps import NUM_TRAIN, bench_config, random_images
-from gan_jax import steps, updates
-from gan_jax.state import create_train_state, make_setup
+from gan_jax.game import steps, updates
+from gan_jax.game.state import create_train_state, make_setup
 
 
 def timed(parts: dict, windows: int, window_s: float = 0.25) -> dict:

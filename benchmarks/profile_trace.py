@@ -33,8 +33,9 @@ import jax
 import numpy as np
 
 from benchmarks.bench_steps import write_json
-from gan_jax import steps, train
-from gan_jax.state import create_state, make_setup
+from gan_jax.game import steps
+from gan_jax.game.state import create_state, make_setup
+from gan_jax.training import train
 
 
 def lane_names(events: list[dict]) -> dict:

@@ -79,7 +79,9 @@ MEANINGS = {
     "adam.learning_rate": "Adam's step size",
     "adam.b1": "Adam's first-moment decay (DCGAN uses 0.5, WGAN-GP 0.0)",
     "adam.b2": "Adam's second-moment decay (WGAN-GP uses 0.9)",
-    "model.name": "the G/D pair (gan_jax/models.py): `paper_mlp`, `mlp`, `dcgan28`, `dcgan32`, `dcgan64`",
+    "model.name": (
+        "the G/D pair (gan_jax/networks/models.py): `paper_mlp`, `mlp`, `dcgan28`, `dcgan32`, `dcgan64`"
+    ),
     "model.z_dim": "dimension of z; z ~ U(-sqrt(3), sqrt(3)) per coordinate (unit variance)",
     "model.data_dim": "flattened size of an example (set by the family; must match the data)",
     "paper_mlp.g_hidden": "G's ReLU hidden layers (mnist.yaml: 1200, 1200; sigmoid output)",
@@ -245,7 +247,7 @@ def render() -> str:
         "config (the 2014 paper's MNIST model); the `model`, `data` and `optim` sub-configs differ by",
         "family: `--config=FILE` picks a file whose `get_config()` starts from these and changes fields,",
         "and an old run's `config.json` is merged into today's defaults (`config.upgrade`).",
-        "The checks that refuse a combination are in `gan_jax/validation.py`.",
+        "The checks that refuse a combination are in `gan_jax/training/validation.py`.",
         "",
     ]
     out += table("Run (`get_config()`)", rows("", c, "get_config", comments))

@@ -1,6 +1,7 @@
 r"""gan_jax as a library: build a config, the models and the train state, step a few times, sample.
 
-The same pieces launch.py's training loop uses (gan_jax/train.py adds checkpoints, logging, samples and
+The same pieces launch.py's training loop uses
+(gan_jax/training/train.py adds checkpoints, logging, samples and
 evaluation around them). A small version of the paper's MNIST model, seconds on a CPU:
 
   python examples/train_from_python.py --num_steps=50 --out=/tmp/samples.png
@@ -16,7 +17,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from gan_jax import config as config_lib  # noqa: E402
-from gan_jax import data, images, models, state, steps, validation  # noqa: E402
+from gan_jax.data import datasets
+from gan_jax.game import state, steps
+from gan_jax.networks import models
+from gan_jax.training import (
+    images,
+    validation,  # noqa: E402
+)
 
 
 def make_config(num_steps: int):
@@ -34,7 +41,7 @@ def make_config(num_steps: int):
 def train(num_steps: int = 20, seed: int = 0):
     """Returns (config, setup, final state, the last step's metrics)."""
     config = make_config(num_steps)
-    x_train, _ = data.load_dataset(config.data)["train"]  # [50000, 784] float32 in [0, 1)
+    x_train, _ = datasets.load_dataset(config.data)["train"]  # [50000, 784] float32 in [0, 1)
     num_train = len(x_train)
     setup = state.make_setup(config, num_train)  # the modules and the two optax optimizers (static)
     mean_pixel = models.init_mean_pixel(config.model, x_train)  # G's output bias starts at the data's

@@ -20,7 +20,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax.evaluate import KEYS, TOY_KEYS  # noqa: E402
+from gan_jax.metrics.evaluate import KEYS, TOY_KEYS  # noqa: E402
 
 LOSSES = ("d_loss", "g_loss", "d_real", "d_fake")
 LOWER_IS_BETTER = ("fcd", "per_class_fcd_mean", "class_kl", "reverse_kl", "parzen_se")

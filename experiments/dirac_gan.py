@@ -1,5 +1,5 @@
-r"""The Dirac-GAN of Mescheder, Geiger & Nowozin 2018 (ICML, Sec. 2.2) for every game of gan_jax.games
-and every regulariser of gan_jax.dirac, under four update schemes, from (theta, psi) = (1, 1).
+r"""The Dirac-GAN of Mescheder, Geiger & Nowozin 2018 (ICML, Sec. 2.2) for every game of gan_jax.game.games
+and every regulariser of gan_jax.analysis.dirac, under four update schemes, from (theta, psi) = (1, 1).
 
 Writes to --out:
   eigenvalues.json  {"<game>/<regulariser>": {"weight": w, "eigenvalues": [[real, imag], ...]}}: the
@@ -30,10 +30,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from gan_jax import dirac, figures, games  # noqa: E402
+from gan_jax.analysis import dirac
+from gan_jax.game import games  # noqa: E402
+from gan_jax.training import figures
 
 _OUT = flags.DEFINE_string("out", "experiments/results/dirac_gan", "Folder for the JSON files and figures.")
-_GAMES = flags.DEFINE_list("games", list(games.GAMES), "Games (gan_jax.games names).")
+_GAMES = flags.DEFINE_list("games", list(games.GAMES), "Games (gan_jax.game.games names).")
 _REGULARISERS = flags.DEFINE_list(
     "regularisers", list(dirac.REGULARISERS), "Regularisers (dirac.REGULARISERS)."
 )
@@ -130,7 +132,7 @@ def plot_game(path: str, game: str, all_paths: dict) -> None:
     )
     for ax in axes.flat[len(all_paths) :]:
         ax.axis("off")
-    fig.suptitle(f"Dirac-GAN, game '{game}' (gan_jax.games)", fontsize=11)
+    fig.suptitle(f"Dirac-GAN, game '{game}' (gan_jax.game.games)", fontsize=11)
     figures.save(fig, path)
 
 

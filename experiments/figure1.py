@@ -17,8 +17,13 @@ from absl import app, flags, logging
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import mixture1d  # noqa: E402
-from gan_jax import data, figures, models, train  # noqa: E402
-from gan_jax.state import make_setup  # noqa: E402
+from gan_jax.data import datasets
+from gan_jax.game.state import make_setup  # noqa: E402
+from gan_jax.networks import models
+from gan_jax.training import (
+    figures,
+    train,  # noqa: E402
+)
 
 _OUT = flags.DEFINE_string("out", "experiments/figures/figure1_mixture.png", "PNG to write.")
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/figure1", "Run directory (resumed if present).")
@@ -38,10 +43,10 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     config = get_config()
-    x_train = data.load_dataset(config.data)["train"][0]
+    x_train = datasets.load_dataset(config.data)["train"][0]
     setup = make_setup(config, len(x_train))
     x_grid = np.linspace(-4.5, 4.5, 600, dtype=np.float32)
-    p_data = data.toy_density(config.data, x_grid)
+    p_data = datasets.toy_density(config.data, x_grid)
     z_line = np.linspace(-np.sqrt(3), np.sqrt(3), 25, dtype=np.float32)[:, None]
     z_many = models.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
     stages = [int(s) for s in _STAGES.value]
@@ -50,7 +55,7 @@ def main(argv):
         config.num_steps = max(step, 1)
         state = train.train(config, _WORKDIR.value) if step else None
         if state is None:  # the initial state, before any update
-            from gan_jax.state import create_train_state
+            from gan_jax.game.state import create_train_state
 
             state = create_train_state(config, setup, x_train.mean(0), len(x_train))
         g_variables = models.variables(state.g_params, state.g_state)

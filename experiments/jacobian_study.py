@@ -1,5 +1,6 @@
 r"""The game Jacobian's leading eigenvalues along a simultaneous and an alternating run of the paper's
-MNIST model (same seed), beside the saturation trap's signs (gan_jax/spectrum.py, experiments/DYNAMICS.md).
+MNIST model (same seed), beside the saturation trap's signs
+(gan_jax/analysis/spectrum.py, experiments/DYNAMICS.md).
 
 Trains both runs through launch.py (skipped when a workdir already holds the last step), then for each
 checkpoint computes ``spectrum.spectrum_at`` (k Arnoldi products J u and two restarts for the rightmost
@@ -29,7 +30,12 @@ from absl import app, flags  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from gan_jax import checkpoints, data, evaluate, figures, models, spectrum, state  # noqa: E402
+from gan_jax.analysis import spectrum  # noqa: E402
+from gan_jax.data import datasets  # noqa: E402
+from gan_jax.game import state  # noqa: E402
+from gan_jax.metrics import evaluate  # noqa: E402
+from gan_jax.networks import models  # noqa: E402
+from gan_jax.training import checkpoints, figures  # noqa: E402
 
 RUNS = ("simultaneous", "alternating")
 COLOURS = {"simultaneous": "tab:blue", "alternating": "tab:red"}
@@ -63,7 +69,7 @@ class Run(NamedTuple):
 def load_run(workdir: str) -> Run:
     """A trained run's config (its config.json), checkpoints and probe."""
     config = evaluate.load_run_config(workdir)
-    x_train = data.load_dataset(config.data)["train"][0]
+    x_train = datasets.load_dataset(config.data)["train"][0]
     setup = state.make_setup(config, len(x_train))
     init = state.create_train_state(
         config, setup, models.init_mean_pixel(config.model, x_train), len(x_train)

@@ -16,7 +16,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import data, sample_metrics  # noqa: E402
+from gan_jax.data import mnist
+from gan_jax.metrics import sample_metrics  # noqa: E402
 
 _K = flags.DEFINE_integer("k", 10_000, "Centroids (= Parzen samples).")
 _ITERS = flags.DEFINE_integer("iters", 10, "Lloyd iterations.")
@@ -48,7 +49,7 @@ def kmeans(x: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:
 
 def main(argv):
     del argv
-    splits = data.load_mnist()
+    splits = mnist.load_mnist()
     start = time.time()
     centroids = kmeans(splits["train"][0], _K.value, _ITERS.value, _SEED.value)
     fit = time.time() - start

@@ -25,7 +25,8 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import pacgan_ring  # noqa: E402
-from gan_jax import images, replicas  # noqa: E402
+from gan_jax.game import replicas  # noqa: E402
+from gan_jax.training import images
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
 _TOYS_LONG = flags.DEFINE_string(

@@ -14,7 +14,14 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import data, evaluate, figures, images, models, replicas, steps  # noqa: E402
+from gan_jax.data import datasets
+from gan_jax.game import (
+    replicas,
+    steps,  # noqa: E402
+)
+from gan_jax.metrics import evaluate
+from gan_jax.networks import models
+from gan_jax.training import figures, images
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/paper_mnist", "A trained MNIST run.")
 _OUT = flags.DEFINE_string("out", "experiments/figures", "Folder for the PNGs.")
@@ -27,7 +34,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     os.makedirs(_OUT.value, exist_ok=True)
     config = evaluate.load_run_config(_WORKDIR.value)
-    x_train = data.load_dataset(config.data)["train"][0]
+    x_train = datasets.load_dataset(config.data)["train"][0]
     setup, state = evaluate.restore_generator(_WORKDIR.value, config, x_train.mean(0), len(x_train))
     count = replicas.num_replicas(config)
     state = replicas.views(state, count)[_REPLICA.value]

@@ -20,7 +20,10 @@ from absl import app, flags, logging  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import paper_mnist  # noqa: E402
-from gan_jax import figures, train  # noqa: E402
+from gan_jax.training import (
+    figures,
+    train,  # noqa: E402
+)
 
 _OUT = flags.DEFINE_string("out", "experiments/figures/saturation.png", "PNG to write.")
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/saturation", "Root of the two runs.")

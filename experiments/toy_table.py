@@ -18,7 +18,7 @@ from absl import app, flags, logging
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import grid, ring  # noqa: E402
-from gan_jax import train  # noqa: E402
+from gan_jax.training import train  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/toys", "Root of the runs' workdirs.")
 _OUT = flags.DEFINE_string("out", "experiments/RESULTS_TOYS.md", "Where the markdown table goes.")

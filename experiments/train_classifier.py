@@ -1,4 +1,4 @@
-r"""Trains the shipped MNIST classifier (gan_jax/classifier.py) and writes its weights.
+r"""Trains the shipped MNIST classifier (gan_jax/metrics/classifier.py) and writes its weights.
 
 python experiments/train_classifier.py
 
@@ -27,7 +27,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gan_jax import classifier, data  # noqa: E402
+from gan_jax.data import mnist  # noqa: E402
+from gan_jax.metrics import classifier
 
 _EPOCHS = flags.DEFINE_integer("epochs", 12, "Passes over the 50k training images.")
 _BATCH = flags.DEFINE_integer("batch_size", 128, "Minibatch size (the tail of each epoch is dropped).")
@@ -120,7 +121,7 @@ def accuracy(params, x, y) -> float:
 
 def main(argv):
     del argv
-    splits = data.load_hub()
+    splits = mnist.load_hub()
     (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (splits[k] for k in ("train", "valid", "test"))
     model = classifier.Classifier(conv=cpu_conv)
     init_key, train_key = jax.random.split(jax.random.PRNGKey(_SEED.value))

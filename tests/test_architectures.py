@@ -1,4 +1,4 @@
-"""The DCGAN pairs (gan_jax/models.py) and their state in the train state: shapes, output ranges,
+"""The DCGAN pairs (gan_jax/networks/models.py) and their state in the train state: shapes, output ranges,
 initialisation, batch statistics through training and sampling, spectral norm, configs, one run, and
 checkpoints of a model without state from before the state fields."""
 
@@ -19,9 +19,11 @@ from conftest import ROOT, tiny_dcgan_config
 from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
-from gan_jax import checkpoints, dcgan, layers, models, steps, updates
-from gan_jax.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
-from gan_jax.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.game import steps, updates
+from gan_jax.game.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import dcgan, layers, models
+from gan_jax.training import checkpoints
+from gan_jax.training.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
 
 NUM = 16  # fake training images per architecture
 # config module, spectral norm in D (dcgan32 trains with it, so one step also covers SN's state)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from gan_jax import sample_metrics, stacked_mnist
+from gan_jax.data import stacked_mnist
+from gan_jax.metrics import sample_metrics, stacked_modes
 
 ROWS = 40_000
 
@@ -60,7 +61,7 @@ def test_stacked_mnist_mode_metrics_over_many_rows_match_a_count():
     _, modes = stacked_mnist.build(digits, labels, ROWS, seed=3)
     counts = collections.Counter(modes.tolist())
     q = np.array(list(counts.values()), np.float64) / ROWS
-    got = stacked_mnist.mode_metrics(modes)
+    got = stacked_modes.mode_metrics(modes)
     assert got["modes_covered"] == len(counts)
     assert sum(got["mode_histogram"]) == ROWS
     assert all(got["mode_histogram"][m] == c for m, c in counts.items())

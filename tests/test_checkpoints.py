@@ -1,4 +1,4 @@
-"""gan_jax/checkpoints.py: a checkpoint that cannot be read is skipped for the one before it (left on
+"""gan_jax/training/checkpoints.py: a checkpoint that cannot be read is skipped for the one before it (left on
 disk, quietly), another model's is refused naming the array, and a save on a full or read-only disk is
 one WorkdirError that leaves the last good checkpoint restorable."""
 
@@ -17,9 +17,9 @@ import pytest
 from conftest import ROOT, tiny_config
 from test_workdir import fill, tmpfs
 
-from gan_jax import checkpoints
 from gan_jax.errors import CheckpointError, WorkdirError
-from gan_jax.state import create_train_state, make_setup
+from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import checkpoints
 
 NUM_TRAIN = 500
 
@@ -138,7 +138,7 @@ def test_a_skipped_checkpoint_writes_nothing_to_stderr(tmp_path):
 STATES = """
 import glob, os, sys
 import flax.struct, jax.numpy as jnp, numpy as np
-from gan_jax import checkpoints
+from gan_jax.training import checkpoints
 
 class State(flax.struct.PyTreeNode):
     arrays: dict

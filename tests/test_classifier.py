@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import classifier, data
+from gan_jax.data import mnist
+from gan_jax.metrics import classifier
 
 NUM_EVAL = 10_000  # the whole test set: about 3 s of forward passes on 2 CPU cores
 # Measured 99.42 % (9,942 / 10,000) with the shipped weights; the 0.1 % margin (10 images) absorbs
@@ -20,7 +21,7 @@ def params():
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    x, y = data.load_hub()["test"]
+    x, y = mnist.load_hub()["test"]
     return x[:NUM_EVAL], y[:NUM_EVAL]
 
 

@@ -5,8 +5,8 @@ import pytest
 from conftest import tiny_config
 from test_train import launch, one_line_error
 
-from gan_jax import collapse
 from gan_jax.errors import TrainError
+from gan_jax.training import collapse
 
 
 def test_diversity_is_zero_for_identical_samples_and_one_for_the_data():

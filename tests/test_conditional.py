@@ -14,9 +14,13 @@ import pytest
 from conftest import ROOT, tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist
-from gan_jax import classifier, data, evaluate, games, models, outputs, steps, validation
+from gan_jax.data import batches, mnist
 from gan_jax.errors import DataError
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game import games, steps
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.metrics import classifier, evaluate
+from gan_jax.networks import models
+from gan_jax.training import outputs, validation
 
 K = 10
 
@@ -142,7 +146,7 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
     _, metrics = step(state, (jnp.asarray(images), jnp.asarray(labels)))
 
     data_key = jax.random.fold_in(state.rng, DATA_STREAM)
-    _, idx = data.next_batch_indices(data_key, state.data_perm, 0, len(images), config.batch_size)
+    _, idx = batches.next_batch_indices(data_key, state.data_perm, 0, len(images), config.batch_size)
     key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
     if scheme == "alternating":
         key = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)[0]
@@ -176,7 +180,7 @@ def test_grid_is_class_by_row_with_a_shared_z_per_column():
 
 @pytest.fixture(scope="module")
 def mnist_test_split():
-    splits = data.load_hub()
+    splits = mnist.load_hub()
     return splits, splits["test"][0][:2000], splits["test"][1][:2000]
 
 

@@ -6,13 +6,14 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 from conftest import ROOT
 from test_train import launch, rows
 
 from gan_jax import config as config_lib
-from gan_jax import validation
 from gan_jax.errors import ConfigError
+from gan_jax.training import validation
 
 OLD_RUN = os.path.join(ROOT, "tests", "data", "old_run")  # written by the code before this config module
 # the overrides that run was made with (its config.json holds them)
@@ -49,8 +50,12 @@ def test_an_old_runs_checkpoint_resumes_and_continues_as_a_new_run(tmp_path):
     assert "from step 4" in resumed.stdout
     straight = launch(f"--workdir={new}", "--config.num_steps=6", *OLD_FLAGS)
     assert straight.returncode == 0, straight.stderr
-    keys = set(rows(old)[0])  # the old code's metrics (today's runs log sample_diversity too)
-    assert [{k: r[k] for k in keys} for r in rows(old)] == [{k: r[k] for k in keys} for r in rows(new)]
+    keys = sorted(set(rows(old)[0]))  # the old code's metrics (today's runs log sample_diversity too)
+    got, want = ([[r[k] for k in keys] for r in rows(path)] for path in (old, new))
+    # The recorded steps 1-4 ran on another jax release (0.10.2): equal to float32 rounding, not to the
+    # bit (bit-exact resume on one release is test_resume's); the steps after the resume likewise.
+    assert [r[keys.index("step")] for r in got] == [r[keys.index("step")] for r in want] == [2, 4, 6]
+    np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-5, atol=1e-9)
 
 
 @pytest.mark.parametrize(

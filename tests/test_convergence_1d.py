@@ -6,8 +6,9 @@ import numpy as np
 from absl import logging
 
 from experiments.configs import mixture1d
-from gan_jax import models, train
-from gan_jax.state import make_setup
+from gan_jax.game.state import make_setup
+from gan_jax.networks import models
+from gan_jax.training import train
 
 MEAN, STD = 1.0, 0.7
 

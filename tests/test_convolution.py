@@ -1,4 +1,5 @@
-"""gan_jax/convolution.py: the canonical-layout convolution gradients (first and second order) against
+"""gan_jax/networks/convolution.py: the canonical-layout convolution gradients (first and second
+order) against
 lax's autodiff in float64, the transposed convolution written as an input-dilated one, the compiled
 WGAN-GP DCGAN step's convolutions (all in the layout XLA's CPU backend runs with its library kernels),
 and replicas looped or vmapped."""
@@ -15,8 +16,10 @@ from conftest import tiny_dcgan_config
 from jax import lax
 
 from experiments.configs import dcgan_mnist, paper_mnist
-from gan_jax import convolution, models, replicas, steps, train, validation
-from gan_jax.state import create_state, create_train_state, make_setup
+from gan_jax.game import replicas, steps
+from gan_jax.game.state import create_state, create_train_state, make_setup
+from gan_jax.networks import convolution, models
+from gan_jax.training import train, validation
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from gan_jax import config as config_lib
-from gan_jax import data
+from gan_jax.data import datasets
+from gan_jax.data import mnist as mnist_io
 
 
 # A pickle whose loading would run a shell command: the unpickler must refuse it.
@@ -19,7 +20,7 @@ class _Exploit:  # noqa: E302
 @pytest.fixture(scope="session")
 def mnist():
     """The real dataset from the cache that `make data` fills (CI runs it before the tests)."""
-    return data.load_hub()
+    return mnist_io.load_hub()
 
 
 def test_split_sizes_ranges_and_scaling(mnist):
@@ -39,14 +40,14 @@ def test_split_sizes_ranges_and_scaling(mnist):
 
 def test_safe_unpickler_accepts_arrays_and_rejects_code():
     arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2])),)
-    loaded = data.safe_unpickle(pickle.dumps(arrays, protocol=3))
+    loaded = mnist_io.safe_unpickle(pickle.dumps(arrays, protocol=3))
     np.testing.assert_array_equal(loaded[0][0], arrays[0][0])
     with pytest.raises(pickle.UnpicklingError, match="posix.system|os.system|refusing"):
-        data.safe_unpickle(pickle.dumps(_Exploit(), protocol=2))
+        mnist_io.safe_unpickle(pickle.dumps(_Exploit(), protocol=2))
 
 
 def one_line_error(fn, *args):
-    with pytest.raises(data.DatasetError) as info:
+    with pytest.raises(mnist_io.DatasetError) as info:
         fn(*args)
     message = str(info.value)
     assert "\n" not in message
@@ -54,31 +55,31 @@ def one_line_error(fn, *args):
 
 
 def test_missing_truncated_and_tampered_files_are_one_line_errors(tmp_path):
-    assert "make data" in one_line_error(data.load_hub, str(tmp_path))
-    good = os.path.join(data.default_cache_dir(), data.PICKLE_NAME)
+    assert "make data" in one_line_error(mnist_io.load_hub, str(tmp_path))
+    good = os.path.join(mnist_io.default_cache_dir(), mnist_io.PICKLE_NAME)
     with open(good, "rb") as f:
         payload = f.read()
-    (tmp_path / data.PICKLE_NAME).write_bytes(payload[: len(payload) // 2])
-    assert "SHA-256" in one_line_error(data.load_hub, str(tmp_path))
-    (tmp_path / data.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
-    assert "SHA-256" in one_line_error(data.load_hub, str(tmp_path))
+    (tmp_path / mnist_io.PICKLE_NAME).write_bytes(payload[: len(payload) // 2])
+    assert "SHA-256" in one_line_error(mnist_io.load_hub, str(tmp_path))
+    (tmp_path / mnist_io.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
+    assert "SHA-256" in one_line_error(mnist_io.load_hub, str(tmp_path))
 
 
 def test_a_pickle_with_code_is_refused_even_past_the_hash(tmp_path, monkeypatch):
     """Defence in depth: were the hash check bypassed, the unpickler still refuses."""
-    (tmp_path / data.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
-    monkeypatch.setattr(data, "_sha256", lambda path: data.PICKLE_SHA256)
-    assert "refusing" in one_line_error(data.load_hub, str(tmp_path))
+    (tmp_path / mnist_io.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
+    monkeypatch.setattr(mnist_io, "_sha256", lambda path: mnist_io.PICKLE_SHA256)
+    assert "refusing" in one_line_error(mnist_io.load_hub, str(tmp_path))
 
 
 def test_unknown_source_names_the_choices():
-    assert "hub, tfds" in one_line_error(data.load_mnist, "bogus")
+    assert "hub, tfds" in one_line_error(mnist_io.load_mnist, "bogus")
 
 
 def test_tfds_source_gives_the_same_split_and_scaling():
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=60_000, policy=tfds.testing.MockPolicy.USE_CODE):
-        splits = data.load_tfds()
+        splits = mnist_io.load_tfds()
         source = tfds.data_source("mnist", split="train", download=False)
         first_valid = np.asarray(source[50_000]["image"], np.float32).reshape(784) / 256
     assert {k: v[0].shape for k, v in splits.items()} == {
@@ -94,7 +95,7 @@ def test_tfds_source_gives_the_same_split_and_scaling():
 @pytest.mark.skipif(not os.environ.get("GAN_JAX_TFDS_DIR"), reason="needs a prepared TFDS data_dir")
 def test_tfds_and_hub_hold_the_same_images(mnist):
     """Same images, same scaling; TFDS's own storage order decides train vs valid membership."""
-    splits = data.load_tfds(os.environ["GAN_JAX_TFDS_DIR"])
+    splits = mnist_io.load_tfds(os.environ["GAN_JAX_TFDS_DIR"])
     for name in ("test",):
         a = np.sort(splits[name][0].view(np.uint32).sum(1))
         b = np.sort(mnist[name][0].view(np.uint32).sum(1))
@@ -105,7 +106,7 @@ def test_tfds_and_hub_hold_the_same_images(mnist):
 
 def test_missing_tfds_dir_is_a_one_line_error(tmp_path):
     pytest.importorskip("tensorflow_datasets")
-    assert "TFDS" in one_line_error(data.load_tfds, str(tmp_path))
+    assert "TFDS" in one_line_error(mnist_io.load_tfds, str(tmp_path))
 
 
 @pytest.mark.parametrize("name, shape", [("cifar10", (32, 32, 3)), ("celeb_a", (64, 64, 3))])
@@ -115,19 +116,21 @@ def test_tfds_colour_images_are_flat_in_minus_one_one(name, shape):
     tfds = pytest.importorskip("tensorflow_datasets")
     config = ml_collections.ConfigDict({"name": name, "dir": "", "num_train": 5})
     with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
-        x, y = data.load_dataset(config)["train"]
+        x, y = datasets.load_dataset(config)["train"]
         example = tfds.data_source(name, split="train", download=False)[1]
     assert x.shape == (5, int(np.prod(shape))) and x.dtype == np.float32 and y.shape == (5,)
     assert -1.0 <= x.min() < -0.5 and 0.5 < x.max() <= 1.0
     image = np.asarray(example["image"], np.uint8)
     if name == "celeb_a":
         assert image.shape == (218, 178, 3)
-        image = data.center_crop_resize(image, 108, 64)
+        image = datasets.center_crop_resize(image, 108, 64)
         assert y.max() == 0
     else:
         assert y[1] == example["label"]
     np.testing.assert_allclose(x[1], image.reshape(-1) / 127.5 - 1.0, atol=1e-6)
-    assert data.pixel_range(config) == (-1.0, 1.0) and data.pixel_range(config_lib.data_config("mnist")) == (
+    assert datasets.pixel_range(config) == (-1.0, 1.0) and datasets.pixel_range(
+        config_lib.data_config("mnist")
+    ) == (
         0.0,
         1.0,
     )
@@ -140,18 +143,18 @@ def test_tfds_colour_rows_read_alone(name):
     tfds = pytest.importorskip("tensorflow_datasets")
     config = ml_collections.ConfigDict({"name": name, "dir": "", "num_train": 0})
     with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
-        x, y = data.load_dataset(config)["train"]
-        part_x, part_y = data.load_dataset(config, rows=(2, 9))["train"]  # end past the 7: clipped
-        sizes = [data.train_size(config)]
+        x, y = datasets.load_dataset(config)["train"]
+        part_x, part_y = datasets.load_dataset(config, rows=(2, 9))["train"]  # end past the 7: clipped
+        sizes = [datasets.train_size(config)]
         config.num_train = 5
-        sizes.append(data.train_size(config))
-        capped = data.load_dataset(config, rows=(3, 6))["train"][0]
+        sizes.append(datasets.train_size(config))
+        capped = datasets.load_dataset(config, rows=(3, 6))["train"][0]
     np.testing.assert_array_equal(part_x, x[2:7])
     np.testing.assert_array_equal(part_y, y[2:7])
     np.testing.assert_array_equal(capped, x[3:5])
     assert sizes == [7, 5]
     with pytest.raises(ValueError, match="^rows= reads part of cifar10, celeb_a only, not mnist$"):
-        data.load_dataset(ml_collections.ConfigDict({"name": "mnist"}), rows=(0, 1))
+        datasets.load_dataset(ml_collections.ConfigDict({"name": "mnist"}), rows=(0, 1))
 
 
 def test_run_data_reads_no_colour_images_to_evaluate_a_dcgan(monkeypatch):
@@ -159,11 +162,11 @@ def test_run_data_reads_no_colour_images_to_evaluate_a_dcgan(monkeypatch):
     alone: no image is read (CelebA's are 8 GB). A paper-MLP run's are (its initial state reads the mean)."""
     tfds = pytest.importorskip("tensorflow_datasets")
     from experiments.configs import dcgan_cifar10
-    from gan_jax import evaluate
+    from gan_jax.metrics import evaluate
 
     config = dcgan_cifar10.get_config()
     config.data.num_train = 6
-    monkeypatch.setattr(data, "load_tfds_images", lambda *a, **k: pytest.fail("read the images"))
+    monkeypatch.setattr(datasets, "load_tfds_images", lambda *a, **k: pytest.fail("read the images"))
     with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
         splits, num_train, mean = evaluate.run_data(config)
     assert splits is None and num_train == 6
@@ -176,5 +179,5 @@ def test_run_data_reads_no_colour_images_to_evaluate_a_dcgan(monkeypatch):
 def test_center_crop_resize_keeps_the_centre():
     image = np.zeros((218, 178, 3), np.uint8)
     image[55:163, 35:143] = 200  # exactly the central 108x108
-    out = data.center_crop_resize(image, 108, 64)
+    out = datasets.center_crop_resize(image, 108, 64)
     assert out.shape == (64, 64, 3) and (out == 200).all()

@@ -1,6 +1,6 @@
 """The Dirac-GAN (Mescheder, Geiger & Nowozin 2018) against hand-derived closed forms.
 
-Convention (gan_jax.dirac): z = (theta, psi), v = (-dL_G/dtheta, -dL_D/dpsi), D(x) = psi x a logit of
+Convention (gan_jax.analysis.dirac): z = (theta, psi), v = (-dL_G/dtheta, -dL_D/dpsi), D(x) = psi x a logit of
 "real". With the paper's f(t) = -log(1 + e^-t) (f'(0) = 1/2, f''(0) = -1/4) the minimax game is
 L_D = softplus(psi theta) + log 2, L_G = -softplus(psi theta), so by hand
 
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from gan_jax import dirac
+from gan_jax.analysis import dirac
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 H, STEPS, TOL = 0.2, 2000, 1e-3  # the authors' notebook step size; the script's defaults

@@ -15,7 +15,9 @@ from absl import flags
 from conftest import ROOT
 
 from experiments.configs import mixture1d
-from gan_jax import data, errors, evaluate, sample_metrics
+from gan_jax import errors
+from gan_jax.data import mnist
+from gan_jax.metrics import evaluate, sample_metrics
 
 N = 1000  # samples per in-process set, against the first N test images (the protocol's 10k: ~10x slower)
 EVAL_SAMPLES = 200  # the in-training evaluation's samples
@@ -47,7 +49,7 @@ def stderr_line(text: str) -> str:
 
 @pytest.fixture(scope="session")
 def splits():
-    return data.load_mnist()
+    return mnist.load_mnist()
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +221,7 @@ def test_samples_file_writes_its_eval_json(tmp_path, monkeypatch, splits):
         seen["samples"], seen["labels"], seen["splits"] = x, labels, s
         return {"fcd": float(np.sum(x, dtype=np.float64))}
 
-    monkeypatch.setattr(data, "load_mnist", lambda: splits)
+    monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
     monkeypatch.setattr(evaluate, "mnist_metrics", fake_metrics)
     monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional: {"conditional": conditional})
     launch_in_process("--mode=evaluate", f"--samples={tmp_path / 's.npy'}", f"--labels={tmp_path / 'l.npy'}")

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from gan_jax import figures, images
+from gan_jax.training import figures, images
 
 
 def test_figure2_grid_size_and_nearest_neighbour_column():

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gan_jax import games
+from gan_jax.game import games
 
 REAL = np.array([0.0, 2.0, -1.5], np.float32)
 FAKE = np.array([-1.0, 3.0, 0.5], np.float32)

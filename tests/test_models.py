@@ -6,8 +6,8 @@ import pytest
 from conftest import tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, paper_mnist
-from gan_jax import layers, models
-from gan_jax.state import create_state, create_train_state, make_setup
+from gan_jax.game.state import create_state, create_train_state, make_setup
+from gan_jax.networks import layers, models
 
 
 def paper_models():

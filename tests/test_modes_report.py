@@ -12,7 +12,8 @@ import pytest
 
 from experiments import modes_report
 from experiments.configs import pacgan_ring, stacked_mnist
-from gan_jax import images, replicas
+from gan_jax.game import replicas
+from gan_jax.training import images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

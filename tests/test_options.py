@@ -11,8 +11,9 @@ from jax.flatten_util import ravel_pytree
 from test_steps import assert_update, batch_at, build, d_logits
 
 from experiments.configs import smoke
-from gan_jax import games, models, steps
-from gan_jax.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.game import games, steps
+from gan_jax.game.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import models
 
 
 @pytest.mark.parametrize(
@@ -251,7 +252,7 @@ def test_lazy_r1_counts_d_updates_and_the_ema_counts_g_updates(images, monkeypat
     """With k = 3 D updates and n = 2 G updates a step (alternating), the lazy penalty is asked about D
     update counts 0..5 over two steps (StyleGAN2 counts D updates, not iterations) and the G EMA is
     updated after each G update, counts 0..3."""
-    from gan_jax import options
+    from gan_jax.game import options
 
     d_counts = _spy(monkeypatch, options, "d_penalty", 5)
     g_counts = _spy(monkeypatch, options, "after_g_update", 3)
@@ -266,7 +267,7 @@ def test_lazy_r1_counts_d_updates_and_the_ema_counts_g_updates(images, monkeypat
 
 
 def test_lazy_r1_applies_on_the_d_updates_whose_count_is_a_multiple_of_reg_every():
-    from gan_jax import options
+    from gan_jax.game import options
 
     config = tiny_config()
     config.reg.r1_gamma, config.reg.reg_every = 2.0, 3
@@ -281,7 +282,7 @@ def test_lazy_r1_applies_on_the_d_updates_whose_count_is_a_multiple_of_reg_every
 
 def test_a_gradient_penalty_on_a_batch_norm_discriminator_is_refused():
     from experiments.configs import dcgan_mnist
-    from gan_jax import validation
+    from gan_jax.training import validation
 
     config = dcgan_mnist.get_config()
     config.reg.r1_gamma = 1.0

@@ -6,8 +6,11 @@ import numpy as np
 from conftest import tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, ring
-from gan_jax import data, games, models, steps, updates, validation
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.data import batches, datasets
+from gan_jax.game import games, steps, updates
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import models
+from gan_jax.training import validation
 
 
 def test_d_judges_m_consecutive_samples_concatenated():
@@ -23,7 +26,9 @@ def test_d_judges_m_consecutive_samples_concatenated():
     _, metrics = jax.jit(steps.make_step(config, setup, len(x)))(state, jnp.asarray(x))
     key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
     k_z, _, _ = jax.random.split(key, 3)
-    _, idx = data.next_batch_indices(jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, 64, 16)
+    _, idx = batches.next_batch_indices(
+        jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, 64, 16
+    )
     fakes = setup.generator.apply({"params": state.g_params}, models.sample_noise(k_z, 16, 2))
 
     def d(v):
@@ -79,4 +84,4 @@ def test_the_pacgan_protocol_configs_are_its_networks_and_budget():
         assert [m["pieces"]["kernel"].shape[1] for m in maxouts] == [1000] * 3  # 200 units x 5 pieces
         assert (config.optim.learning_rate, config.optim.b1, config.batch_size) == (1e-4, 0.8, 100)
         assert config.num_steps == 400 * 100_000 // 100 and config.eval_samples == 2_500
-        assert len(data.toy_centres(config.data)) == modes
+        assert len(datasets.toy_centres(config.data)) == modes

@@ -7,8 +7,8 @@ import pytest
 
 from benchmarks.profile_step_parts import LAYOUTS, matmul_shapes, product
 from experiments.configs import paper_mnist
-from gan_jax import steps
-from gan_jax.state import create_train_state, make_setup
+from gan_jax.game import steps
+from gan_jax.game.state import create_train_state, make_setup
 
 _LAYOUT_OF_DIMS = {("1", "0"): "NN", ("1", "1"): "NT", ("0", "0"): "TN"}
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import games, regularisers
+from gan_jax.game import games, regularisers
 
 KEY = jax.random.key(0)
 X = jnp.array([[1.0, 2.0], [0.0, -3.0]])  # ||x_i||^2 = 5, 9

@@ -8,7 +8,7 @@ import pytest
 import scipy.linalg
 import scipy.stats
 
-from gan_jax import sample_metrics as sm
+from gan_jax.metrics import sample_metrics as sm
 
 
 def parzen_reference(x, mu, sigma):

@@ -1,4 +1,4 @@
-"""The update schemes of gan_jax/steps.py against closed forms on a bilinear game.
+"""The update schemes of gan_jax/game/steps.py against closed forms on a bilinear game.
 
 The Dirac-GAN model (G(z) = theta, D(x) = psi x, data at 0) under the Wasserstein game is the bilinear
 game: D's loss E D(G(z)) - E D(x) = psi theta, G's loss -psi theta; D descends theta, G descends -psi.
@@ -21,8 +21,9 @@ from conftest import tiny_config
 from test_train import launch, rows
 
 from gan_jax import config as config_lib
-from gan_jax import steps, validation
-from gan_jax.state import create_train_state, make_setup
+from gan_jax.game import steps
+from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import validation
 
 ETA, STEPS = 0.1, 40
 

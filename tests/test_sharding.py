@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for the script mode
 
-from gan_jax import parallel  # noqa: E402
+from gan_jax.training import parallel  # noqa: E402
 
 DEVICES = 4
 RTOL, ATOL = 1e-5, 1e-6
@@ -47,8 +47,9 @@ def worker():
     import numpy as np
     from conftest import tiny_config
 
-    from gan_jax import steps, train
-    from gan_jax.state import create_train_state, make_setup
+    from gan_jax.game import steps
+    from gan_jax.game.state import create_train_state, make_setup
+    from gan_jax.training import train
 
     out = {"device_count": jax.device_count()}
     # 498 rows: put_rows pads them to 500 (125 a device) with zero rows no index reaches
@@ -184,8 +185,9 @@ def multihost_worker(ckpt_dir):
     import orbax.checkpoint as ocp
     from conftest import tiny_config
 
-    from gan_jax import steps, train
-    from gan_jax.state import create_train_state, make_setup
+    from gan_jax.game import steps
+    from gan_jax.game.state import create_train_state, make_setup
+    from gan_jax.training import train
 
     images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
     config = tiny_config()
@@ -233,17 +235,18 @@ def train_worker(workdir):
     from conftest import tiny_dcgan_config
 
     from experiments.configs import dcgan_cifar10
-    from gan_jax import data, train
+    from gan_jax.data import datasets
+    from gan_jax.training import train
 
     config = tiny_dcgan_config(dcgan_cifar10, num_steps=3, log_every=1, sample_every=3, ckpt_every=3)
     config.data_parallel = count > 1
-    reads, load = [], data.load_tfds_images
+    reads, load = [], datasets.load_tfds_images
 
     def recording(name, data_dir=None, num_train=0, rows=None):
         reads.append(rows)
         return load(name, data_dir, num_train, rows)
 
-    data.load_tfds_images = recording
+    datasets.load_tfds_images = recording
     with tfds.testing.mock_data(num_examples=10, policy=tfds.testing.MockPolicy.USE_CODE):
         state = train.train(config, workdir)
     g = [np.asarray(x, np.float64).ravel() for x in jax.tree.leaves(jax.device_get(state.g_params))]

@@ -1,4 +1,4 @@
-"""gan_jax/spectrum.py against dense references: the matrix-free J u against jax.jacfwd and central
+"""gan_jax/analysis/spectrum.py against dense references: the matrix-free J u against jax.jacfwd and central
 differences, Arnoldi's Ritz values against numpy's eigenvalues, and the Dirac-GAN's Jacobian by hand."""
 
 import jax
@@ -8,9 +8,11 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from gan_jax import config as config_lib
-from gan_jax import data, games, spectrum, steps
-from gan_jax.state import create_train_state, make_setup
-from gan_jax.updates import Context
+from gan_jax.analysis import spectrum
+from gan_jax.data import datasets
+from gan_jax.game import games, steps
+from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.game.updates import Context
 
 KEY = jax.random.PRNGKey(0)
 
@@ -46,7 +48,7 @@ def matched_gap(a, b) -> float:
 
 def game_setup(config):
     """(ctx, state, dataset) of ``config``'s initial state, its parameters in float64 (call under x64)."""
-    x = data.load_dataset(config.data)["train"][0]
+    x = datasets.load_dataset(config.data)["train"][0]
     setup = make_setup(config, len(x))
     state = create_train_state(config, setup, np.zeros(config.model.data_dim, np.float32), len(x))
     f64 = lambda tree: jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), tree)  # noqa: E731

@@ -17,8 +17,11 @@ from test_evaluate import launch_in_process
 from experiments.configs import r3gan_stacked_mnist
 from experiments.configs import stacked_mnist as stacked_config
 from experiments.sweeps import stacked_mnist as stacked_sweep
-from gan_jax import classifier, data, errors, evaluate, stacked_mnist, validation
 from gan_jax import config as config_lib
+from gan_jax import errors
+from gan_jax.data import datasets, mnist, stacked_mnist
+from gan_jax.metrics import classifier, evaluate, stacked_modes
+from gan_jax.training import validation
 
 # Multisets of (R, G, B) classes and their counts: 4 modes over 10 samples.
 KNOWN = {(1, 2, 3): 5, (9, 0, 4): 3, (7, 7, 7): 1, (0, 0, 0): 1}
@@ -28,7 +31,7 @@ KNOWN_KL = 0.5 * math.log(500) + 0.3 * math.log(300) + 2 * 0.1 * math.log(100)
 
 @pytest.fixture(scope="module")
 def splits():
-    return data.load_mnist()
+    return mnist.load_mnist()
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +65,14 @@ def stacked_data_config(**fields):
 
 def test_the_training_set_is_fixed_and_each_channel_a_training_digit_of_its_class(splits):
     cfg = stacked_data_config(num_train=300)
-    x, y = data.load_dataset(cfg)["train"]
-    again = data.load_dataset(cfg)["train"]
+    x, y = datasets.load_dataset(cfg)["train"]
+    again = datasets.load_dataset(cfg)["train"]
     np.testing.assert_array_equal(x, again[0])
     np.testing.assert_array_equal(y, again[1])
-    other = data.load_dataset(stacked_data_config(num_train=300, seed=1))["train"][0]
+    other = datasets.load_dataset(stacked_data_config(num_train=300, seed=1))["train"][0]
     assert not np.array_equal(x, other)
     assert x.shape == (300, 2352) and x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
-    assert data.pixel_range(cfg) == (0.0, 1.0)
+    assert datasets.pixel_range(cfg) == (0.0, 1.0)
 
     train_x, train_y = splits["train"]
     w = np.random.default_rng(0).normal(size=784)  # a fingerprint of each digit, checked exactly below
@@ -85,7 +88,7 @@ def test_the_training_set_is_fixed_and_each_channel_a_training_digit_of_its_clas
 def test_the_training_set_size_is_read_without_building_it(monkeypatch):
     monkeypatch.setattr(stacked_mnist, "load", lambda cfg: pytest.fail("built the training set"))
     config = stacked_config.get_config()
-    assert data.train_size(config.data) == 128_000
+    assert datasets.train_size(config.data) == 128_000
     splits, num_train, mean = evaluate.run_data(config)
     assert (splits, num_train, mean.shape) == (None, 128_000, (2352,))
 
@@ -95,23 +98,23 @@ def test_the_training_set_size_is_read_without_building_it(monkeypatch):
 
 def test_known_modes_by_hand(digit_of_class):
     samples = known_samples(digit_of_class)
-    got = stacked_mnist.stacked_metrics(samples, min_samples=10)
+    got = stacked_modes.stacked_metrics(samples, min_samples=10)
     assert (got["modes_covered"], got["num_modes"]) == (4, 1000)
     assert got["reverse_kl"] == pytest.approx(KNOWN_KL, rel=1e-12)
     hist = np.asarray(got["mode_histogram"])
     assert (hist[123], hist[904], hist[777], hist[0], hist.sum()) == (5, 3, 1, 1, 10)  # R is the hundreds
-    shuffled = stacked_mnist.stacked_metrics(
+    shuffled = stacked_modes.stacked_metrics(
         samples[np.random.default_rng(0).permutation(10)], min_samples=10
     )
     assert shuffled == got
 
 
 def test_one_mode_scores_log_1000_and_an_even_cover_zero(digit_of_class):
-    one = stacked_mnist.stacked_metrics(rgb(digit_of_class, [(4, 2, 8)] * 50), min_samples=50)
+    one = stacked_modes.stacked_metrics(rgb(digit_of_class, [(4, 2, 8)] * 50), min_samples=50)
     assert one["modes_covered"] == 1
     assert one["reverse_kl"] == pytest.approx(math.log(1000), rel=1e-12)
     every = [(a, b, c) for a in range(10) for b in range(10) for c in range(10)]
-    even = stacked_mnist.stacked_metrics(rgb(digit_of_class, every), min_samples=1000)
+    even = stacked_modes.stacked_metrics(rgb(digit_of_class, every), min_samples=1000)
     assert even["modes_covered"] == 1000 and abs(even["reverse_kl"]) < 1e-12
     assert even["mode_histogram"] == [1] * 1000
 
@@ -127,7 +130,7 @@ def test_one_mode_scores_log_1000_and_an_even_cover_zero(digit_of_class):
 )
 def test_bad_samples_are_refused_in_one_line(samples, message):
     with pytest.raises(errors.EvalError, match=message):
-        stacked_mnist.stacked_metrics(samples)
+        stacked_modes.stacked_metrics(samples)
 
 
 def test_the_classifier_and_real_stacked_images_give_the_floors(splits):
@@ -135,7 +138,7 @@ def test_the_classifier_and_real_stacked_images_give_the_floors(splits):
     right when its three channels are (about 0.9942^3). N real stacks cover all 1,000 modes and score
     KL(p || u) + (K - 1) / (2N): p's product of the test set's class frequencies f (3 KL(f || u_10),
     f from the true labels), plus the multinomial's finite-sample bias (sd ~ sqrt(2 (K - 1)) / (2N))."""
-    n = stacked_mnist.EVAL_SAMPLES
+    n = stacked_modes.EVAL_SAMPLES
     floors = evaluate.stacked_floors(stacked_data_config(), n)
     assert floors["classifier_accuracy"] == pytest.approx(0.9942, abs=1e-9)
     assert floors["mode_accuracy"] == pytest.approx(0.9942**3, abs=0.004)
@@ -191,8 +194,8 @@ def test_samples_file_refusals_are_one_line(tmp_path, capsys, digit_of_class, co
 def test_mnist_samples_file_takes_the_mnist_path(tmp_path, monkeypatch, splits):
     """Without a StackedMNIST --config the samples file is MNIST's, as before (metrics stubbed)."""
     np.save(tmp_path / "s.npy", np.zeros((3, 784), np.float32))
-    monkeypatch.setattr(stacked_mnist, "stacked_metrics", lambda *a, **k: pytest.fail("stacked metrics"))
-    monkeypatch.setattr(data, "load_mnist", lambda: splits)
+    monkeypatch.setattr(stacked_modes, "stacked_metrics", lambda *a, **k: pytest.fail("stacked metrics"))
+    monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
     monkeypatch.setattr(evaluate, "mnist_metrics", lambda x, s, labels=None: {"fcd": 1.5})
     monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional: {"fcd": 0.5})
     launch_in_process("--mode=evaluate", f"--samples={tmp_path / 's.npy'}")
@@ -204,7 +207,7 @@ def test_other_datasets_evaluate_as_before():
     mnist, ring = config_lib.data_config("mnist"), config_lib.data_config("ring")
     stacked = stacked_data_config()
     assert [evaluate.protocol_samples(c) for c in (mnist, ring, stacked)] == [10_000, 10_000, 26_000]
-    centres = data.toy_centres(ring)
+    centres = datasets.toy_centres(ring)
     got = evaluate.evaluate_samples(np.repeat(centres, 2, axis=0), ring, None)
     assert (got["modes_covered"], got["reverse_kl"]) == (8, pytest.approx(0.0, abs=1e-12))
     evaluate.check_has_metrics(stacked)

@@ -9,7 +9,7 @@ parameters by -lr times the gradient of that option's term, and in the ``d_loss`
 The step's inputs are redrawn as the step documents them: keys ``fold_in(fold_in(rng, STEP_STREAM),
 step)`` (alternating: D sub-step i from ``split(fold_in(key, 0), k)[i]``, G sub-step j from
 ``split(fold_in(key, 1), n)[j]``), split into (z, real dropout, fake dropout) for D and (z, dropout) for
-G; the penalties' key ``fold_in(key, PENALTY_KEY)``; minibatch ``c`` from ``data.next_batch_indices``.
+G; the penalties' key ``fold_in(key, PENALTY_KEY)``; minibatch ``c`` from ``batches.next_batch_indices``.
 
 Each case also names wrong implementations (a weight applied twice, gamma for gamma / 2, smoothing on
 the fake side, another real batch, ...) and asserts that the step does NOT match them, so each test is
@@ -25,9 +25,11 @@ import numpy as np
 import pytest
 
 from experiments.configs import paper_mnist, ring
-from gan_jax import data, models, steps, updates
-from gan_jax import state as state_lib
-from gan_jax.state import DATA_STREAM, STEP_STREAM
+from gan_jax.data import batches
+from gan_jax.game import state as state_lib
+from gan_jax.game import steps, updates
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM
+from gan_jax.networks import models
 
 NUM_TRAIN, BATCH, DIM, Z_DIM = 64, 16, 2, 2
 LR = 0.1  # the paper SGD's lr at update 0
@@ -173,7 +175,7 @@ def g_sub_z(state, j=0, n=1):
 
 def real_batch(state, counter):
     key = jax.random.fold_in(state.rng, DATA_STREAM)
-    _, idx = data.next_batch_indices(key, jnp.asarray(state.data_perm), counter, NUM_TRAIN, BATCH)
+    _, idx = batches.next_batch_indices(key, jnp.asarray(state.data_perm), counter, NUM_TRAIN, BATCH)
     return images()[np.asarray(idx)].astype(np.float64)
 
 

@@ -11,9 +11,12 @@ import pytest
 from conftest import tiny_config
 
 from experiments.configs import dcgan_mnist
-from gan_jax import data, games, models, replicas, steps, validation
-from gan_jax.optimizers import paper_optimizer
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.data import batches
+from gan_jax.game import games, replicas, steps
+from gan_jax.game.optimizers import paper_optimizer
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import models
+from gan_jax.training import validation
 
 
 def build(config, images):
@@ -31,8 +34,8 @@ def d_logits(setup, params, x, key):
 
 def batch_at(state, counter, images, batch):
     key = jax.random.fold_in(state.rng, DATA_STREAM)
-    _, idx = data.next_batch_indices(
-        key, data.epoch_permutation(key, 0, len(images)), counter, len(images), batch
+    _, idx = batches.next_batch_indices(
+        key, batches.epoch_permutation(key, 0, len(images)), counter, len(images), batch
     )
     return jnp.asarray(images)[idx]
 
@@ -130,14 +133,14 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
 
 def test_k_sub_steps_read_k_distinct_minibatches(images):
     key = jax.random.PRNGKey(3)
-    perm = data.epoch_permutation(key, 0, len(images))
+    perm = batches.epoch_permutation(key, 0, len(images))
     seen = []
     for counter in range(5):
-        perm, idx = data.next_batch_indices(key, perm, counter, len(images), 100)
+        perm, idx = batches.next_batch_indices(key, perm, counter, len(images), 100)
         seen.append(np.asarray(idx))
     flat = np.concatenate(seen)
     assert sorted(flat.tolist()) == list(range(500))  # one epoch: every example exactly once
-    perm, idx = data.next_batch_indices(key, perm, 5, len(images), 100)  # epoch 1 reshuffles
+    perm, idx = batches.next_batch_indices(key, perm, 5, len(images), 100)  # epoch 1 reshuffles
     assert not np.array_equal(np.asarray(idx), seen[0])
 
 
@@ -238,9 +241,9 @@ def test_classical_momentum_matches_pylearn2_recursion():
 def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(images):
     """Under vmap a batched epoch-start test would become a select that re-sorts N keys every step;
     the stacked state keeps data_index unbatched, and the replicas are the seeds' own runs."""
-    from gan_jax import train
-    from gan_jax.replicas import replica
-    from gan_jax.state import create_state
+    from gan_jax.game.replicas import replica
+    from gan_jax.game.state import create_state
+    from gan_jax.training import train
 
     config = tiny_config(num_replicas=2)
     setup = make_setup(config, len(images))
@@ -272,9 +275,9 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     (D's learning rate, G's beta1) and is the single run of seed r with those values (to float
     tolerance), which the default values (seed 1 alone) are not. (Vmapped; the looped replicas are
     the vmapped ones: test_convolution.)"""
-    from gan_jax import train
-    from gan_jax.replicas import replica
-    from gan_jax.state import create_state
+    from gan_jax.game.replicas import replica
+    from gan_jax.game.state import create_state
+    from gan_jax.training import train
 
     grid = {"d.learning_rate": [1e-3, 3e-4], "g.b1": [0.5, 0.9]}
     config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
@@ -337,9 +340,9 @@ def test_a_diverging_replica_is_frozen_while_the_others_train_on(images):
     """config.on_nonfinite='freeze': replica 1 (learning rate 1e30) turns non-finite at step 2 and keeps
     its state after step 1 (finite) while replica 0 is its seed's single run; 'stop' (the default) lets
     the NaNs in (the loop then stops the run)."""
-    from gan_jax import train
-    from gan_jax.replicas import replica
-    from gan_jax.state import create_state
+    from gan_jax.game.replicas import replica
+    from gan_jax.game.state import create_state
+    from gan_jax.training import train
 
     grid = json.dumps({"d.learning_rate": [2e-4, 1e30]})
     device_images = jnp.asarray(images)

@@ -10,7 +10,7 @@ import pytest
 
 from experiments import collect
 from experiments.sweeps import product
-from gan_jax import evaluate
+from gan_jax.metrics import evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = "experiments/sweeps/smoke.py"

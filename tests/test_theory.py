@@ -13,7 +13,9 @@ import optax
 import pytest
 from hypothesis import given, settings
 
-from gan_jax import games, theory, toy_data
+from gan_jax.analysis import theory
+from gan_jax.data import toys
+from gan_jax.game import games
 
 LOG4 = math.log(4.0)
 LO, HI = -20.0, 20.0  # holds all but < 1e-20 of the mass of every density below
@@ -29,7 +31,7 @@ PAIRS = [
 
 
 def gaussian(mean, std):
-    return functools.partial(toy_data.gaussian_1d_pdf, mean=mean, std=std)
+    return functools.partial(toys.gaussian_1d_pdf, mean=mean, std=std)
 
 
 def test_optimal_discriminator_elementwise():
@@ -62,7 +64,7 @@ def test_theorem_1_c_of_g_is_minus_log4_plus_twice_jsd(data, gen):
 
 def test_theorem_1_endpoints():
     """p_g = p_data: C(G) = −log 4 and JSD = 0. Disjoint supports: JSD = log 2, so C(G) = 0."""
-    mixture = functools.partial(toy_data.mixture_1d_pdf, means=[-2.0, 1.0], stds=[0.4, 1.0], weights=[1, 3])
+    mixture = functools.partial(toys.mixture_1d_pdf, means=[-2.0, 1.0], stds=[0.4, 1.0], weights=[1, 3])
     for p in (gaussian(0.0, 1.0), gaussian(3.0, 0.2), mixture):
         assert theory.c_of_g(p, p, LO, HI) == pytest.approx(-LOG4, abs=1e-9)
         assert theory.jsd(p, p, LO, HI) == pytest.approx(0.0, abs=1e-12)
@@ -161,7 +163,7 @@ def float64_discriminator(params):
 
 def learned_d(fake_sampler, seed):
     """Train D against the frozen p_g of ``fake_sampler``; return D(x) on GRID, D in float64, the losses."""
-    real = toy_data.mixture_1d(STEPS * BATCH, seed, MEANS, STDS).astype(np.float32)
+    real = toys.mixture_1d(STEPS * BATCH, seed, MEANS, STDS).astype(np.float32)
     fake = fake_sampler(STEPS * BATCH, seed + 1).astype(np.float32)
     params, losses = train_discriminator(
         jax.random.PRNGKey(seed), real.reshape(STEPS, BATCH), fake.reshape(STEPS, BATCH)
@@ -175,15 +177,15 @@ def learned_d(fake_sampler, seed):
 
 
 def test_learned_discriminator_matches_proposition_1():
-    p_data = functools.partial(toy_data.mixture_1d_pdf, means=MEANS, stds=STDS)
+    p_data = functools.partial(toys.mixture_1d_pdf, means=MEANS, stds=STDS)
     p_g = gaussian(0.0, 1.0)
-    d, d_fn, losses = learned_d(lambda n, seed: toy_data.gaussian_1d(n, seed, 0.0, 1.0), seed=0)
+    d, d_fn, losses = learned_d(lambda n, seed: toys.gaussian_1d(n, seed, 0.0, 1.0), seed=0)
     support = np.minimum(p_data(GRID), p_g(GRID)) > DENSITY_FLOOR
     assert 0.25 < np.abs(GRID[support]).min() < 0.35 and 2.3 < GRID[support].max() < 2.5
     d_star = theory.optimal_discriminator(p_data(GRID), p_g(GRID))
     assert np.abs(d - d_star)[support].max() < TOL
     # The assertion has teeth: D* for a wrong p_g (std 1.2) or the complement p_g / (p_data + p_g).
-    wrong = theory.optimal_discriminator(p_data(GRID), toy_data.gaussian_1d_pdf(GRID, 0.0, 1.2))
+    wrong = theory.optimal_discriminator(p_data(GRID), toys.gaussian_1d_pdf(GRID, 0.0, 1.2))
     assert np.abs(d - wrong)[support].max() > 2 * TOL
     assert np.abs(d - (1.0 - d_star))[support].max() > 0.5
     # D learned maximises V: V(D) ≤ C(G) = V(D*), and close to it. The final D loss ≈ −C(G) too.
@@ -196,8 +198,8 @@ def test_learned_discriminator_matches_proposition_1():
 
 def test_learned_discriminator_is_one_half_when_p_g_equals_p_data():
     """Prop. 1 at the optimum: D*_G = 1/2. Measured max |D − 1/2| ≈ 0.01 over seeds; same TOL."""
-    d, _, losses = learned_d(lambda n, seed: toy_data.mixture_1d(n, seed, MEANS, STDS), seed=2)
-    p_data = toy_data.mixture_1d_pdf(GRID, MEANS, STDS)
+    d, _, losses = learned_d(lambda n, seed: toys.mixture_1d(n, seed, MEANS, STDS), seed=2)
+    p_data = toys.mixture_1d_pdf(GRID, MEANS, STDS)
     support = p_data > DENSITY_FLOOR
     assert np.abs(d - 0.5)[support].max() < TOL
     assert losses[-100:].mean() == pytest.approx(LOG4, abs=0.02)  # −V(1/2, G) = log 4

@@ -13,9 +13,11 @@ from conftest import tiny_config
 
 from benchmarks import torch_reference as ref
 from experiments.configs import paper_mnist
-from gan_jax import data, models, steps
-from gan_jax.optimizers import hyperparams, paper_optimizer
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.data import batches
+from gan_jax.game import steps
+from gan_jax.game.optimizers import hyperparams, paper_optimizer
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import models
 
 TOL = 2e-4  # max |torch update - JAX update| / max |JAX update|, per parameter array
 G_SHAPES = [(1200, 100), (1200,), (1200, 1200), (1200,), (784, 1200), (784,)]  # torch's [out, in]
@@ -35,8 +37,8 @@ def no_dropout_config(**overrides):
 def real_batch(state, counter, images, batch):
     key = jax.random.fold_in(state.rng, DATA_STREAM)
     epoch = counter // (len(images) // batch)
-    perm = data.epoch_permutation(key, epoch, len(images))
-    _, idx = data.next_batch_indices(key, perm, counter, len(images), batch)
+    perm = batches.epoch_permutation(key, epoch, len(images))
+    _, idx = batches.next_batch_indices(key, perm, counter, len(images), batch)
     return np.asarray(images)[np.asarray(idx)]
 
 

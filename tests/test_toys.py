@@ -6,8 +6,8 @@ import chex
 import numpy as np
 import pytest
 
-from gan_jax import toy_data
-from gan_jax.mode_metrics import mode_metrics, nearest_modes
+from gan_jax.data import toys
+from gan_jax.metrics.mode_metrics import mode_metrics, nearest_modes
 
 
 def per_mode_stats(samples, centres):
@@ -21,31 +21,31 @@ def per_mode_stats(samples, centres):
 
 def test_ring_centres_are_distinct_and_on_the_circle():
     for k, r in ((8, 1.0), (5, 2.0), (3, 0.5)):
-        c = toy_data.ring_centres(k, r)
+        c = toys.ring_centres(k, r)
         chex.assert_shape(c, (k, 2))
         np.testing.assert_allclose(np.linalg.norm(c, axis=1), r, rtol=1e-12)
         angles = np.mod(np.arctan2(c[:, 1], c[:, 0]), 2 * np.pi)
         np.testing.assert_allclose(np.sort(angles), 2 * np.pi * np.arange(k) / k, atol=1e-12)
         gaps = np.linalg.norm(c[:, None] - c[None], axis=-1) + np.eye(k) * 99
         assert gaps.min() == pytest.approx(2 * r * math.sin(math.pi / k), rel=1e-12)  # none repeated
-    np.testing.assert_allclose(toy_data.mode_centres("ring"), toy_data.ring_centres(8, 1.0))
+    np.testing.assert_allclose(toys.mode_centres("ring"), toys.ring_centres(8, 1.0))
 
 
 def test_grid_centres_are_the_25_lattice_points():
-    c = toy_data.mode_centres("grid")
+    c = toys.mode_centres("grid")
     chex.assert_shape(c, (25, 2))
     expected = {(-4.0 + 2 * i, -4.0 + 2 * j) for i in range(5) for j in range(5)}
     assert {tuple(map(float, p)) for p in c} == expected
     gaps = np.linalg.norm(c[:, None] - c[None], axis=-1) + np.eye(25) * 99
     assert gaps.min() == pytest.approx(2.0)
-    np.testing.assert_allclose(toy_data.mode_centres("grid", side=3, spacing=1.0, std=0.1).min(0), [-1, -1])
+    np.testing.assert_allclose(toys.mode_centres("grid", side=3, spacing=1.0, std=0.1).min(0), [-1, -1])
 
 
 def test_mode_centres_rejects_unknown_names_and_keywords():
     with pytest.raises(ValueError, match="unknown toy"):
-        toy_data.mode_centres("spiral")
+        toys.mode_centres("spiral")
     with pytest.raises(TypeError):
-        toy_data.mode_centres("ring", side=5)
+        toys.mode_centres("ring", side=5)
 
 
 @pytest.mark.parametrize(
@@ -54,8 +54,8 @@ def test_mode_centres_rejects_unknown_names_and_keywords():
 )
 def test_samplers_have_the_right_modes_and_spread(name, kw):
     n = 50_000
-    x = getattr(toy_data, name)(n, 0, **kw)
-    centres = toy_data.mode_centres(name, **kw)
+    x = getattr(toys, name)(n, 0, **kw)
+    centres = toys.mode_centres(name, **kw)
     chex.assert_shape(x, (n, 2))
     assert x.dtype == np.float64
     counts, means, stds = per_mode_stats(x, centres)
@@ -68,10 +68,10 @@ def test_samplers_have_the_right_modes_and_spread(name, kw):
 
 def test_samplers_are_deterministic_by_seed():
     for sample in (
-        lambda s: toy_data.ring(100, s),
-        lambda s: toy_data.grid(100, s),
-        lambda s: toy_data.gaussian_1d(100, s, 1.0, 2.0),
-        lambda s: toy_data.mixture_1d(100, s, [-1.0, 2.0], [0.3, 0.5], [0.2, 0.8]),
+        lambda s: toys.ring(100, s),
+        lambda s: toys.grid(100, s),
+        lambda s: toys.gaussian_1d(100, s, 1.0, 2.0),
+        lambda s: toys.mixture_1d(100, s, [-1.0, 2.0], [0.3, 0.5], [0.2, 0.8]),
     ):
         np.testing.assert_array_equal(sample(3), sample(3))
         assert not np.array_equal(sample(3), sample(4))
@@ -80,28 +80,28 @@ def test_samplers_are_deterministic_by_seed():
 def test_1d_samplers_match_their_densities():
     x = np.linspace(-12.0, 12.0, 48_001)
     means, stds, weights = [-2.0, 0.5, 3.0], [0.5, 1.0, 0.25], [1.0, 2.0, 1.0]
-    pdf = toy_data.mixture_1d_pdf(x, means, stds, weights)
-    g = toy_data.gaussian_1d_pdf(x, 1.0, 2.0)
+    pdf = toys.mixture_1d_pdf(x, means, stds, weights)
+    g = toys.gaussian_1d_pdf(x, 1.0, 2.0)
     assert np.trapezoid(pdf, x) == pytest.approx(1.0, abs=1e-9)
     assert np.trapezoid(g, x) == pytest.approx(1.0, abs=1e-6)  # 6.5 std either side
-    assert toy_data.gaussian_1d_pdf(1.0, 1.0, 2.0) == pytest.approx(1 / (2 * math.sqrt(2 * math.pi)))
+    assert toys.gaussian_1d_pdf(1.0, 1.0, 2.0) == pytest.approx(1 / (2 * math.sqrt(2 * math.pi)))
     w = np.array(weights) / 4.0
     mix_mean = float(w @ means)
     mix_var = float(w @ (np.square(stds) + np.square(means))) - mix_mean**2
-    s = toy_data.mixture_1d(200_000, 0, means, stds, weights)
+    s = toys.mixture_1d(200_000, 0, means, stds, weights)
     assert s.mean() == pytest.approx(mix_mean, abs=5 * math.sqrt(mix_var / len(s)))
     assert s.var() == pytest.approx(mix_var, rel=0.02)
     hist, edges = np.histogram(s, bins=60, range=(-4.0, 5.0), density=True)
-    density_at_centres = toy_data.mixture_1d_pdf(0.5 * (edges[1:] + edges[:-1]), means, stds, weights)
+    density_at_centres = toys.mixture_1d_pdf(0.5 * (edges[1:] + edges[:-1]), means, stds, weights)
     in_range = np.mean((s >= -4.0) & (s <= 5.0))  # density=True normalises over the in-range samples
     assert np.abs(hist * in_range - density_at_centres).max() < 0.02  # bin noise + curvature ≈ 0.01
-    gs = toy_data.gaussian_1d(200_000, 1, 1.0, 2.0)
+    gs = toys.gaussian_1d(200_000, 1, 1.0, 2.0)
     assert gs.mean() == pytest.approx(1.0, abs=0.02) and gs.std() == pytest.approx(2.0, rel=0.01)
     with pytest.raises(ValueError):
-        toy_data.mixture_1d_pdf(x, [0.0], [-1.0])
+        toys.mixture_1d_pdf(x, [0.0], [-1.0])
 
 
-RING = toy_data.mode_centres("ring")  # 8 modes, radius 1; std 0.01
+RING = toys.mode_centres("ring")  # 8 modes, radius 1; std 0.01
 STD = 0.01
 
 
@@ -163,7 +163,7 @@ def test_metrics_on_true_samples(name, std):
     """Real data: all modes, KL ≈ 0, and P(r < 3) = 1 − e^{−9/2} ≈ 98.89% for a 2-D Gaussian (the
     radius is chi-distributed with 2 dof; a per-axis 3-std box would give 99.46%)."""
     n = 20_000
-    m = mode_metrics(getattr(toy_data, name)(n, 7, std=std), toy_data.mode_centres(name), std)
+    m = mode_metrics(getattr(toys, name)(n, 7, std=std), toys.mode_centres(name), std)
     p = 1 - math.exp(-4.5)
     assert m["modes_covered"] == m["num_modes"] == (8 if name == "ring" else 25)
     assert m["high_quality"] == pytest.approx(100 * p, abs=100 * 4 * math.sqrt(p * (1 - p) / n))

@@ -90,7 +90,7 @@ def test_resume_is_bit_identical(straight, tmp_path):
 
 
 def test_config_changes_name_nested_and_new_fields():
-    from gan_jax.outputs import config_changes
+    from gan_jax.training.outputs import config_changes
 
     old = {"seed": 0, "optim": {"lr": 0.1, "momentum": 0.5}, "gone": 1}
     new = {"seed": 0, "optim": {"lr": 0.2, "momentum": 0.5}, "xla_options": ""}
@@ -140,7 +140,7 @@ def test_a_signal_during_a_checkpoint_steps_outputs_stops_cleanly(tmp_path, monk
     checkpoint of step 10, then Interrupted, not a second save of the step. Then another host's
     signal (any_process true on this host at step 20's second check): this host saves step 20 too."""
     from experiments.configs import smoke
-    from gan_jax import outputs, parallel, train
+    from gan_jax.training import outputs, parallel, train
 
     save_png = outputs.images.save_png
 

@@ -7,8 +7,11 @@ import pytest
 
 from experiments.configs import ring
 from gan_jax import config as config_lib
-from gan_jax import data, games, models, steps, validation
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.data import batches
+from gan_jax.game import games, steps
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.networks import models
+from gan_jax.training import validation
 
 ETA = 0.1
 
@@ -31,7 +34,7 @@ def hand_g_params(config, setup, state, x, unroll_steps: int):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
     k_zd = jax.random.split(jax.random.split(jax.random.fold_in(key, 0), 1)[0], 3)[0]
     k_zg = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])[0]
-    _, idx = data.next_batch_indices(
+    _, idx = batches.next_batch_indices(
         jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, len(x), 16
     )
     real = jnp.asarray(x)[idx]

@@ -1,4 +1,4 @@
-"""gan_jax/workdir.py: the workdir lock against a second process (and free again once its holder is
+"""gan_jax/training/workdir.py: the workdir lock against a second process (and free again once its holder is
 killed), and unwritable or full workdirs told in one WorkdirError line."""
 
 import contextlib
@@ -11,12 +11,12 @@ import sys
 import pytest
 from conftest import ROOT
 
-from gan_jax import workdir
 from gan_jax.errors import WorkdirError
+from gan_jax.training import workdir
 
 HOLD = """
 import sys, time
-from gan_jax.workdir import lock
+from gan_jax.training.workdir import lock
 with lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(600)

@@ -1,7 +1,7 @@
 r"""DCGAN (Radford et al. 2016) on CelebA 64x64x3 in [-1, 1]: the 'dcgan64' pair, tanh output, the
 recipe of dcgan_mnist (Adam 2e-4 / 0.5, batch 64, non-saturating, alternating). Needs a prepared TFDS
 ``celeb_a`` (``--config.data.dir``); each photo is center-cropped to 108x108 and resized to 64x64
-(gan_jax/data.py). The 162,770 training images take 8 GB as float32. No metrics (eval_every = 0).
+(gan_jax/data/datasets.py). The 162,770 training images take 8 GB as float32. No metrics (eval_every = 0).
 
 Run:
   python launch.py --config=experiments/configs/dcgan_celeba.py --workdir=/tmp/dcgan_celeba

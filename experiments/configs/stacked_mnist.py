@@ -1,4 +1,4 @@
-r"""StackedMNIST (1,000 modes; gan_jax/stacked_mnist.py) with DCGAN's recipe: the 'dcgan28' pair at
+r"""StackedMNIST (1,000 modes; gan_jax/data/stacked_mnist.py) with DCGAN's recipe: the 'dcgan28' pair at
 28x28x3 with a sigmoid output (data in [0, 1]), Adam (2e-4, beta1 0.5), batch 64, the non-saturating G
 loss, D's loss real + fake, alternating updates (dcgan_mnist's recipe, data and image shape changed).
 Modes covered and reverse KL on 26,000 samples every 10,000 steps and at the end.
@@ -15,7 +15,7 @@ PacGAN reports 78.9 +- 6.5 modes / KL 4.50 +- 0.13 for its DCGAN and 1,000 / 0.0
 How this differs: 'dcgan28' is smaller (G 7x7x128 -> 14x14x64 -> 28x28x3; D 64 -> 128 -> dense), G's
 output is a sigmoid on data in [0, 1], z ~ U(-sqrt 3, sqrt 3)^100 (the codebase's noise), one G step per
 D step over the same 100,000 D steps, and the triples come from the 50,000 training digits under a seed
-(gan_jax/stacked_mnist.py).
+(gan_jax/data/stacked_mnist.py).
 
 Run:
   python launch.py --config=experiments/configs/stacked_mnist.py --workdir=/tmp/stacked_mnist

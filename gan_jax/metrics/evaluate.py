@@ -2,8 +2,8 @@
 (Fréchet classifier distance, classifier score, class histogram, precision/recall on the shipped
 classifier's features), with the real-data floors computed by the same code.
 
-StackedMNIST's mode coverage and reverse KL (gan_jax/stacked_mnist.py, VEEGAN/PacGAN's 26,000-sample
-protocol) and the 2-D toys' (gan_jax/mode_metrics.py) go through the same entry points.
+StackedMNIST's mode coverage and reverse KL (gan_jax/data/stacked_mnist.py, VEEGAN/PacGAN's 26,000-sample
+protocol) and the 2-D toys' (gan_jax/metrics/mode_metrics.py) go through the same entry points.
 
 Also what ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws
 samples from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``).
@@ -17,11 +17,14 @@ import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import classifier, data, mode_metrics, models, replicas, sample_metrics, stacked_mnist, steps
 from gan_jax import config as config_lib
-from gan_jax.checkpoints import checkpoint_manager, restore_checkpoint
+from gan_jax.data import datasets, mnist, stacked_mnist
 from gan_jax.errors import EvalError
-from gan_jax.state import EVAL_STREAM, create_state, make_setup
+from gan_jax.game import replicas, steps
+from gan_jax.game.state import EVAL_STREAM, create_state, make_setup
+from gan_jax.metrics import classifier, mode_metrics, sample_metrics, stacked_modes
+from gan_jax.networks import models
+from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -153,10 +156,10 @@ def run_data(config) -> tuple[dict | None, int, np.ndarray]:
     (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
     data permutation): CelebA's images are 8 GB as float32. StackedMNIST's metrics read no split either
     (its 128,000 stacks are 1.2 GB)."""
-    unread = (*data.IMAGE_DATASETS, STACKED)
+    unread = (*datasets.IMAGE_DATASETS, STACKED)
     if config.data.name in unread and not models.init_reads_mean(config.model):
-        return None, data.train_size(config.data), models.init_mean_pixel(config.model, None)
-    splits = data.load_dataset(config.data)
+        return None, datasets.train_size(config.data), models.init_mean_pixel(config.model, None)
+    splits = datasets.load_dataset(config.data)
     x_train = splits["train"][0]
     return splits, len(x_train), models.init_mean_pixel(config.model, x_train)
 
@@ -211,7 +214,7 @@ def toy_metrics(samples, data_config) -> dict:
     """Mode coverage of a 2-D toy's samples (VEEGAN/PacGAN protocol); none for the other datasets."""
     if data_config.name not in TOY_2D:
         return {}
-    return mode_metrics.mode_metrics(samples, data.toy_centres(data_config), data_config.std)
+    return mode_metrics.mode_metrics(samples, datasets.toy_centres(data_config), data_config.std)
 
 
 def is_mnist(data_config) -> bool:
@@ -226,7 +229,7 @@ def evaluate_samples(samples, data_config, splits, min_samples: int | None = Non
     if data_config.name == STACKED:
         if labels is not None:
             raise EvalError("StackedMNIST has no conditional metrics: evaluate its samples without labels")
-        return stacked_mnist.stacked_metrics(samples, min_samples=min_samples)
+        return stacked_modes.stacked_metrics(samples, min_samples=min_samples)
     if not is_mnist(data_config):
         return toy_metrics(samples, data_config)
     return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels)
@@ -241,9 +244,9 @@ def evaluate_generator(setup, state, splits, config) -> dict:
 
 
 def stacked_floors(data_config, num: int) -> dict:
-    """StackedMNIST's real-data floors for ``num`` samples (``stacked_mnist.real_data_floors``)."""
-    test_x, test_y = data.load_mnist(data_config.source, data_config.dir or None)["test"]
-    return stacked_mnist.real_data_floors(test_x, test_y, num)
+    """StackedMNIST's real-data floors for ``num`` samples (``stacked_modes.real_data_floors``)."""
+    test_x, test_y = mnist.load_mnist(data_config.source, data_config.dir or None)["test"]
+    return stacked_modes.real_data_floors(test_x, test_y, num)
 
 
 def dataset_floors(data_config, splits, num: int, conditional: bool) -> dict | None:
@@ -354,7 +357,7 @@ def evaluate_samples_file(
                 f"samples of shape {samples.shape} are StackedMNIST's: evaluate them with its config "
                 "(--config=experiments/configs/stacked_mnist.py)"
             )
-        splits = data.load_mnist()
+        splits = mnist.load_mnist()
         results = mnist_metrics(samples, splits, labels=labels)
         floors = real_data_floors(splits, conditional=labels is not None)
     path = os.path.splitext(samples_path)[0] + ".eval.json"

@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
-from gan_jax import layers
 from gan_jax.errors import CheckpointError, WorkdirError
-from gan_jax.workdir import probe_write
+from gan_jax.networks import layers
+from gan_jax.training.workdir import probe_write
 
 MODEL_STATE_FIELDS = ("g_state", "d_state")
 _ORBAX_DIR = os.path.dirname(ocp.__file__)

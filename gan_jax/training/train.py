@@ -2,7 +2,7 @@
 samples, checkpoint, evaluation), stopping cleanly on SIGTERM/SIGINT.
 
 Outputs in ``workdir``: ``checkpoints/`` (orbax, periodic and final, the last N kept), ``metrics.jsonl``,
-``tb/`` (TensorBoard events), ``samples/`` and ``config.json`` (gan_jax/outputs.py). Rerunning with
+``tb/`` (TensorBoard events), ``samples/`` and ``config.json`` (gan_jax/training/outputs.py). Rerunning with
 the same workdir resumes from its newest readable checkpoint; one process trains in a workdir at a time.
 """
 
@@ -16,10 +16,14 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from gan_jax import checkpoints, data, evaluate, models, parallel, replicas, steps, validation, workdir
+from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, TrainError
-from gan_jax.outputs import Outputs
-from gan_jax.state import TrainState, create_state, make_setup
+from gan_jax.game import replicas, steps
+from gan_jax.game.state import TrainState, create_state, make_setup
+from gan_jax.metrics import evaluate
+from gan_jax.networks import models
+from gan_jax.training import checkpoints, parallel, validation, workdir
+from gan_jax.training.outputs import Outputs
 
 
 class Interrupted(Exception):
@@ -42,11 +46,11 @@ def load_run_data(config, mesh) -> RunData:
     ``mesh``'s devices when data-parallel)."""
     first = 0
     if reads_own_rows(config, mesh):  # this host reads only the rows of its own devices
-        num_train = data.train_size(config.data)
+        num_train = datasets.train_size(config.data)
         first, end = parallel.process_rows(num_train, mesh)
-        splits = data.load_dataset(config.data, rows=(first, end))
+        splits = datasets.load_dataset(config.data, rows=(first, end))
     else:
-        splits = data.load_dataset(config.data)
+        splits = datasets.load_dataset(config.data)
         num_train = len(splits["train"][0])
     x_train, y_train = splits["train"]
     validation.check_data(config, x_train, y_train, num_train)
@@ -64,7 +68,7 @@ def reads_own_rows(config, mesh) -> bool:
     return (
         mesh is not None
         and jax.process_count() > 1
-        and config.data.name in data.IMAGE_DATASETS
+        and config.data.name in datasets.IMAGE_DATASETS
         and not models.init_reads_mean(config.model)
     )
 

@@ -13,7 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gan_jax import data, models, optimizers, replicas
+from gan_jax.data import batches
+from gan_jax.game import optimizers, replicas
+from gan_jax.networks import models
 
 # Independent random streams derived from the run key by fold_in.
 INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3, 4
@@ -22,7 +24,7 @@ INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3, 
 class TrainState(flax.struct.PyTreeNode):
     step: jax.Array  # int32: training iterations done
     data_index: jax.Array  # int32: real minibatches consumed (the data position)
-    data_perm: jax.Array  # int32 [N]: the current epoch's shuffle (data.next_batch_indices)
+    data_perm: jax.Array  # int32 [N]: the current epoch's shuffle (batches.next_batch_indices)
     nonfinite_step: jax.Array  # int32: first step with a NaN/Inf loss or gradient, -1 if none
     g_params: dict
     d_params: dict
@@ -83,7 +85,7 @@ def create_train_state(
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         data_index=jnp.zeros((), jnp.int32),
-        data_perm=data.epoch_permutation(jax.random.fold_in(rng, DATA_STREAM), 0, num_train),
+        data_perm=batches.epoch_permutation(jax.random.fold_in(rng, DATA_STREAM), 0, num_train),
         nonfinite_step=jnp.full((), -1, jnp.int32),
         g_params=g_params,
         d_params=d_params,

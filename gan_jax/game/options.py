@@ -11,8 +11,9 @@ simultaneous updates). ``d_penalty`` is the weighted sum added to D's loss.
 import jax
 import jax.numpy as jnp
 
-from gan_jax import games, models, regularisers
 from gan_jax.errors import ConfigError
+from gan_jax.game import games, regularisers
+from gan_jax.networks import models
 
 ORDERS = ("d_first", "g_first")
 

@@ -1,4 +1,4 @@
-"""One update of one player, the pieces every update scheme (gan_jax/steps.py) is built from.
+"""One update of one player, the pieces every update scheme (gan_jax/game/steps.py) is built from.
 
 Each is a module-level function of a static ``Context`` (models, optimizers, game, config) and an
 immutable ``Players`` carry (both players' parameters, optimizer and model states, the G EMA):
@@ -25,8 +25,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax import data, games, models, optimizers, options
-from gan_jax.state import DATA_STREAM, STEP_STREAM, Setup, TrainState
+from gan_jax.data import batches
+from gan_jax.game import games, optimizers, options
+from gan_jax.game.state import DATA_STREAM, STEP_STREAM, Setup, TrainState
+from gan_jax.networks import models
 
 PENALTY_KEY = 7  # fold_in index of the penalties' key
 UNROLL_KEY = 8  # fold_in index of an unrolled D's dropout keys (Unrolled GAN)
@@ -76,7 +78,7 @@ def _place(ctx: Context, x):
 
 def real_batch(ctx: Context, rng, perm, counter, dataset):
     """(perm, x, y): minibatch ``counter`` of the epoch's shuffle and its labels (None: unconditional)."""
-    perm, idx = data.next_batch_indices(
+    perm, idx = batches.next_batch_indices(
         jax.random.fold_in(rng, DATA_STREAM), perm, counter, ctx.num_train, samples_per_batch(ctx.config)
     )
     if models.num_classes(ctx.config.model):

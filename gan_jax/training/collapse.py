@@ -10,8 +10,8 @@ data, 0 when every sample is the same.
 
 import numpy as np
 
-from gan_jax import games
 from gan_jax.errors import TrainError
+from gan_jax.game import games
 
 ON_COLLAPSE = ("warn", "stop")
 

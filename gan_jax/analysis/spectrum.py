@@ -7,7 +7,8 @@ model states held fixed: a deterministic map R^n -> R^n. Gradient descent moves 
 
 Sign convention. The eigenvalues reported are those of J = d(-v)/d theta, the Jacobian of the descent
 field w = -v, which is the field of Mescheder, Nowozin & Geiger 2017 ("The Numerics of GANs": their v
-is the players' ascent directions of the payoffs they maximise) and of ``gan_jax.dirac``. Simultaneous
+is the players' ascent directions of the payoffs they maximise) and of
+``gan_jax.analysis.dirac``. Simultaneous
 steps theta <- theta + h w(theta) have the linearised map I + h J at a fixed point, with eigenvalues
 1 + h lambda: they converge locally for small enough h if every eigenvalue of J has Re(lambda) < 0 (the
 paper's corollary), and a step h needs |1 + h lambda| < 1, i.e. h < 2 |Re lambda| / |lambda|^2, for every
@@ -30,9 +31,10 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from gan_jax import games, models, optimizers, steps
-from gan_jax.state import make_setup
-from gan_jax.updates import Context, g_forward
+from gan_jax.game import games, optimizers, steps
+from gan_jax.game.state import make_setup
+from gan_jax.game.updates import Context, g_forward
+from gan_jax.networks import models
 
 BREAKDOWN = 1e-12  # |h_{j+1,j}| below this x the column's size: an invariant subspace, stop
 
@@ -174,7 +176,8 @@ def leading_eigenvalues(
 
 
 def trap_signs(ctx: Context, state, batch, keys) -> dict:
-    """The saturation trap's signs at ``state`` on the fixed batch (gan_jax/collapse.py), as arrays: G's
+    """The saturation trap's signs at ``state`` on the fixed batch (gan_jax/training/collapse.py), as arrays:
+    G's
     and D's gradient norms and ``v_norm`` = ||v||, D's mean sigmoid on the real and the fake batch
     (``d_real``, ``d_fake``), and ``saturation``: the mean over G's output pixels of x (1 - x), the
     sigmoid's derivative at G's output, which falls to 0 as G's logits saturate (meaningful only for a

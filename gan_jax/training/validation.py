@@ -6,9 +6,12 @@ A mistake is one ``ConfigError`` line naming the field, what it holds and what i
 import jax
 import numpy as np
 
-from gan_jax import collapse, data, games, models, optimizers, options, replicas, steps
 from gan_jax import config as config_lib
+from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, DataError
+from gan_jax.game import games, optimizers, options, replicas, steps
+from gan_jax.networks import models
+from gan_jax.training import collapse
 
 NONFINITE = ("stop", "freeze")
 POSITIVE = ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps")
@@ -68,16 +71,16 @@ def _choice(config, name: str, choices) -> None:
 def _check_data_fits_model(config) -> None:
     """Labels for a conditional model, and G's output range against the data's pixel range."""
     classes, name = models.num_classes(config.model), config.data.name
-    if classes and name not in data.LABELLED:
+    if classes and name not in datasets.LABELLED:
         raise ConfigError(
             f"config.model.num_classes={classes}: a conditional model needs class labels; dataset "
-            f"{name!r} has none (labelled: {', '.join(data.LABELLED)})"
+            f"{name!r} has none (labelled: {', '.join(datasets.LABELLED)})"
         )
-    if classes and classes != data.NUM_CLASSES[name]:
+    if classes and classes != datasets.NUM_CLASSES[name]:
         raise ConfigError(
-            f"config.model.num_classes={classes} but {name!r} has {data.NUM_CLASSES[name]} classes"
+            f"config.model.num_classes={classes} but {name!r} has {datasets.NUM_CLASSES[name]} classes"
         )
-    pixels, output = data.pixel_range(config.data), models.output_range(config.model)
+    pixels, output = datasets.pixel_range(config.data), models.output_range(config.model)
     if None not in (pixels, output) and pixels != output:
         raise ConfigError(
             f"G's output range {output} does not match the data's {pixels}: "

@@ -1,7 +1,7 @@
 """G and D: the 2014 MNIST generator and maxout discriminator (goodfeli/adversarial, mnist.yaml), plain
 MLPs for the low-dimensional benchmarks, the Dirac-GAN pair, and the DCGAN convolutional pairs
-(Radford et al. 2016; gan_jax/dcgan.py). ``config.model.name`` picks the pair (``build_models``);
-the shared layers are in gan_jax/layers.py.
+(Radford et al. 2016; gan_jax/networks/dcgan.py). ``config.model.name`` picks the pair (``build_models``);
+the shared layers are in gan_jax/networks/layers.py.
 
 Every G is called as ``G(z, train=...)`` and every D as ``D(x, train=...)``; images flow in and out
 as flat vectors [B, H*W*C] and the convolutional modules reshape them to ``image_shape`` inside.
@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import dcgan, layers
 from gan_jax.errors import ConfigError
+from gan_jax.networks import dcgan, layers
 
 CONDITIONINGS = ("concat", "projection")
 
@@ -259,7 +259,7 @@ def conditioning(model_config) -> str:
 
 
 def conv_impl(model_config) -> str:
-    """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/convolution.py),
+    """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/networks/convolution.py),
     'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it is the
     faster (BENCHMARKS.md), lax elsewhere."""
     name = model_config.conv_impl

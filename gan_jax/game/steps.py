@@ -1,5 +1,5 @@
 """The update schemes: pure steps ``step(state, data) -> (state, metrics)`` built from the one-player
-updates of gan_jax/updates.py.
+updates of gan_jax/game/updates.py.
 
 A step draws its own minibatch (``data.next_batch_indices`` at ``state.data_index``) and noise
 (``fold_in(rng, step)``), so N steps fuse into one dispatch as ``lax.scan(step, state, ...)``.
@@ -19,10 +19,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax import games, models, options
 from gan_jax.errors import ConfigError
-from gan_jax.state import Setup, TrainState
-from gan_jax.updates import (
+from gan_jax.game import games, options
+from gan_jax.game.state import Setup, TrainState
+from gan_jax.game.updates import (
     PENALTY_KEY,
     Context,
     DOut,
@@ -40,6 +40,7 @@ from gan_jax.updates import (
     real_batch,
     step_key,
 )
+from gan_jax.networks import models
 
 UPDATES = ("simultaneous", "alternating", "extragradient", "optimistic")
 

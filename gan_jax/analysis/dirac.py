@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import games, regularisers
+from gan_jax.game import games, regularisers
 
 REGULARISERS = ("none", "r1", "r2", "gp", "clip", "instance_noise", "consensus")
 SCHEMES = ("simultaneous", "alternating", "extragradient", "optimistic")

@@ -1,7 +1,7 @@
 """The DCGAN convolutional pairs (Radford et al. 2016): G from a dense projection through 4x4 stride-2
 transposed convolutions, D through 4x4 stride-2 convolutions, with the options the games need
 (spectral norm, batch/layer/no normalisation in D, minibatch std, conditioning, PacGAN's packed
-channels). ``gan_jax.models.build_models`` builds them from ``config.model``."""
+channels). ``gan_jax.networks.models.build_models`` builds them from ``config.model``."""
 
 import functools
 import math
@@ -12,7 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax import convolution, layers
+from gan_jax.networks import convolution, layers
 
 
 def dcgan_normal(key, shape, dtype=jnp.float32):
@@ -49,7 +49,8 @@ class DCGANGenerator(nn.Module):
         )
         h = nn.relu(layers.batch_norm(train)(dense(z).reshape(-1, *side, self.channels[0])))
         # nn.ConvTranspose(4x4, stride 2, 'SAME') written as the convolution it is (input dilated by 2),
-        # so that its gradients take gan_jax.convolution's fast CPU layout; the same parameters and math
+        # so that its gradients take
+        # gan_jax.networks.convolution's fast CPU layout; the same parameters and math
         conv = functools.partial(
             nn.Conv,
             kernel_size=(4, 4),

@@ -10,8 +10,11 @@ import time
 import jax
 import numpy as np
 
-from gan_jax import collapse, data, games, images, metric_writers, models, replicas, steps, workdir
-from gan_jax.state import SAMPLE_STREAM
+from gan_jax.data import datasets
+from gan_jax.game import games, replicas, steps
+from gan_jax.game.state import SAMPLE_STREAM
+from gan_jax.networks import models
+from gan_jax.training import collapse, images, metric_writers, workdir
 
 GRID = 10
 
@@ -110,7 +113,7 @@ class Outputs:
         shape = models.image_shape(self.config.model)
         with workdir.writing(path):
             if shape:
-                low, high = data.pixel_range(self.config.data) or (0.0, 1.0)
+                low, high = datasets.pixel_range(self.config.data) or (0.0, 1.0)
                 grid = images.grid((x - low) / (high - low), GRID, GRID, shape[0], channels=shape[2])
                 images.save_png(path, grid)
                 self.writers[r].image(step, "samples", grid, dataformats="HW" if shape[2] == 1 else "HWC")
@@ -119,16 +122,16 @@ class Outputs:
         self.writers[r].image(step, "samples", images.read_png(path), dataformats="HWC")
 
     def _plot(self, path: str, step: int, x: np.ndarray, view) -> None:
-        from gan_jax import figures  # matplotlib: only the toy runs draw plots
+        from gan_jax.training import figures  # matplotlib: only the toy runs draw plots
 
         if x.shape[1] == 2:
-            figures.scatter_2d(path, x, data.toy_centres(self.config.data), f"step {step}")
+            figures.scatter_2d(path, x, datasets.toy_centres(self.config.data), f"step {step}")
             return
         lo, hi = np.percentile(self.x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * self.x_train.std()
         x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
         packed = np.repeat(x_grid[:, None], self.config.pack, axis=1)  # (pack > 1: m copies of x)
         d_values = jax.nn.sigmoid(self.critic(self.host(steps.d_eval_variables(view)), packed))
-        p_data = data.toy_density(self.config.data, x_grid)
+        p_data = datasets.toy_density(self.config.data, x_grid)
         figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
 
     def metrics(self, step: int, total: int, metrics, state, live, views) -> None:

@@ -81,7 +81,7 @@ def training_curves(path, metrics_path, keys=("d_loss", "g_loss", "d_real", "d_f
 def nearest_neighbour_grid(samples, train_x, rows: int, cols: int) -> np.ndarray:
     """The paper's Figure 2 layout: ``rows`` x ``cols`` fair samples, plus a rightmost column holding
     the training image nearest (Euclidean, pixel space) to each row's last sample. uint8 [H, W]."""
-    from gan_jax import images
+    from gan_jax.training import images
 
     samples = np.asarray(samples, np.float32)[: rows * cols].reshape(rows, cols, -1)
     last = samples[:, -1]

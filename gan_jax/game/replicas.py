@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from gan_jax import dcgan, optimizers
 from gan_jax.errors import ConfigError
+from gan_jax.game import optimizers
+from gan_jax.networks import dcgan
 
 MODES = ("auto", "vmap", "loop")
 # The values an optimizer keeps in its state (optax.inject_hyperparams), which a replica can hold its

@@ -1,0 +1,5 @@
+"""The game and its updates: the losses as functions of D's logits (``games``), regularisers and options,
+the one train state (``state``), the optimizers, one player's update (``updates``), the update schemes
+built from them (``steps``), and several seeds trained as one program (``replicas``).
+
+Pure functions over pytrees; imports the data and the networks, never the training loop."""
