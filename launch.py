@@ -14,7 +14,7 @@ from ml_collections import config_flags
 from gan_jax import errors
 from gan_jax.game import games, steps
 from gan_jax.metrics import evaluate
-from gan_jax.training import parallel, train
+from gan_jax.training import evaluation, parallel, signals, train
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
 
@@ -89,7 +89,7 @@ def main(argv):
     try:
         _check_mode_flags()
         _run(config)
-    except train.Interrupted as e:
+    except signals.Interrupted as e:
         print(e, file=sys.stderr)
         sys.exit(128 + e.signum)
     except errors.GanJaxError as e:
@@ -118,13 +118,13 @@ def _run(config):
     if _MODE.value == "train":
         train.train(config, _WORKDIR.value)
     elif _MODE.value == "sample":
-        for path in evaluate.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value):
+        for path in evaluation.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value):
             print(f"wrote {path}")
     else:
         if _SAMPLES.value:
-            reports = [evaluate.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
+            reports = [evaluation.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
         else:
-            reports = evaluate.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
+            reports = evaluation.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
         for path, report in reports:
             print(evaluate.format_table(report, report["real_data"]))
             print(f"wrote {path}")

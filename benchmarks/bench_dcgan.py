@@ -29,7 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import dcgan_mnist  # noqa: E402
 from gan_jax.game.state import create_state, make_setup  # noqa: E402
-from gan_jax.training import train  # noqa: E402
+from gan_jax.training import (
+    jitting,  # noqa: E402
+)
 
 _PER_CALL = flags.DEFINE_list(
     "steps_per_call", ["1", "5"], "Steps fused in one dispatch (lax.scan when > 1)."
@@ -92,7 +94,7 @@ def build(variant: dict, images):
     config.replica_mode = variant["replica_mode"]
     setup = make_setup(config, len(images))
     holder = {"state": create_state(config, setup, np.asarray(images).mean(axis=0), len(images))}
-    train_step, n = train.make_train_step(config, setup, len(images)), variant["steps_per_call"]
+    train_step, n = jitting.make_train_step(config, setup, len(images)), variant["steps_per_call"]
 
     def call():
         holder["state"], metrics = train_step(holder["state"], images, n)

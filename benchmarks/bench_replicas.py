@@ -26,7 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from experiments.configs import paper_mnist  # noqa: E402
 from gan_jax.game import steps
 from gan_jax.game.state import create_state, make_setup  # noqa: E402
-from gan_jax.training import train  # noqa: E402
+from gan_jax.training import (
+    jitting,  # noqa: E402
+)
 
 _REPLICAS = flags.DEFINE_list("replicas", ["1", "8"], "Replica counts to time.")
 _PER_CALL = flags.DEFINE_integer("steps_per_call", 100, "Steps fused in one dispatch.")
@@ -47,7 +49,7 @@ def time_replicas(
     config.scan_unroll = unroll
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
-    train_step = train.make_train_step(config, setup, len(images), compiler_options=options)
+    train_step = jitting.make_train_step(config, setup, len(images), compiler_options=options)
     start = time.perf_counter()
     state, metrics = train_step(state, images, per_call)
     jax.block_until_ready((state, metrics))

@@ -34,6 +34,7 @@ import numpy as np
 from experiments.configs import paper_mnist
 from gan_jax.game import steps
 from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import jitting
 
 NUM_TRAIN, DIM = 50_000, 784
 DEFAULTS = {  # device -> (steps_per_call, window_steps)
@@ -148,7 +149,7 @@ def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, x
         state = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
     images_dev = jax.device_put(images, device)
     step = steps.make_step(config, setup, NUM_TRAIN)
-    fn = steps.jit_step(steps.make_multi_step(step, num_steps, unroll), compiler_options=xla[1])
+    fn = jitting.jit_step(steps.make_multi_step(step, num_steps, unroll), compiler_options=xla[1])
 
     t0 = time.perf_counter()
     lowered = fn.lower(state, images_dev)

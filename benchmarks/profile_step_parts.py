@@ -35,6 +35,7 @@ import optax
 from benchmarks.bench_steps import NUM_TRAIN, bench_config, random_images
 from gan_jax.game import steps, updates
 from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import jitting
 
 
 def timed(parts: dict, windows: int, window_s: float = 0.25) -> dict:
@@ -129,7 +130,7 @@ def main(argv=None) -> dict:
     setup = make_setup(config, NUM_TRAIN)
     state = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
     images_dev = jnp.asarray(images)
-    step = steps.jit_step(steps.make_step(config, setup, NUM_TRAIN))
+    step = jitting.jit_step(steps.make_step(config, setup, NUM_TRAIN))
     cost = step.lower(state, images_dev).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     holder = {"state": state}

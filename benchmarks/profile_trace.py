@@ -1,5 +1,5 @@
 r"""Where a fused training step's time goes, op by op: a profiler trace of the jitted step
-(``train.make_train_step``, any config), summarised per lane, per op name and per op kind.
+(``jitting.make_train_step``, any config), summarised per lane, per op name and per op kind.
 
 A lane is a process and thread of the trace with the thread's numeric suffix dropped; each event
 counts its self time (less the events nested in it: a runtime wrapper keeps only its own overhead,
@@ -35,7 +35,7 @@ import numpy as np
 from benchmarks.bench_steps import write_json
 from gan_jax.game import steps
 from gan_jax.game.state import create_state, make_setup
-from gan_jax.training import train
+from gan_jax.training import jitting
 
 
 def lane_names(events: list[dict]) -> dict:
@@ -181,7 +181,7 @@ def main(argv=None) -> dict:
     images = jax.device_put(np.random.default_rng(0).random(shape, dtype=np.float32))
     setup = make_setup(config, args.num_train)
     state = create_state(config, setup, np.asarray(images).mean(axis=0), args.num_train, jit=True)
-    train_step = train.make_train_step(config, setup, args.num_train, compiler_options=options)
+    train_step = jitting.make_train_step(config, setup, args.num_train, compiler_options=options)
     n = args.steps_per_call
 
     def run() -> float:

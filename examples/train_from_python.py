@@ -22,6 +22,7 @@ from gan_jax.game import state, steps
 from gan_jax.networks import models
 from gan_jax.training import (
     images,
+    jitting,
     validation,  # noqa: E402
 )
 
@@ -46,7 +47,8 @@ def train(num_steps: int = 20, seed: int = 0):
     setup = state.make_setup(config, num_train)  # the modules and the two optax optimizers (static)
     mean_pixel = models.init_mean_pixel(config.model, x_train)  # G's output bias starts at the data's
     train_state = state.create_train_state(config, setup, mean_pixel, num_train, seed=seed)
-    step = steps.jit_step(steps.make_step(config, setup, num_train))  # pure (state, data) -> (state, metrics)
+    # pure (state, data) -> (state, metrics), jitted with the state donated
+    step = jitting.jit_step(steps.make_step(config, setup, num_train))
     dataset = jax.device_put(x_train)  # batches are gathered on device from the state's data position
     for _ in range(num_steps):
         train_state, metrics = step(train_state, dataset)

@@ -33,9 +33,8 @@ sys.path.insert(0, ROOT)
 from gan_jax.analysis import spectrum  # noqa: E402
 from gan_jax.data import datasets  # noqa: E402
 from gan_jax.game import state  # noqa: E402
-from gan_jax.metrics import evaluate  # noqa: E402
 from gan_jax.networks import models  # noqa: E402
-from gan_jax.training import checkpoints, figures  # noqa: E402
+from gan_jax.training import checkpoints, evaluation, figures  # noqa: E402
 
 RUNS = ("simultaneous", "alternating")
 COLOURS = {"simultaneous": "tab:blue", "alternating": "tab:red"}
@@ -68,7 +67,7 @@ class Run(NamedTuple):
 
 def load_run(workdir: str) -> Run:
     """A trained run's config (its config.json), checkpoints and probe."""
-    config = evaluate.load_run_config(workdir)
+    config = evaluation.load_run_config(workdir)
     x_train = datasets.load_dataset(config.data)["train"][0]
     setup = state.make_setup(config, len(x_train))
     init = state.create_train_state(

@@ -21,7 +21,7 @@ from gan_jax.game import (
 )
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
-from gan_jax.training import figures, images
+from gan_jax.training import evaluation, figures, images
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/paper_mnist", "A trained MNIST run.")
 _OUT = flags.DEFINE_string("out", "experiments/figures", "Folder for the PNGs.")
@@ -33,9 +33,9 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     os.makedirs(_OUT.value, exist_ok=True)
-    config = evaluate.load_run_config(_WORKDIR.value)
+    config = evaluation.load_run_config(_WORKDIR.value)
     x_train = datasets.load_dataset(config.data)["train"][0]
-    setup, state = evaluate.restore_generator(_WORKDIR.value, config, x_train.mean(0), len(x_train))
+    setup, state = evaluation.restore_generator(_WORKDIR.value, config, x_train.mean(0), len(x_train))
     count = replicas.num_replicas(config)
     state = replicas.views(state, count)[_REPLICA.value]
     run_dir = replicas.dirs(_WORKDIR.value, count)[_REPLICA.value]

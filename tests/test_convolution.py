@@ -19,7 +19,7 @@ from experiments.configs import dcgan_mnist, paper_mnist
 from gan_jax.game import replicas, steps
 from gan_jax.game.state import create_state, create_train_state, make_setup
 from gan_jax.networks import convolution, models
-from gan_jax.training import train, validation
+from gan_jax.training import jitting, validation
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 
@@ -214,7 +214,7 @@ def test_looped_replicas_equal_vmapped_replicas(dcgan):
         c.num_replicas, c.replica_mode = 2, mode
         setup = make_setup(c, len(images))
         state = create_state(c, setup, images.mean(0), len(images))
-        train_step = train.make_train_step(c, setup, len(images))
+        train_step = jitting.make_train_step(c, setup, len(images))
         out[mode] = train_step(state, jnp.asarray(images), 1)
         step = steps.make_step(c, setup, len(images))
         replicated = replicas.replicated_step(step, c)

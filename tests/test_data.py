@@ -9,6 +9,7 @@ import pytest
 from gan_jax import config as config_lib
 from gan_jax.data import datasets
 from gan_jax.data import mnist as mnist_io
+from gan_jax.training import evaluation
 
 
 # A pickle whose loading would run a shell command: the unpickler must refuse it.
@@ -162,18 +163,17 @@ def test_run_data_reads_no_colour_images_to_evaluate_a_dcgan(monkeypatch):
     alone: no image is read (CelebA's are 8 GB). A paper-MLP run's are (its initial state reads the mean)."""
     tfds = pytest.importorskip("tensorflow_datasets")
     from experiments.configs import dcgan_cifar10
-    from gan_jax.metrics import evaluate
 
     config = dcgan_cifar10.get_config()
     config.data.num_train = 6
     monkeypatch.setattr(datasets, "load_tfds_images", lambda *a, **k: pytest.fail("read the images"))
     with tfds.testing.mock_data(num_examples=7, policy=tfds.testing.MockPolicy.USE_CODE):
-        splits, num_train, mean = evaluate.run_data(config)
+        splits, num_train, mean = evaluation.run_data(config)
     assert splits is None and num_train == 6
     np.testing.assert_array_equal(mean, np.zeros(32 * 32 * 3, np.float32))
     config.model.name = "paper_mlp"  # its initial state reads the data's mean: the images are loaded
     with pytest.raises(pytest.fail.Exception, match="read the images"):
-        evaluate.run_data(config)
+        evaluation.run_data(config)
 
 
 def test_center_crop_resize_keeps_the_centre():

@@ -18,6 +18,7 @@ from experiments.configs import mixture1d
 from gan_jax import errors
 from gan_jax.data import mnist
 from gan_jax.metrics import evaluate, sample_metrics
+from gan_jax.training import evaluation
 
 N = 1000  # samples per in-process set, against the first N test images (the protocol's 10k: ~10x slower)
 EVAL_SAMPLES = 200  # the in-training evaluation's samples
@@ -167,8 +168,8 @@ def test_training_writes_the_evaluation_of_its_samples(run):
     with open(os.path.join(run, "metrics.jsonl")) as f:
         rows = [row for row in map(json.loads, f) if "fcd" in row]
     assert [row["step"] for row in rows] == [10]
-    config = evaluate.load_run_config(run)
-    splits, [drawn] = evaluate.draw_workdir(run, config, EVAL_SAMPLES)
+    config = evaluation.load_run_config(run)
+    splits, [drawn] = evaluation.draw_workdir(run, config, EVAL_SAMPLES)
     want = evaluate.scalars(evaluate.evaluate_samples(drawn.samples, MNIST, splits, min_samples=EVAL_SAMPLES))
     assert set(want) == set(evaluate.KEYS)
     got = {k: v for k, v in rows[0].items() if k != "step"}
@@ -183,7 +184,7 @@ def test_evaluate_mode_writes_the_metrics_of_the_drawn_samples(run, splits):
     """--mode=evaluate's eval.json: the metrics ``evaluate_samples`` gives the samples --mode=sample
     draws, the step, the count and the real-data floors."""
     num = evaluate.PARZEN_SAMPLES
-    [path] = evaluate.sample_workdir(run, num)
+    [path] = evaluation.sample_workdir(run, num)
     assert path == os.path.join(run, "samples.npy")
     samples = np.load(path)
     proc = subprocess.Popen(  # evaluated while the reference below is computed
@@ -241,15 +242,15 @@ def test_samples_file_writes_its_eval_json(tmp_path, monkeypatch, splits):
 @pytest.mark.parametrize("name", ["cifar10", "celeb_a", "gauss1d"])
 def test_datasets_without_metrics_are_refused_before_sampling(tmp_path, monkeypatch, name):
     (tmp_path / "config.json").write_text(json.dumps({"data": {"name": name}}))
-    monkeypatch.setattr(evaluate, "draw_workdir", lambda *a: pytest.fail("drew samples"))
+    monkeypatch.setattr(evaluation, "draw_workdir", lambda *a: pytest.fail("drew samples"))
     with pytest.raises(errors.EvalError, match=f"no metrics for dataset '{name}'.*mnist.*ring, grid"):
-        evaluate.evaluate_workdir(str(tmp_path), 10)
+        evaluation.evaluate_workdir(str(tmp_path), 10)
 
 
 def test_evaluate_mode_refuses_a_1d_toy_in_one_line(tmp_path, monkeypatch, capsys):
     """A mixture1d run's workdir: one line on stderr and exit 2, before any checkpoint is read."""
     (tmp_path / "config.json").write_text(mixture1d.get_config().to_json_best_effort())
-    monkeypatch.setattr(evaluate, "run_data", lambda *a: pytest.fail("read the run's data"))
+    monkeypatch.setattr(evaluation, "run_data", lambda *a: pytest.fail("read the run's data"))
     with pytest.raises(SystemExit) as exit_info:
         launch_in_process("--mode=evaluate", f"--workdir={tmp_path}")
     assert exit_info.value.code == 2
@@ -266,7 +267,7 @@ def test_a_bug_is_not_turned_into_a_one_line_error(tmp_path, monkeypatch, capsys
     def planted(workdir):
         raise error("a planted bug")
 
-    monkeypatch.setattr(evaluate, "load_run_config", planted)
+    monkeypatch.setattr(evaluation, "load_run_config", planted)
     with pytest.raises(error, match="a planted bug"):
         launch_in_process("--mode=evaluate", f"--workdir={tmp_path}")
     assert capsys.readouterr().err == ""

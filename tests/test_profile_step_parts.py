@@ -9,6 +9,7 @@ from benchmarks.profile_step_parts import LAYOUTS, matmul_shapes, product
 from experiments.configs import paper_mnist
 from gan_jax.game import steps
 from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import jitting
 
 _LAYOUT_OF_DIMS = {("1", "0"): "NN", ("1", "1"): "NT", ("0", "0"): "TN"}
 
@@ -38,7 +39,7 @@ def test_matmul_shapes_are_the_compiled_steps_products():
     setup = make_setup(config, 50)
     state = create_train_state(config, setup, np.full(20, 0.3, np.float32), 50)
     images = np.random.default_rng(0).random((50, 20), dtype=np.float32)
-    hlo = steps.jit_step(steps.make_step(config, setup, 50)).lower(state, images).compile().as_text()
+    hlo = jitting.jit_step(steps.make_step(config, setup, 50)).lower(state, images).compile().as_text()
     # D's output layer (n = 1) and its gradients are the products the profile leaves out
     compiled = sorted(p for p in compiled_products(hlo) if min(p[0], p[2]) > 1)
     assert compiled == sorted(matmul_shapes(m, config.batch_size))

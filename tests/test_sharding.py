@@ -17,7 +17,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for the script mode
 
-from gan_jax.training import parallel  # noqa: E402
+from gan_jax.training import (
+    jitting,
+    parallel,  # noqa: E402
+)
 
 DEVICES = 4
 RTOL, ATOL = 1e-5, 1e-6
@@ -49,7 +52,6 @@ def worker():
 
     from gan_jax.game import steps
     from gan_jax.game.state import create_train_state, make_setup
-    from gan_jax.training import train
 
     out = {"device_count": jax.device_count()}
     # 498 rows: put_rows pads them to 500 (125 a device) with zero rows no index reaches
@@ -82,7 +84,7 @@ def worker():
         fresh = jax.jit(partial(create_train_state, config, setup, images.mean(axis=0), len(images)))
 
         # One device.
-        one = steps.jit_step(steps.make_step(config, setup, len(images)))
+        one = jitting.jit_step(steps.make_step(config, setup, len(images)))
         state, ref_states, ref_metrics = fresh(), [], []
         for _ in range(num_steps):
             state, metrics = one(state, train_data)
@@ -95,8 +97,8 @@ def worker():
         dp_images = dp_data[0] if scheme == "alternating" else dp_data
         steps.make_step = counting_make_step
         try:
-            dp = train.jitted_step(config, setup, len(images), mesh)
-            dp_fused = train.jitted_step(config, setup, len(images), mesh, num_steps=fused)
+            dp = jitting.jitted_step(config, setup, len(images), mesh)
+            dp_fused = jitting.jitted_step(config, setup, len(images), mesh, num_steps=fused)
         finally:
             steps.make_step = make_step
         traces["n"] = 0
@@ -169,7 +171,7 @@ def worker():
         out["missing_rows_error"] = str(e)
 
     try:
-        train.jitted_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
+        jitting.jitted_step(tiny_config(batch_size=102), setup, len(images), parallel.make_mesh())
         out["indivisible_error"] = None
     except ValueError as e:
         out["indivisible_error"] = str(e)
@@ -187,7 +189,6 @@ def multihost_worker(ckpt_dir):
 
     from gan_jax.game import steps
     from gan_jax.game.state import create_train_state, make_setup
-    from gan_jax.training import train
 
     images = np.random.default_rng(0).uniform(size=(500, 784)).astype(np.float32)
     config = tiny_config()
@@ -195,11 +196,11 @@ def multihost_worker(ckpt_dir):
     setup = make_setup(config, len(images))
     with jax.default_device(jax.local_devices()[0]):
         init = jax.device_get(create_train_state(config, setup, images.mean(axis=0), len(images)))
-        ref, one = init, steps.jit_step(steps.make_step(config, setup, len(images)))
+        ref, one = init, jitting.jit_step(steps.make_step(config, setup, len(images)))
         for _ in range(3):
             ref, _ = one(ref, images)
     mesh = parallel.make_mesh()
-    dp = train.jitted_step(config, setup, len(images), mesh)
+    dp = jitting.jitted_step(config, setup, len(images), mesh)
     first, end = parallel.process_rows(len(images), mesh)  # this host's rows, the only ones it passes
     state = parallel.put_replicated(init, mesh)
     dp_images = parallel.put_rows(images[first:end], mesh, len(images), first)

@@ -21,7 +21,7 @@ from gan_jax import config as config_lib
 from gan_jax import errors
 from gan_jax.data import datasets, mnist, stacked_mnist
 from gan_jax.metrics import classifier, evaluate, stacked_modes
-from gan_jax.training import validation
+from gan_jax.training import evaluation, validation
 
 # Multisets of (R, G, B) classes and their counts: 4 modes over 10 samples.
 KNOWN = {(1, 2, 3): 5, (9, 0, 4): 3, (7, 7, 7): 1, (0, 0, 0): 1}
@@ -89,7 +89,7 @@ def test_the_training_set_size_is_read_without_building_it(monkeypatch):
     monkeypatch.setattr(stacked_mnist, "load", lambda cfg: pytest.fail("built the training set"))
     config = stacked_config.get_config()
     assert datasets.train_size(config.data) == 128_000
-    splits, num_train, mean = evaluate.run_data(config)
+    splits, num_train, mean = evaluation.run_data(config)
     assert (splits, num_train, mean.shape) == (None, 128_000, (2352,))
 
 

@@ -16,7 +16,7 @@ from gan_jax.game import games, replicas, steps
 from gan_jax.game.optimizers import paper_optimizer
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
 from gan_jax.networks import models
-from gan_jax.training import validation
+from gan_jax.training import jitting, validation
 
 
 def build(config, images):
@@ -243,13 +243,12 @@ def test_replicas_share_the_data_position_so_the_epoch_shuffle_stays_a_cond(imag
     the stacked state keeps data_index unbatched, and the replicas are the seeds' own runs."""
     from gan_jax.game.replicas import replica
     from gan_jax.game.state import create_state
-    from gan_jax.training import train
 
     config = tiny_config(num_replicas=2)
     setup = make_setup(config, len(images))
     state = create_state(config, setup, images.mean(axis=0), len(images))
     assert state.data_index.shape == () and state.g_params["out"]["bias"].shape[0] == 2
-    train_step = train.make_train_step(config, setup, len(images))
+    train_step = jitting.make_train_step(config, setup, len(images))
     device_images = jnp.asarray(images)
     vmapped = replicas.replicated_step(steps.make_step(config, setup, len(images)), config)
     jaxpr = str(jax.make_jaxpr(vmapped)(state, device_images))
@@ -277,7 +276,6 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     the vmapped ones: test_convolution.)"""
     from gan_jax.game.replicas import replica
     from gan_jax.game.state import create_state
-    from gan_jax.training import train
 
     grid = {"d.learning_rate": [1e-3, 3e-4], "g.b1": [0.5, 0.9]}
     config = adam_config(num_replicas=2, replica_hparams=json.dumps(grid))
@@ -288,7 +286,7 @@ def test_replica_hparams_give_each_replica_its_own_optimizer(images):
     # G inherits D's learning rate (no g_optim.learning_rate): it follows each replica's D value
     np.testing.assert_allclose(state.g_opt_state.hyperparams["learning_rate"], grid["d.learning_rate"])
     device_images = jnp.asarray(images)
-    new, metrics = train.make_train_step(config, setup, len(images))(state, device_images, 3)
+    new, metrics = jitting.make_train_step(config, setup, len(images))(state, device_images, 3)
     np.testing.assert_allclose(metrics["lr"], grid["d.learning_rate"], rtol=1e-6)  # logged per replica
 
     def single_run(seed, d_lr=None, g_b1=None):
@@ -342,7 +340,6 @@ def test_a_diverging_replica_is_frozen_while_the_others_train_on(images):
     the NaNs in (the loop then stops the run)."""
     from gan_jax.game.replicas import replica
     from gan_jax.game.state import create_state
-    from gan_jax.training import train
 
     grid = json.dumps({"d.learning_rate": [2e-4, 1e30]})
     device_images = jnp.asarray(images)
@@ -351,7 +348,7 @@ def test_a_diverging_replica_is_frozen_while_the_others_train_on(images):
         config = adam_config(num_replicas=2, replica_hparams=grid, on_nonfinite=policy)
         setup = make_setup(config, len(images))
         state = create_state(config, setup, images.mean(axis=0), len(images))
-        train_step = train.make_train_step(config, setup, len(images))
+        train_step = jitting.make_train_step(config, setup, len(images))
         one, _ = train_step(state, device_images, 1)
         after_one = jax.tree.map(jnp.copy, one)  # the step donates its state
         for _ in range(3):

@@ -140,7 +140,7 @@ def test_a_signal_during_a_checkpoint_steps_outputs_stops_cleanly(tmp_path, monk
     checkpoint of step 10, then Interrupted, not a second save of the step. Then another host's
     signal (any_process true on this host at step 20's second check): this host saves step 20 too."""
     from experiments.configs import smoke
-    from gan_jax.training import outputs, parallel, train
+    from gan_jax.training import outputs, parallel, signals, train
 
     save_png = outputs.images.save_png
 
@@ -152,7 +152,7 @@ def test_a_signal_during_a_checkpoint_steps_outputs_stops_cleanly(tmp_path, monk
     monkeypatch.setattr(outputs.images, "save_png", save_then_signal)
     config = smoke.get_config()
     config.num_steps = 30
-    with pytest.raises(train.Interrupted, match="SIGTERM at step 10"):
+    with pytest.raises(signals.Interrupted, match="SIGTERM at step 10"):
         train.train(config, str(tmp_path))
     assert checkpoints(str(tmp_path)) == [10] and rows(str(tmp_path))[-1]["step"] == 10
     monkeypatch.setattr(outputs.images, "save_png", save_png)
@@ -163,7 +163,7 @@ def test_a_signal_during_a_checkpoint_steps_outputs_stops_cleanly(tmp_path, monk
         return single(flag) or len(calls) == 2 * 10  # steps 11..20, two checks each: step 20's second
 
     monkeypatch.setattr(parallel, "any_process", another_host_at_20)
-    with pytest.raises(train.Interrupted, match="SIGTERM at step 20"):
+    with pytest.raises(signals.Interrupted, match="SIGTERM at step 20"):
         train.train(config, str(tmp_path))
     assert checkpoints(str(tmp_path)) == [10, 20]
 

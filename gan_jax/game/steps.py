@@ -271,12 +271,6 @@ def parse_xla_options(text: str, what: str = "xla_options") -> dict:
     return opts
 
 
-def jit_step(step_fn: Callable, compiler_options: dict | None = None) -> Callable:
-    """jit with the state donated (its buffers reused for the new one); ``compiler_options``: XLA debug
-    options for this computation alone (an unknown name or value fails at compile time)."""
-    return jax.jit(step_fn, donate_argnums=0, compiler_options=compiler_options or None)
-
-
 def make_sampler(setup: Setup) -> Callable:
     """Jitted ``sampler(variables, z, labels=None)`` = G(z[, labels]) in eval mode (batch norm on its
     running averages); ``variables`` from ``sampling_variables(state)``."""

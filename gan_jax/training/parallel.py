@@ -14,7 +14,7 @@ Multi-host (one process per host, every process running the same program):
 
 - ``maybe_initialize_distributed()`` first, before any other JAX call;
 - ``make_mesh()`` spans ``jax.devices()``, the devices of all hosts;
-- each host reads the rows of its own devices (``process_rows``; ``train.reads_own_rows``: the TFDS
+- each host reads the rows of its own devices (``process_rows``; ``run_data.reads_own_rows``: the TFDS
   colour sets, any model but the paper MLP) or the whole (small) set (MNIST: the paper model's G
   output bias is the data mean's logit, the same on every host), and ``put_rows`` copies only its
   devices' rows onto them; no data crosses hosts but the minibatch rows, in the step's all-reduces
@@ -26,7 +26,6 @@ Multi-host (one process per host, every process running the same program):
 """
 
 import os
-from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -173,18 +172,3 @@ def process_rows(num_rows: int, mesh: Mesh) -> tuple[int, int]:
     if sum(b - a for a, b in spans) != end - first:
         raise ValueError(f"this process's devices hold rows that are not one block of [{first}, {end})")
     return first, end
-
-
-def jit_sharded(step_fn: Callable, mesh: Mesh, compiler_options: dict | None = None) -> Callable:
-    """jit of ``step_fn(state, data) -> (state, metrics)`` on ``mesh``: the state (and its output) and
-    the metrics replicated, the state donated (``steps.jit_step``'s donation, and its
-    ``compiler_options``), the data split by rows as ``put_rows`` places it. The batch split happens
-    inside."""
-    replicated, rows = shardings(mesh)
-    return jax.jit(
-        step_fn,
-        in_shardings=(replicated, rows),
-        out_shardings=(replicated, replicated),
-        donate_argnums=0,
-        compiler_options=compiler_options or None,
-    )

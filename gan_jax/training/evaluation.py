@@ -1,0 +1,152 @@
+"""What ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws samples
+from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``, measured by
+gan_jax/metrics/evaluate.py); or measures a .npy of samples from any model."""
+
+import json
+import os
+from typing import NamedTuple
+
+import ml_collections
+import numpy as np
+
+from gan_jax import config as config_lib
+from gan_jax.data import datasets, mnist, stacked_mnist
+from gan_jax.errors import EvalError
+from gan_jax.game import replicas
+from gan_jax.game.state import create_state, make_setup
+from gan_jax.metrics import evaluate
+from gan_jax.networks import models
+from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+    """The run's config.json, upgraded to today's fields (``config.upgrade``)."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise EvalError(f"no config.json in {workdir}; is it a training workdir?")
+    with open(path) as f:
+        return config_lib.upgrade(json.load(f))
+
+
+def run_data(config) -> tuple[dict | None, int, np.ndarray]:
+    """(splits, num_train, mean pixel) that evaluating a run of ``config`` needs. MNIST and the toys
+    are loaded (their metrics read the splits; the paper model's initial state reads the mean). For
+    CIFAR-10 and CelebA with any model but the paper MLP nothing is read but the training set's size
+    (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
+    data permutation): CelebA's images are 8 GB as float32. StackedMNIST's metrics read no split either
+    (its 128,000 stacks are 1.2 GB)."""
+    unread = (*datasets.IMAGE_DATASETS, evaluate.STACKED)
+    if config.data.name in unread and not models.init_reads_mean(config.model):
+        return None, datasets.train_size(config.data), models.init_mean_pixel(config.model, None)
+    splits = datasets.load_dataset(config.data)
+    x_train = splits["train"][0]
+    return splits, len(x_train), models.init_mean_pixel(config.model, x_train)
+
+
+def restore_generator(workdir: str, config, mean_pixel: np.ndarray, num_train: int):
+    """(setup, state) of the latest checkpoint in ``workdir`` (replicas stacked when the run had
+    ``num_replicas`` > 1); one-line EvalError if there is none."""
+    setup = make_setup(config, num_train)
+    state = create_state(config, setup, mean_pixel, num_train, jit=True)
+    directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    with checkpoint_manager(directory) as mngr:
+        step = mngr.latest_step() if os.path.isdir(directory) else None
+        if step is None:
+            raise EvalError(f"no checkpoint in {workdir}")
+        return setup, restore_checkpoint(mngr, step, state, config.model.get("d_pieces"))
+
+
+class Drawn(NamedTuple):
+    """One replica's evaluation samples (``evaluate.draw_eval_samples``), its step and its directory."""
+
+    samples: np.ndarray
+    labels: np.ndarray | None
+    step: int
+    out_dir: str
+
+
+def draw_workdir(workdir: str, config, num: int) -> tuple[dict | None, list[Drawn]]:
+    """(the run's data splits, each replica's ``num`` evaluation samples) from the latest checkpoint
+    of ``workdir``, a run of ``config``. A replica's outputs go to ``replicas.dirs``."""
+    splits, num_train, mean = run_data(config)
+    setup, state = restore_generator(workdir, config, mean, num_train)
+    count = replicas.num_replicas(config)
+    drawn = []
+    for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+        drawn.append(Drawn(*evaluate.draw_eval_samples(setup, view, config, num), int(view.step), out_dir))
+    return splits, drawn
+
+
+def sample_workdir(workdir: str, num: int | None = None) -> list[str]:
+    """Writes ``num`` (default: ``evaluate.protocol_samples``) evaluation samples of each replica's G,
+    [num, data_dim] float32, to ``samples.npy`` in its directory (and, for a conditional G, their classes to
+    ``labels.npy``). Returns the paths written."""
+    config = load_run_config(workdir)
+    _, drawn = draw_workdir(workdir, config, evaluate.protocol_samples(config.data) if num is None else num)
+    paths = []
+    for d in drawn:
+        os.makedirs(d.out_dir, exist_ok=True)
+        arrays = {"samples.npy": d.samples} | ({"labels.npy": d.labels} if d.labels is not None else {})
+        for name, array in arrays.items():
+            paths.append(os.path.join(d.out_dir, name))
+            np.save(paths[-1], array)
+    return paths
+
+
+def evaluate_workdir(workdir: str, num: int | None = None) -> list[tuple[str, dict]]:
+    """Evaluates ``num`` (default: ``evaluate.protocol_samples``) evaluation samples of each replica's G
+    (``evaluate.evaluate_samples``) and writes ``eval.json`` in its directory: the metrics, the step,
+    ``num_samples`` and the real-data floors of MNIST or StackedMNIST (computed once). Refused
+    (EvalError) before drawing if the run's dataset has no metrics. Returns [(path, what it holds)]."""
+    config = load_run_config(workdir)
+    evaluate.check_has_metrics(config.data)
+    num = evaluate.protocol_samples(config.data) if num is None else num
+    splits, drawn = draw_workdir(workdir, config, num)
+    reports, floors = [], None
+    for d in drawn:
+        results = evaluate.evaluate_samples(d.samples, config.data, splits, labels=d.labels)
+        if floors is None:
+            floors = evaluate.dataset_floors(config.data, splits, num, conditional=d.labels is not None)
+        path = os.path.join(d.out_dir, "eval.json")
+        reports.append((path, _write_report(path, results, d.step, num, floors)))
+    return reports
+
+
+def evaluate_samples_file(
+    samples_path: str, labels_path: str | None = None, data_config=None
+) -> tuple[str, dict]:
+    """Evaluates a .npy of samples from any model and writes ``<samples>.eval.json`` beside it: the
+    metrics, ``num_samples`` and the real-data floors. Returns (path, what it holds). MNIST samples
+    [N, 784] in [0, 1] (with a .npy of the classes a conditional model drew them for: the conditional
+    metrics too), or, when ``data_config`` is StackedMNIST's, [N, 2352] in [0, 1] (28x28x3 channels-last;
+    N >= its ``evaluate.protocol_samples``): modes covered and reverse KL."""
+    samples = _load_npy(samples_path)
+    labels = _load_npy(labels_path) if labels_path else None
+    if data_config is not None and data_config.name == evaluate.STACKED:
+        results = evaluate.evaluate_samples(samples, data_config, None, labels=labels)
+        floors = evaluate.stacked_floors(data_config, len(samples))
+    else:
+        if samples.ndim == 2 and samples.shape[1] == stacked_mnist.DATA_DIM:
+            raise EvalError(
+                f"samples of shape {samples.shape} are StackedMNIST's: evaluate them with its config "
+                "(--config=experiments/configs/stacked_mnist.py)"
+            )
+        splits = mnist.load_mnist()
+        results = evaluate.mnist_metrics(samples, splits, labels=labels)
+        floors = evaluate.real_data_floors(splits, conditional=labels is not None)
+    path = os.path.splitext(samples_path)[0] + ".eval.json"
+    return path, _write_report(path, results, None, len(samples), floors)
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise EvalError(f"cannot read {path} as a .npy array ({e})") from None
+
+
+def _write_report(path: str, results: dict, step: int | None, num: int, floors: dict | None) -> dict:
+    report = results | {"step": step, "num_samples": num, "real_data": floors}
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    return report
