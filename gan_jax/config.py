@@ -200,7 +200,10 @@ def model_config(name: str) -> ml_collections.ConfigDict:
 
 
 TOYS = ("ring", "grid", "gauss1d", "mixture1d", "dirac")
-IMAGE_SETS = ("cifar10", "celeb_a")
+# The TFDS colour sets (gan_jax/data/datasets.py): name -> (image shape, TFDS label feature or None,
+# central crop before resizing or None). CelebA's 218x178 photos: the central 108x108 (the face), as in
+# the DCGAN code (carpedm20/DCGAN-tensorflow).
+IMAGE_SETS = {"cifar10": ((32, 32, 3), "label", None), "celeb_a": ((64, 64, 3), None, 108)}
 DATASETS = ("mnist", "stacked_mnist", *IMAGE_SETS, *TOYS)
 
 

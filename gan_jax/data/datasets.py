@@ -10,11 +10,8 @@ needed: TFDS decodes images to uint8 numpy with PIL); their pixels are scaled to
 import numpy as np
 from PIL import Image
 
+from gan_jax import config as config_lib
 from gan_jax.data import mnist, stacked_mnist, toys
-
-# name -> (image shape, TFDS label feature or None, central crop before resizing or None). CelebA's
-# 218x178 photos: the central 108x108 (the face), as in the DCGAN code (carpedm20/DCGAN-tensorflow).
-IMAGE_DATASETS = {"cifar10": ((32, 32, 3), "label", None), "celeb_a": ((64, 64, 3), None, 108)}
 
 
 def center_crop_resize(image: np.ndarray, crop: int, size: int) -> np.ndarray:
@@ -41,7 +38,7 @@ def load_tfds_images(
     The whole split is held in memory as float32: 0.6 GB for CIFAR-10, 8 GB for CelebA's 162,770 images
     (with ``rows``, that block alone).
     """
-    shape, label_key, crop = IMAGE_DATASETS[name]
+    shape, label_key, crop = config_lib.IMAGE_SETS[name]
     source = mnist.tfds_source(name, "train", data_dir)
     total = _capped(len(source), num_train)
     first, end = (0, total) if rows is None else (min(rows[0], total), min(rows[1], total))
@@ -65,10 +62,9 @@ def pixel_range(data_config) -> tuple[float, float] | None:
     name = data_config.name
     if name in ("mnist", "stacked_mnist"):
         return (0.0, 1.0)
-    return (-1.0, 1.0) if name in IMAGE_DATASETS else None
+    return (-1.0, 1.0) if name in config_lib.IMAGE_SETS else None
 
 
-DATASETS = ("mnist", "stacked_mnist", *IMAGE_DATASETS, "ring", "grid", "gauss1d", "mixture1d", "dirac")
 NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, and their class counts
 LABELLED = tuple(NUM_CLASSES)
 
@@ -82,7 +78,7 @@ def train_size(data_config) -> int:
     """The training set's row count, for CIFAR-10 and CelebA without reading their images (the TFDS
     split's length, capped by ``num_train``); the other sets are loaded to count them."""
     name = data_config.name
-    if name in IMAGE_DATASETS:
+    if name in config_lib.IMAGE_SETS:
         source = mnist.tfds_source(name, "train", data_config.dir or None)
         return _capped(len(source), int(data_config.num_train))
     if name == "stacked_mnist":  # built to exactly num_train rows; not built to count them
@@ -101,13 +97,13 @@ def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
     (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.
     """
     name = data_config.name
-    if rows is not None and name not in IMAGE_DATASETS:
-        raise ValueError(f"rows= reads part of {', '.join(IMAGE_DATASETS)} only, not {name}")
+    if rows is not None and name not in config_lib.IMAGE_SETS:
+        raise ValueError(f"rows= reads part of {', '.join(config_lib.IMAGE_SETS)} only, not {name}")
     if name == "mnist":
         return mnist.load_mnist(data_config.source, data_config.dir or None)
     if name == "stacked_mnist":
         return stacked_mnist.load(data_config)
-    if name in IMAGE_DATASETS:
+    if name in config_lib.IMAGE_SETS:
         num_train = int(data_config.num_train)
         return load_tfds_images(name, data_config.dir or None, num_train, rows)
     n, seed = data_config.num_train, data_config.seed
@@ -122,7 +118,7 @@ def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
     elif name == "dirac":
         x = np.zeros((n, 1), np.float32)
     else:
-        raise mnist.DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+        raise mnist.DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(config_lib.DATASETS)}")
     x = np.asarray(x, np.float32).reshape(n, -1)
     return {"train": (x, np.zeros(n, np.int32))}
 

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
 from gan_jax.game import optimizers
-from gan_jax.networks import dcgan
 
 MODES = ("auto", "vmap", "loop")
 # The values an optimizer keeps in its state (optax.inject_hyperparams), which a replica can hold its
@@ -128,7 +128,7 @@ def mode(config) -> str:
             f"unknown config.replica_mode {config.replica_mode!r}; choose one of: {', '.join(MODES)}"
         )
     if config.replica_mode == "auto":
-        convolutional = config.model.name in dcgan.DCGAN
+        convolutional = config.model.name in config_lib.DCGAN_SHAPES
         return "loop" if convolutional and jax.default_backend() == "cpu" else "vmap"
     return config.replica_mode
 

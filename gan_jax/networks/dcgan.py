@@ -130,8 +130,8 @@ class DCGANDiscriminator(nn.Module):
         )
 
 
-# name -> (the image side it makes, G's channels as multiples of ngf from the first layer; D mirrors them)
-DCGAN = {"dcgan28": (28, (2, 1)), "dcgan32": (32, (8, 4, 2)), "dcgan64": (64, (8, 4, 2, 1))}
-MODELS = ("paper_mlp", "mlp", "dirac", *DCGAN)
+# image side -> G's channels as multiples of ngf from the first layer (D mirrors them); which pair makes
+# which side is config.DCGAN_SHAPES
+MULTIPLIERS = {28: (2, 1), 32: (8, 4, 2), 64: (8, 4, 2, 1)}
 DCGAN_FIELDS = ("image_shape", "ngf", "ndf", "d_norm", "d_minibatch_std")  # a DCGAN config.model's
 D_NORMS = ("batch", "layer", "none")

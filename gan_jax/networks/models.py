@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
 from gan_jax.networks import dcgan, layers
 
@@ -188,15 +189,12 @@ class LinearDiscriminator(nn.Module):
         return x @ psi
 
 
-MODELS = ("paper_mlp", "mlp", "dirac", *dcgan.DCGAN)
-
-
 def d_mixes_batch(model_config) -> bool:
     """Whether D's output for one example depends on the others of its batch (batch norm in a DCGAN D
     without spectral norm, the minibatch std feature of the models that have it): a penalty on its input
     gradient is then not per example."""
     m = model_config
-    batch_norm = m.name in dcgan.DCGAN and not m.spectral_norm and m.d_norm == "batch"
+    batch_norm = m.name in config_lib.DCGAN_SHAPES and not m.spectral_norm and m.d_norm == "batch"
     return batch_norm or bool(m.get("d_minibatch_std", False))  # (a field of the models that have it)
 
 
@@ -212,7 +210,7 @@ def output_range(model_config) -> tuple[float, float] | None:
     """The range of G's output activation: [0, 1] for the paper's sigmoid, the DCGAN ``output``'s, None
     for the linear 'mlp'."""
     name = model_config.name
-    if name in dcgan.DCGAN:
+    if name in config_lib.DCGAN_SHAPES:
         return dcgan.OUTPUT_RANGES.get(model_config.output)
     return (0.0, 1.0) if name == "paper_mlp" else None
 
@@ -274,7 +272,8 @@ def conv_impl(model_config) -> str:
 
 def build_dcgan(m, pack: int = 1) -> tuple[nn.Module, nn.Module]:
     """The DCGAN pair ``m.name``: G's channels ngf * multipliers, D's the mirror with ndf."""
-    side, multipliers = dcgan.DCGAN[m.name]
+    (side, _, _), _ = config_lib.DCGAN_SHAPES[m.name]
+    multipliers = dcgan.MULTIPLIERS[side]
     missing = [f for f in dcgan.DCGAN_FIELDS if f not in m]
     if missing:  # e.g. the name set on the paper MLP's config
         raise ConfigError(
@@ -316,7 +315,7 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
     ``conditioning`` and ``dtype`` (see the module doc)."""
     m = config.model
     name = m.name
-    if name in dcgan.DCGAN:
+    if name in config_lib.DCGAN_SHAPES:
         return build_dcgan(m, config.pack)
     if name == "dirac":
         if num_classes(m) or m.dtype != "float32" or m.spectral_norm or m.data_dim != 1:
@@ -340,7 +339,7 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
         )
         return MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std), d
     if name != "paper_mlp":
-        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(config_lib.MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)
     g = Generator(
         hidden=tuple(m.g_hidden), out_dim=m.data_dim, init_scale=m.g_init_scale, num_classes=k, dtype=dtype

@@ -35,7 +35,7 @@ def run_data(config) -> tuple[dict | None, int, np.ndarray]:
     (no metric reads their images; the mean is unused: zeros), which restoring the state needs (its
     data permutation): CelebA's images are 8 GB as float32. StackedMNIST's metrics read no split either
     (its 128,000 stacks are 1.2 GB)."""
-    unread = (*datasets.IMAGE_DATASETS, evaluate.STACKED)
+    unread = (*config_lib.IMAGE_SETS, evaluate.STACKED)
     if config.data.name in unread and not models.init_reads_mean(config.model):
         return None, datasets.train_size(config.data), models.init_mean_pixel(config.model, None)
     splits = datasets.load_dataset(config.data)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from gan_jax import config as config_lib
 from gan_jax.data import datasets
 from gan_jax.networks import models
 from gan_jax.training import parallel, validation
@@ -45,6 +46,6 @@ def reads_own_rows(config, mesh) -> bool:
     return (
         mesh is not None
         and jax.process_count() > 1
-        and config.data.name in datasets.IMAGE_DATASETS
+        and config.data.name in config_lib.IMAGE_SETS
         and not models.init_reads_mean(config.model)
     )
