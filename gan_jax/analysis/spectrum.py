@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from gan_jax.game import games, optimizers, steps
+from gan_jax.game import games, optimizers, steps, updates
 from gan_jax.game.state import make_setup
 from gan_jax.game.updates import Context, g_forward
 from gan_jax.networks import models
@@ -52,9 +52,8 @@ def field(ctx: Context, state, batch, keys) -> Callable:
 
     def v(theta):
         g_params, d_params = unravel(theta)
-        j = steps.joint_gradients(
-            ctx, g_params, d_params, state.g_state, state.d_state, batch, keys, state.d_opt_state.count
-        )
+        p = updates.players(state)._replace(g_params=g_params, d_params=d_params)
+        j = steps.joint_gradients(ctx, p, batch, keys)
         return ravel_pytree((j.g_grads, j.d_grads))[0]
 
     return v

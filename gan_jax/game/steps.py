@@ -62,12 +62,14 @@ class Joint(NamedTuple):
     d_grads: Any
 
 
-def joint_gradients(ctx: Context, g_params, d_params, g_state, d_state, batch, keys, d_count) -> Joint:
-    """Both gradients at (theta_G, theta_D) from one dropped-out D pass of the real and fake batches (the
-    2014 code's simultaneous gradients); ``batch`` = (x_real, y, z). With ``config.reg.consensus`` = gamma
+def joint_gradients(ctx: Context, p: Players, batch, keys) -> Joint:
+    """Both gradients at the players' (theta_G, theta_D) from one dropped-out D pass of the real and fake
+    batches (the 2014 code's simultaneous gradients), with their model states and D's update count;
+    ``batch`` = (x_real, y, z). With ``config.reg.consensus`` = gamma
     > 0 each gradient gains gamma * grad (1/2)||v||^2 = gamma J^T v, v the joint field (the players'
     gradients): consensus optimisation (Mescheder et al. 2017, Alg. 2)."""
     x_real, y, z = batch
+    g_state, d_state, d_count = p.g_state, p.d_state, p.d_opt_state.count
 
     def losses(g_params, d_params):
         x_fake, new_g_state = g_forward(ctx, g_params, g_state, z, y)
@@ -82,10 +84,10 @@ def joint_gradients(ctx: Context, g_params, d_params, g_state, d_state, batch, k
 
     gamma = ctx.config.reg.consensus
     if not gamma:
-        (g_grads, d_grads), (d_loss, g_loss, (logits, g_state, d_state)) = field(g_params, d_params)
+        (g_grads, d_grads), (d_loss, g_loss, (logits, g_state, d_state)) = field(p.g_params, p.d_params)
     else:
         (g_grads, d_grads), field_vjp, (d_loss, g_loss, (logits, g_state, d_state)) = jax.vjp(
-            field, g_params, d_params, has_aux=True
+            field, p.g_params, p.d_params, has_aux=True
         )
         g_extra, d_extra = field_vjp((g_grads, d_grads))
         g_grads = jax.tree.map(lambda g, e: g + gamma * e, g_grads, g_extra)
@@ -94,17 +96,8 @@ def joint_gradients(ctx: Context, g_params, d_params, g_state, d_state, batch, k
 
 
 def joint_gradients_at(ctx: Context, state: TrainState, batch, keys) -> Joint:
-    """``joint_gradients`` at the state's parameters and model states (D's update count its own)."""
-    return joint_gradients(
-        ctx,
-        state.g_params,
-        state.d_params,
-        state.g_state,
-        state.d_state,
-        batch,
-        keys,
-        state.d_opt_state.count,
-    )
+    """``joint_gradients`` at the state's players."""
+    return joint_gradients(ctx, players(state), batch, keys)
 
 
 def joint_inputs(ctx: Context, state: TrainState, dataset):
@@ -134,7 +127,7 @@ def apply_joint(ctx: Context, state: TrainState, g_grads, d_grads, g_state, d_st
 def _joint_finish(ctx, state, j: Joint, p: Players, g_grads, d_grads, perm, **changes):
     """``finish`` for the joint schemes: losses and logits at the current point, norms of the gradients
     applied; G's gradient came from the D before this step's update (D's update count then)."""
-    outs = GOut(j.g_loss, optax.tree.norm(g_grads)), DOut(j.d_loss, j.logits, optax.tree.norm(d_grads))
+    outs = DOut(j.d_loss, j.logits, optax.tree.norm(d_grads)), GOut(j.g_loss, optax.tree.norm(g_grads))
     p = p._replace(finite=p.finite & all_finite(j.d_loss, j.g_loss))
     changes |= {"data_index": state.data_index + 1, "data_perm": perm}
     return finish(state, p, *outs, state.d_opt_state.count, **changes)
@@ -154,12 +147,11 @@ def extragradient_step(ctx: Context, state: TrainState, dataset):
     (same minibatch, z and dropout masks). The look-ahead's optimizer state is dropped: each optimizer
     moves once per step; the model states are the current point's passes'."""
     perm, batch, keys = joint_inputs(ctx, state, dataset)
-    count = state.d_opt_state.count
     j = joint_gradients_at(ctx, state, batch, keys)
     look_g, _ = apply_updates(ctx.setup.g_tx, j.g_grads, state.g_opt_state, state.g_params)
     look_d, _ = apply_updates(ctx.setup.d_tx, j.d_grads, state.d_opt_state, state.d_params)
     look_d = options.after_d_update(ctx.config, look_d)
-    ahead = joint_gradients(ctx, look_g, look_d, state.g_state, state.d_state, batch, keys, count)
+    ahead = joint_gradients(ctx, players(state)._replace(g_params=look_g, d_params=look_d), batch, keys)
     finite = all_finite(ahead.d_loss, ahead.g_loss)
     p = apply_joint(ctx, state, ahead.g_grads, ahead.d_grads, j.g_state, j.d_state, finite)
     return _joint_finish(ctx, state, j, p, ahead.g_grads, ahead.d_grads, perm)
@@ -200,7 +192,7 @@ def alternating_step(ctx: Context, state: TrainState, dataset):
 
     def g_updates(p, x_real, y):
         for j in range(config.g_steps):
-            p, g_out = g_update(ctx, p, y, x_real, g_keys[j])
+            p, g_out = g_update(ctx, p, x_real, y, g_keys[j])
         return p, g_out
 
     if config.order == "g_first":
@@ -213,7 +205,7 @@ def alternating_step(ctx: Context, state: TrainState, dataset):
         d_at_g = p.d_opt_state.count
         p, g_out = g_updates(p, *batches[-1])
     return finish(
-        state, p, g_out, d_out, d_at_g, data_index=state.data_index + config.d_steps, data_perm=perm
+        state, p, d_out, g_out, d_at_g, data_index=state.data_index + config.d_steps, data_perm=perm
     )
 
 

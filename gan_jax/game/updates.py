@@ -225,7 +225,7 @@ def g_objective(ctx: Context, g_params, g_state, d, z, y, x_real, keys):
     return ctx.game.g_loss(real_logits=real_logits, fake_logits=fake_logits), g_state
 
 
-def g_update(ctx: Context, p: Players, y, x_real, key) -> tuple[Players, GOut]:
+def g_update(ctx: Context, p: Players, x_real, y, key) -> tuple[Players, GOut]:
     """One G update on fresh z through the current D, then the G EMA (``options.after_g_update``)."""
     k_z, k_drop = jax.random.split(key)
     keys = (k_drop, jax.random.fold_in(key, PENALTY_KEY), jax.random.fold_in(key, UNROLL_KEY))
@@ -261,7 +261,7 @@ def step_key(state: TrainState):
     return jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
 
 
-def finish(state: TrainState, p: Players, g_out: GOut, d_out: DOut, d_updates_at_g, **changes):
+def finish(state: TrainState, p: Players, d_out: DOut, g_out: GOut, d_updates_at_g, **changes):
     """The next state and the flat metrics dict.
 
     The first non-finite step is recorded as logged: the count after the update. Metrics: ``d_real`` /
