@@ -96,7 +96,7 @@ def stack(states: list):
 
 def axes(state):
     """jax.vmap axes of a stacked state: 0 for every leaf but ``data_index``, which the replicas share.
-    Unbatched, it keeps the epoch-start test of ``data.next_batch_indices`` a real ``lax.cond``;
+    Unbatched, it keeps the epoch-start test of ``batches.next_batch_indices`` a real ``lax.cond``;
     batched, vmap would turn it into a select that re-sorts N keys every step."""
     return jax.tree.map(lambda _: 0, state).replace(data_index=None)
 

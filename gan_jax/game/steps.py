@@ -1,7 +1,7 @@
 """The update schemes: pure steps ``step(state, data) -> (state, metrics)`` built from the one-player
 updates of gan_jax/game/updates.py.
 
-A step draws its own minibatch (``data.next_batch_indices`` at ``state.data_index``) and noise
+A step draws its own minibatch (``batches.next_batch_indices`` at ``state.data_index``) and noise
 (``fold_in(rng, step)``), so N steps fuse into one dispatch as ``lax.scan(step, state, ...)``.
 
 - ``simultaneous``: both gradients at the same point from one minibatch (the 2014 code);
