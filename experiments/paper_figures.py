@@ -44,11 +44,13 @@ def main(argv):
     z_dim = config.model.z_dim
     step = int(state.step)
 
-    samples = evaluate.draw_samples(setup, steps.sampling_variables(state), key, 30, z_dim)
+    samples = evaluate.draw_samples(setup, steps.sampling_variables(state), key, 30, config.model)
     fig2 = figures.nearest_neighbour_grid(samples, x_train, rows=5, cols=6)
     images.save_png(os.path.join(_OUT.value, f"figure2_step{step}{tag}.png"), fig2)
 
-    ends = np.asarray(models.sample_noise(jax.random.fold_in(key, 1), 10, z_dim))
+    ends = np.asarray(
+        models.sample_noise(jax.random.fold_in(key, 1), 10, z_dim, **models.noise_kwargs(config.model))
+    )
     z = np.concatenate([figures.interpolation_z(ends[2 * i], ends[2 * i + 1], 10) for i in range(5)])
     line = np.asarray(steps.make_sampler(setup)(steps.sampling_variables(state), z))
     images.save_png(os.path.join(_OUT.value, f"figure3_step{step}{tag}.png"), images.grid(line, 5, 10))

@@ -153,6 +153,9 @@ def model_config(name: str) -> ml_collections.ConfigDict:
     m = ml_collections.ConfigDict()
     m.name = name
     m.z_dim = 100
+    # G's noise (networks/models.py sample_noise): 'uniform', 'normal' or 'spherical' (the 2014 code's)
+    m.noise = "uniform"
+    m.noise_scale = 0.0  # uniform's half-width, normal's std, the sphere's radius; 0: sqrt 3, 1, 1
     m.data_dim = 784
     m.num_classes = 0  # > 0: a conditional G and D (the paper's Sec. 7)
     m.conditioning = "concat"  # D's: 'concat' (Mirza & Osindero 2014) or 'projection' (Miyato 2018)

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist
+from gan_jax import config as config_lib
 from gan_jax.data import batches, mnist
 from gan_jax.errors import DataError
 from gan_jax.game import games, steps
@@ -170,7 +171,9 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
 
 def test_grid_is_class_by_row_with_a_shared_z_per_column():
     labels = outputs.grid_labels(K)
-    z = outputs.grid_noise(jax.random.PRNGKey(0), K, 4)
+    model = config_lib.model_config("paper_mlp")
+    model.num_classes, model.z_dim = K, 4
+    z = outputs.grid_noise(jax.random.PRNGKey(0), model)
     np.testing.assert_array_equal(labels.reshape(10, 10), np.repeat(np.arange(10)[:, None], 10, axis=1))
     z = np.asarray(z).reshape(10, 10, 4)
     np.testing.assert_array_equal(z, np.broadcast_to(z[:1], z.shape))

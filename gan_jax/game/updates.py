@@ -88,7 +88,10 @@ def real_batch(ctx: Context, rng, perm, counter, dataset):
 
 
 def noise(ctx: Context, key):
-    return _place(ctx, models.sample_noise(key, samples_per_batch(ctx.config), ctx.config.model.z_dim))
+    m = ctx.config.model
+    return _place(
+        ctx, models.sample_noise(key, samples_per_batch(ctx.config), m.z_dim, **models.noise_kwargs(m))
+    )
 
 
 def samples_per_batch(config) -> int:

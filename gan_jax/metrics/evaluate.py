@@ -139,7 +139,7 @@ def sample_labels(num: int, num_classes: int) -> np.ndarray | None:
 
 
 def draw_samples(
-    setup, g_variables, key, num: int, z_dim: int, batch_size: int = 1000, labels=None
+    setup, g_variables, key, num: int, model_config, batch_size: int = 1000, labels=None
 ) -> np.ndarray:
     """``num`` fair samples x = G(z) [num, data_dim] float32 of G in eval mode with ``g_variables``
     (``steps.sampling_variables(state)``); batch i uses z from fold_in(key, i). A conditional G takes
@@ -147,7 +147,9 @@ def draw_samples(
     sampler = steps.make_sampler(setup)
     out = []
     for i, start in enumerate(range(0, num, batch_size)):
-        z = models.sample_noise(jax.random.fold_in(key, i), batch_size, z_dim)
+        z = models.sample_noise(
+            jax.random.fold_in(key, i), batch_size, model_config.z_dim, **models.noise_kwargs(model_config)
+        )
         y = None
         if labels is not None:  # padded to a full batch: one compiled shape
             y = np.resize(np.asarray(labels[start : start + batch_size], np.int32), batch_size)
@@ -162,7 +164,7 @@ def draw_eval_samples(setup, state, config, num: int) -> tuple[np.ndarray, np.nd
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
     labels = sample_labels(num, models.num_classes(config.model))
     variables = steps.sampling_variables(state)
-    return draw_samples(setup, variables, key, num, config.model.z_dim, labels=labels), labels
+    return draw_samples(setup, variables, key, num, config.model, labels=labels), labels
 
 
 def toy_metrics(samples, data_config) -> dict:

@@ -38,12 +38,13 @@ def grid_labels(num_classes: int, rows: int = GRID, cols: int = GRID) -> np.ndar
     return np.repeat(np.arange(rows) % num_classes, cols).astype(np.int32)
 
 
-def grid_noise(key, num_classes: int, z_dim: int, rows: int = GRID, cols: int = GRID):
+def grid_noise(key, model_config, rows: int = GRID, cols: int = GRID):
     """The grid's fixed z: rows*cols draws; conditional, one z per column shared by every row (each
     column then shows one "style" across the classes)."""
-    if not num_classes:
-        return models.sample_noise(key, rows * cols, z_dim)
-    return jax.numpy.tile(models.sample_noise(key, cols, z_dim), (rows, 1))
+    m = model_config
+    if not models.num_classes(m):
+        return models.sample_noise(key, rows * cols, m.z_dim, **models.noise_kwargs(m))
+    return jax.numpy.tile(models.sample_noise(key, cols, m.z_dim, **models.noise_kwargs(m)), (rows, 1))
 
 
 class Outputs:
@@ -59,10 +60,10 @@ class Outputs:
         self.writers = []
         self.sampler = steps.make_sampler(setup)
         self.critic = jax.jit(lambda variables, x: setup.discriminator.apply(variables, x, train=False))
-        classes, z_dim = models.num_classes(config.model), config.model.z_dim
-        image = models.image_shape(config.model) is not None
+        m, classes = config.model, models.num_classes(config.model)
+        image = models.image_shape(m) is not None
         self.fixed_z = [
-            grid_noise(key, classes, z_dim) if image else models.sample_noise(key, 1000, z_dim)
+            grid_noise(key, m) if image else models.sample_noise(key, 1000, m.z_dim, **models.noise_kwargs(m))
             for key in (jax.random.fold_in(v.rng, SAMPLE_STREAM) for v in replicas.views(state, self.count))
         ]
         self.fixed_labels = grid_labels(classes)

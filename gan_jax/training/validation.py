@@ -37,6 +37,7 @@ def validate(config) -> None:
             f"unknown dataset {config.data.name!r}; choose one of: {', '.join(config_lib.DATASETS)}"
         )
     models.build_models(config)  # unknown model, dtype, conv_impl, d_norm or conditioning
+    _check_noise(config.model)
     optimizers.make_optimizer(config.optim, 1)
     optimizers.g_optim(config)
     replicas.replica_hparams(config)
@@ -61,6 +62,18 @@ def _check_processes(config) -> None:
         )
     if jax.process_count() > 1 and config.on_collapse == "stop":
         raise ConfigError("config.on_collapse=stop is decided on host 0 alone: use 'warn' with several hosts")
+
+
+def _check_noise(model_config) -> None:
+    if model_config.noise not in models.NOISES:
+        raise ConfigError(
+            f"unknown config.model.noise {model_config.noise!r}; choose one of: {', '.join(models.NOISES)}"
+        )
+    scale = float(model_config.noise_scale)
+    if not (np.isfinite(scale) and scale >= 0):
+        raise ConfigError(
+            f"config.model.noise_scale must be finite and >= 0 (0: the noise's own), got {scale}"
+        )
 
 
 def _choice(config, name: str, choices) -> None:
