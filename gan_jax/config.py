@@ -54,6 +54,9 @@ def get_config() -> ml_collections.ConfigDict:
     # XLA options of the training step's compilation, a JSON object, e.g.
     # '{"xla_gpu_enable_command_buffer": "FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL"}'
     c.xla_options = ""
+    # float32 matrix products and convolutions: 'highest' (full float32 on every backend, as the paper
+    # computed), 'high' (TF32 / bf16x3) or 'default' (the backend's: bf16 on TPU, TF32 on recent GPUs)
+    c.matmul_precision = "highest"
     # Seeds seed, ..., seed + R - 1 trained together in one program; outputs in workdir/replica_<r>/.
     c.num_replicas = 1
     # 'vmap' (one batched program), 'loop' (each replica in turn inside the program), 'auto' (loop for

@@ -16,6 +16,7 @@ from gan_jax.game import replicas
 from gan_jax.game.state import create_state, make_setup
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
+from gan_jax.training import precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
 
 
@@ -72,8 +73,10 @@ def draw_workdir(workdir: str, config, num: int) -> tuple[dict | None, list[Draw
     setup, state = restore_generator(workdir, config, mean, num_train)
     count = replicas.num_replicas(config)
     drawn = []
-    for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
-        drawn.append(Drawn(*evaluate.draw_eval_samples(setup, view, config, num), int(view.step), out_dir))
+    with precision.scope(config):
+        for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+            samples, labels = evaluate.draw_eval_samples(setup, view, config, num)
+            drawn.append(Drawn(samples, labels, int(view.step), out_dir))
     return splits, drawn
 
 

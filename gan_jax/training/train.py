@@ -19,7 +19,7 @@ from gan_jax.game import replicas
 from gan_jax.game.state import TrainState, create_state, make_setup
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
-from gan_jax.training import parallel, validation, workdir
+from gan_jax.training import parallel, precision, validation, workdir
 from gan_jax.training.jitting import make_train_step
 from gan_jax.training.outputs import Outputs
 from gan_jax.training.run_checkpoints import Checkpoints
@@ -60,7 +60,8 @@ def train(config, workdir_path: str) -> TrainState:
     path = workdir.prepare(workdir_path)
     # one process trains in a workdir at a time (with several hosts, host 0 holds the lock)
     with workdir.lock(path) if jax.process_index() == 0 else contextlib.nullcontext():
-        return _train(config, path)
+        with precision.scope(config):
+            return _train(config, path)
 
 
 def _train(config, path: str) -> TrainState:

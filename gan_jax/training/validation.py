@@ -11,7 +11,7 @@ from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.game import games, optimizers, options, replicas, steps
 from gan_jax.networks import models
-from gan_jax.training import collapse
+from gan_jax.training import collapse, precision
 
 NONFINITE = ("stop", "freeze")
 POSITIVE = ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps")
@@ -38,6 +38,7 @@ def validate(config) -> None:
         )
     models.build_models(config)  # unknown model, dtype, conv_impl, d_norm or conditioning
     _check_noise(config.model)
+    precision.check(config)
     optimizers.make_optimizer(config.optim, 1)
     optimizers.g_optim(config)
     replicas.replica_hparams(config)
