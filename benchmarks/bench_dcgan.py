@@ -1,9 +1,8 @@
 r"""Steps/s of the DCGAN-28 MNIST step (experiments/configs/dcgan_mnist.py: batch 64, alternating, Adam):
 gan_jax's canonical-layout convolution gradients (``model.conv_impl='canonical'``,
-gan_jax/networks/convolution.py)
-against lax's own autodiff of the same convolutions (``'lax'``, what gan_jax ran before),
-``num_replicas`` seeds looped or vmapped, and the PyTorch eager model of benchmarks/torch_dcgan.py
-(``--torch``; torch is the optional ``bench`` extra), side by side in one process.
+gan_jax/networks/convolution.py) against lax's own autodiff of the same convolutions (``'lax'``, what gan_jax
+ran before), ``num_replicas`` seeds looped or vmapped, and the PyTorch eager model of
+benchmarks/torch_dcgan.py (``--torch``; torch is the optional ``bench`` extra), side by side in one process.
 
 Run:
   python -m benchmarks.bench_dcgan --steps_per_call=1,5 --replicas=3 --windows=3

@@ -1,8 +1,7 @@
 r"""gan_jax as a library: build a config, the models and the train state, step a few times, sample.
 
-The same pieces launch.py's training loop uses
-(gan_jax/training/train.py adds checkpoints, logging, samples and
-evaluation around them). A small version of the paper's MNIST model, seconds on a CPU:
+The same pieces launch.py's training loop uses (gan_jax/training/train.py adds checkpoints, logging, samples
+and evaluation around them). A small version of the paper's MNIST model, seconds on a CPU:
 
   python examples/train_from_python.py --num_steps=50 --out=/tmp/samples.png
 """

@@ -1,6 +1,5 @@
-r"""The game Jacobian's leading eigenvalues along a simultaneous and an alternating run of the paper's
-MNIST model (same seed), beside the saturation trap's signs
-(gan_jax/analysis/spectrum.py, experiments/DYNAMICS.md).
+r"""The game Jacobian's leading eigenvalues along a simultaneous and an alternating run of the paper's MNIST
+model (same seed), beside the saturation trap's signs (gan_jax/analysis/spectrum.py, experiments/DYNAMICS.md).
 
 Trains both runs through launch.py (skipped when a workdir already holds the last step), then for each
 checkpoint computes ``spectrum.spectrum_at`` (k Arnoldi products J u and two restarts for the rightmost

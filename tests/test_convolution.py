@@ -1,6 +1,5 @@
-"""gan_jax/networks/convolution.py: the canonical-layout convolution gradients (first and second
-order) against
-lax's autodiff in float64, the transposed convolution written as an input-dilated one, the compiled
+"""gan_jax/networks/convolution.py: the canonical-layout convolution gradients (first and second order)
+against lax's autodiff in float64, the transposed convolution written as an input-dilated one, the compiled
 WGAN-GP DCGAN step's convolutions (all in the layout XLA's CPU backend runs with its library kernels),
 and replicas looped or vmapped."""
 

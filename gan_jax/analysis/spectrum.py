@@ -5,14 +5,13 @@ both players' gradients, consensus included when ``config.reg.consensus`` > 0) a
 flattened parameters theta = (theta_G, theta_D), at one FIXED minibatch, noise z and dropout masks, the
 model states held fixed: a deterministic map R^n -> R^n. Gradient descent moves along -v.
 
-Sign convention. The eigenvalues reported are those of J = d(-v)/d theta, the Jacobian of the descent
-field w = -v, which is the field of Mescheder, Nowozin & Geiger 2017 ("The Numerics of GANs": their v
-is the players' ascent directions of the payoffs they maximise) and of
-``gan_jax.analysis.dirac``. Simultaneous
-steps theta <- theta + h w(theta) have the linearised map I + h J at a fixed point, with eigenvalues
-1 + h lambda: they converge locally for small enough h if every eigenvalue of J has Re(lambda) < 0 (the
-paper's corollary), and a step h needs |1 + h lambda| < 1, i.e. h < 2 |Re lambda| / |lambda|^2, for every
-lambda; an eigenvalue with Re(lambda) > 0 is a direction that gradient flow leaves at any step size.
+Sign convention. The eigenvalues reported are those of J = d(-v)/d theta, the Jacobian of the descent field w
+= -v, which is the field of Mescheder, Nowozin & Geiger 2017 ("The Numerics of GANs": their v is the players'
+ascent directions of the payoffs they maximise) and of ``gan_jax.analysis.dirac``. Simultaneous steps theta <-
+theta + h w(theta) have the linearised map I + h J at a fixed point, with eigenvalues 1 + h lambda: they
+converge locally for small enough h if every eigenvalue of J has Re(lambda) < 0 (the paper's corollary), and a
+step h needs |1 + h lambda| < 1, i.e. h < 2 |Re lambda| / |lambda|^2, for every lambda; an eigenvalue with
+Re(lambda) > 0 is a direction that gradient flow leaves at any step size.
 
 Arnoldi (``arnoldi``) needs only products J u, one forward-over-reverse pass each (``jvp``); its Ritz
 values converge first to the eigenvalues on the outer edge of the spectrum. A shift J + sigma I does not
@@ -176,11 +175,10 @@ def leading_eigenvalues(
 
 def trap_signs(ctx: Context, state, batch, keys) -> dict:
     """The saturation trap's signs at ``state`` on the fixed batch (gan_jax/training/collapse.py), as arrays:
-    G's
-    and D's gradient norms and ``v_norm`` = ||v||, D's mean sigmoid on the real and the fake batch
-    (``d_real``, ``d_fake``), and ``saturation``: the mean over G's output pixels of x (1 - x), the
-    sigmoid's derivative at G's output, which falls to 0 as G's logits saturate (meaningful only for a
-    sigmoid output; ``spectrum_at`` drops what does not apply)."""
+    G's and D's gradient norms and ``v_norm`` = ||v||, D's mean sigmoid on the real and the fake batch
+    (``d_real``, ``d_fake``), and ``saturation``: the mean over G's output pixels of x (1 - x), the sigmoid's
+    derivative at G's output, which falls to 0 as G's logits saturate (meaningful only for a sigmoid output;
+    ``spectrum_at`` drops what does not apply)."""
     _, y, z = batch
     j = steps.joint_gradients_at(ctx, state, batch, keys)
     x_fake = g_forward(ctx, state.g_params, state.g_state, z, y)[0]

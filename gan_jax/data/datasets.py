@@ -87,11 +87,10 @@ def train_size(data_config) -> int:
 
 
 def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
-    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``mnist.load_mnist``),
-    StackedMNIST (see
-    ``gan_jax.data.stacked_mnist.load``), CIFAR-10 or CelebA
-    (see ``load_tfds_images``; ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count,
-    ``rows`` = [first, end) reads those training rows alone), or a toy.
+    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``mnist.load_mnist``), StackedMNIST
+    (see ``gan_jax.data.stacked_mnist.load``), CIFAR-10 or CelebA (see ``load_tfds_images``;
+    ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count, ``rows`` = [first, end) reads
+    those training rows alone), or a toy.
 
     Toy training sets are ``num_train`` float32 draws from ``gan_jax.data.toys`` under ``data_config.seed``
     (fixed data, like MNIST; the run's seed shuffles it); their labels are zeros.

@@ -1,7 +1,6 @@
-"""StackedMNIST, the 1,000-mode benchmark (Metz et al. 2017; VEEGAN, Srivastava et al. 2017, Table 2;
-PacGAN, Lin et al. 2018, Table 2): three MNIST digits stacked as the R, G and B channels of one 28x28
-image; its mode is the triple of classes the shipped classifier
-(gan_jax/metrics/classifier.py) gives the channels.
+"""StackedMNIST, the 1,000-mode benchmark (Metz et al. 2017; VEEGAN, Srivastava et al. 2017, Table 2; PacGAN,
+Lin et al. 2018, Table 2): three MNIST digits stacked as the R, G and B channels of one 28x28 image; its mode
+is the triple of classes the shipped classifier (gan_jax/metrics/classifier.py) gives the channels.
 
 **Data.** Row i of the training set stacks the MNIST training digits ``idx[i, 0..2]`` as its channels, with
 ``idx = default_rng(seed).integers(0, 50_000, (num_train, 3))``: triples drawn uniformly with replacement

@@ -48,9 +48,8 @@ class DCGANGenerator(nn.Module):
             side[0] * side[1] * self.channels[0], use_bias=False, kernel_init=dcgan_normal, dtype=self.dtype
         )
         h = nn.relu(layers.batch_norm(train)(dense(z).reshape(-1, *side, self.channels[0])))
-        # nn.ConvTranspose(4x4, stride 2, 'SAME') written as the convolution it is (input dilated by 2),
-        # so that its gradients take
-        # gan_jax.networks.convolution's fast CPU layout; the same parameters and math
+        # nn.ConvTranspose(4x4, stride 2, 'SAME') written as the convolution it is (input dilated by 2), so
+        # that its gradients take gan_jax.networks.convolution's fast CPU layout; the same parameters and math
         conv = functools.partial(
             nn.Conv,
             kernel_size=(4, 4),

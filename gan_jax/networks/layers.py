@@ -1,7 +1,6 @@
-"""The layers and helpers G and D share (gan_jax/networks/models.py's MLPs,
-gan_jax/networks/dcgan.py's convolutional
-pairs): pylearn2's uniform init, maxout, spectral norm, minibatch standard deviation, batch norm, and
-the conditional pieces (one-hot labels, the projection discriminator's class term)."""
+"""The layers and helpers G and D share (gan_jax/networks/models.py's MLPs, gan_jax/networks/dcgan.py's
+convolutional pairs): pylearn2's uniform init, maxout, spectral norm, minibatch standard deviation, batch
+norm, and the conditional pieces (one-hot labels, the projection discriminator's class term)."""
 
 import functools
 from typing import Any
@@ -13,8 +12,8 @@ import jax.numpy as jnp
 from gan_jax.errors import ConfigError
 from gan_jax.networks import convolution
 
-# the DCGAN convolutions' gradients:
-# gan_jax.networks.convolution's canonical-layout ones, or lax's own autodiff
+# the DCGAN convolutions' gradients: gan_jax.networks.convolution's canonical-layout ones, or lax's own
+# autodiff
 CONV_IMPLS = {"canonical": convolution.conv_general_dilated, "lax": jax.lax.conv_general_dilated}
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
