@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from gan_jax import config as config_lib  # noqa: E402
 from gan_jax.data import datasets
 from gan_jax.game import state, steps
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 from gan_jax.training import (
     images,
     jitting,
@@ -56,7 +56,7 @@ def train(num_steps: int = 20, seed: int = 0):
 
 def sample(config, setup, train_state, num: int, seed: int = 1) -> np.ndarray:
     """``num`` samples [num, 784] in [0, 1] from G in eval mode (its EMA if the config keeps one)."""
-    z = models.sample_noise(jax.random.key(seed), num, config.model.z_dim)
+    z = latent.sample_noise(jax.random.key(seed), num, config.model.z_dim)
     return np.asarray(steps.make_sampler(setup)(steps.sampling_variables(train_state), z))
 
 

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from experiments.configs import mixture1d  # noqa: E402
 from gan_jax.data import datasets
 from gan_jax.game.state import make_setup  # noqa: E402
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 from gan_jax.training import (
     figures,
     train,  # noqa: E402
@@ -48,7 +48,7 @@ def main(argv):
     x_grid = np.linspace(-4.5, 4.5, 600, dtype=np.float32)
     p_data = datasets.toy_density(config.data, x_grid)
     z_line = np.linspace(-np.sqrt(3), np.sqrt(3), 25, dtype=np.float32)[:, None]
-    z_many = models.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
+    z_many = latent.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
     stages = [int(s) for s in _STAGES.value]
     fig, axes = plt.subplots(1, len(stages), figsize=(4 * len(stages), 3.4))
     for ax, (letter, step) in zip(axes, zip("abcdefgh", stages, strict=False), strict=True):

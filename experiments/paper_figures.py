@@ -20,7 +20,7 @@ from gan_jax.game import (
     steps,  # noqa: E402
 )
 from gan_jax.metrics import evaluate
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import evaluation, figures, images
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/gan_jax/paper_mnist", "A trained MNIST run.")
@@ -49,7 +49,7 @@ def main(argv):
     images.save_png(os.path.join(_OUT.value, f"figure2_step{step}{tag}.png"), fig2)
 
     ends = np.asarray(
-        models.sample_noise(jax.random.fold_in(key, 1), 10, z_dim, **models.noise_kwargs(config.model))
+        latent.sample_noise(jax.random.fold_in(key, 1), 10, z_dim, **latent.noise_kwargs(config.model))
     )
     z = np.concatenate([figures.interpolation_z(ends[2 * i], ends[2 * i + 1], 10) for i in range(5)])
     line = np.asarray(steps.make_sampler(setup)(steps.sampling_variables(state), z))

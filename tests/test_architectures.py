@@ -21,7 +21,7 @@ from test_steps import batch_at
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
 from gan_jax.game import steps, updates
 from gan_jax.game.state import STEP_STREAM, create_train_state, make_setup
-from gan_jax.networks import dcgan, layers, models
+from gan_jax.networks import dcgan, latent, layers, models
 from gan_jax.training import checkpoints
 from gan_jax.training.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
 
@@ -76,7 +76,7 @@ def test_shapes_and_state_collections(name, spectral_norm):
 def test_output_ranges(built, name):
     """sigmoid for MNIST in [0, 1] (dcgan28), tanh for [-1, 1] (dcgan32/64), well spread inside."""
     config, setup, state, _ = built[name]
-    z = models.sample_noise(jax.random.PRNGKey(0), 4, config.model.z_dim)
+    z = latent.sample_noise(jax.random.PRNGKey(0), 4, config.model.z_dim)
     x = steps.make_sampler(setup)(steps.sampling_variables(state), z)
     low, high = models.output_range(config.model)
     assert (low, high) == ((0.0, 1.0) if name == "dcgan28" else (-1.0, 1.0))
@@ -176,7 +176,7 @@ def test_sampling_is_eval_mode_and_leaves_the_state(built, stepped):
     config, setup, _, _ = built["dcgan28"]
     _, state, _, _ = stepped["dcgan28"]
     before = jax.tree.map(np.copy, state.g_state)
-    z = models.sample_noise(jax.random.PRNGKey(5), 8, config.model.z_dim)
+    z = latent.sample_noise(jax.random.PRNGKey(5), 8, config.model.z_dim)
     sampler = steps.make_sampler(setup)
     x = sampler(steps.sampling_variables(state), z)
     np.testing.assert_allclose(x[:1], sampler(steps.sampling_variables(state), z[:1]), atol=1e-6)
@@ -202,7 +202,7 @@ def test_d_state_takes_real_then_fake_and_no_penalty_pass(built, stepped):
         return g_state, d_state
 
     x_real = batch_at(state, 0, images, config.batch_size)
-    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+    z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
     g_state, d_state = expected(state, x_real, z)
     chex.assert_trees_all_close(new.g_state, g_state, rtol=1e-5, atol=1e-7)
     chex.assert_trees_all_close(new.d_state, d_state, rtol=1e-5, atol=1e-7)

@@ -20,7 +20,7 @@ from gan_jax.errors import DataError
 from gan_jax.game import games, steps
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
 from gan_jax.metrics import classifier, evaluate
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 from gan_jax.training import outputs, validation
 
 K = 10
@@ -37,7 +37,7 @@ def conditional(name="paper_mlp", conditioning="concat", **model):
 
 def init(config, batch=6):
     gen, disc = models.build_models(config)
-    z = models.sample_noise(jax.random.PRNGKey(0), batch, config.model.z_dim)
+    z = latent.sample_noise(jax.random.PRNGKey(0), batch, config.model.z_dim)
     y = jnp.arange(batch) % K
     g_vars = gen.init(jax.random.PRNGKey(1), z, labels=y)
     x = gen.apply(g_vars, z, labels=y)
@@ -152,7 +152,7 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
     if scheme == "alternating":
         key = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)[0]
     k_z, k_real, k_fake = jax.random.split(key, 3)
-    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+    z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
     game = games.get_game(config.game)
 
     def d_loss(y):
@@ -274,7 +274,7 @@ def test_bfloat16_matmuls_keep_float32_params_and_outputs(name):
     gen, disc = models.build_models(config)
     config.model.dtype = "bfloat16"
     gen16, disc16 = models.build_models(config)
-    z = models.sample_noise(jax.random.PRNGKey(0), 8, config.model.z_dim)
+    z = latent.sample_noise(jax.random.PRNGKey(0), 8, config.model.z_dim)
     g_vars = gen.init(jax.random.PRNGKey(1), z)
     assert {p.dtype for p in jax.tree.leaves(gen16.init(jax.random.PRNGKey(1), z))} == {jnp.dtype("float32")}
     x, x16 = gen.apply(g_vars, z), gen16.apply(g_vars, z)

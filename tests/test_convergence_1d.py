@@ -7,7 +7,7 @@ from absl import logging
 
 from experiments.configs import mixture1d
 from gan_jax.game.state import make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import train
 
 MEAN, STD = 1.0, 0.7
@@ -30,6 +30,6 @@ def test_converged_1d_run_has_d_one_half_and_matches_the_data(tmp_path):
     d = jax.nn.sigmoid(setup.discriminator.apply({"params": state.d_params}, x, train=False))
     assert float(np.abs(np.asarray(d) - 0.5).max()) < 0.15
 
-    z = models.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
+    z = latent.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
     g = np.asarray(setup.generator.apply({"params": state.g_params}, z))[:, 0]
     assert abs(g.mean() - MEAN) < 0.1 and abs(g.std() - STD) < 0.1

@@ -7,7 +7,7 @@ from conftest import tiny_config, tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, paper_mnist
 from gan_jax.game.state import create_state, create_train_state, make_setup
-from gan_jax.networks import layers, models
+from gan_jax.networks import latent, layers, models
 
 
 def paper_models():
@@ -16,7 +16,7 @@ def paper_models():
 
 def test_generator_shapes_range_and_init():
     gen, _ = paper_models()
-    z = models.sample_noise(jax.random.PRNGKey(0), 7, 100)
+    z = latent.sample_noise(jax.random.PRNGKey(0), 7, 100)
     params = gen.init(jax.random.PRNGKey(1), z)["params"]
     x = gen.apply({"params": params}, z)
     chex.assert_shape(x, (7, 784))
@@ -29,7 +29,7 @@ def test_generator_shapes_range_and_init():
 
 
 def test_noise_is_uniform_with_unit_variance():
-    z = models.sample_noise(jax.random.PRNGKey(0), 4000, 100)
+    z = latent.sample_noise(jax.random.PRNGKey(0), 4000, 100)
     assert float(jnp.abs(z).max()) <= np.sqrt(3.0)
     assert abs(float(z.var()) - 1.0) < 0.01 and abs(float(z.mean())) < 0.01
 

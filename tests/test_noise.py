@@ -6,12 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import tiny_config
+from scipy.stats import truncnorm
 
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
 from gan_jax.game import games, updates
 from gan_jax.game.state import make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import validation
 
 N, DIM = 200_000, 5
@@ -19,12 +20,12 @@ KEY = jax.random.PRNGKey(3)
 
 
 def draws(noise, scale=0.0, dim=DIM):
-    return np.asarray(models.sample_noise(KEY, N, dim, noise, scale), np.float64)
+    return np.asarray(latent.sample_noise(KEY, N, dim, noise, scale), np.float64)
 
 
 def test_the_default_is_the_paper_models_uniform_draw_bit_for_bit():
     want = jax.random.uniform(KEY, (N, DIM), jnp.float32, -np.sqrt(3.0), np.sqrt(3.0))
-    np.testing.assert_array_equal(models.sample_noise(KEY, N, DIM), want)
+    np.testing.assert_array_equal(latent.sample_noise(KEY, N, DIM), want)
     assert config_lib.model_config("paper_mlp").noise == "uniform"
 
 
@@ -79,3 +80,33 @@ def test_an_old_config_without_the_field_keeps_the_uniform_noise():
     del saved["model"]["noise"], saved["model"]["noise_scale"]
     config = config_lib.upgrade(saved)
     assert (config.model.noise, config.model.noise_scale) == ("uniform", 0.0)
+
+
+def test_spherical_interpolation_keeps_its_plane_and_angular_speed():
+    k0, k1 = jax.random.split(KEY)
+    z0, z1 = (np.asarray(jax.random.normal(k, (50,)), np.float64) for k in (k0, k1))
+    path = np.asarray(latent.interpolate(jnp.asarray(z0), jnp.asarray(z1), 9, "normal"), np.float64)
+    np.testing.assert_allclose(path[[0, -1]], [z0, z1], atol=1e-5)
+    r0, r1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linspace(r0, r1, 9), rtol=1e-5)
+    basis = np.linalg.qr(np.stack([z0, z1], axis=1))[0]  # the plane of z0 and z1
+    np.testing.assert_allclose(path - path @ basis @ basis.T, 0.0, atol=1e-4)
+    unit = path / np.linalg.norm(path, axis=1, keepdims=True)
+    angles = np.arccos(np.clip(np.sum(unit[1:] * unit[:-1], axis=1), -1, 1))
+    whole = np.arccos(np.dot(z0, z1) / (r0 * r1))
+    np.testing.assert_allclose(angles, whole / 8, rtol=1e-3)
+
+
+def test_uniform_interpolation_is_the_straight_line():
+    z0, z1 = jnp.full((3,), -1.5), jnp.array([1.0, 0.0, 1.5])
+    np.testing.assert_allclose(latent.interpolate(z0, z1, 3, "uniform")[1], [-0.25, -0.75, 0.0], atol=1e-7)
+
+
+def test_truncated_draws_follow_the_truncated_normal():
+    t, s = 0.7, 2.0
+    z = np.asarray(latent.sample_truncated(KEY, N, DIM, t, s), np.float64)
+    assert np.abs(z).max() <= t * s
+    want = s * s * truncnorm(-t, t).var()  # about 0.15 s^2: not the N(0, s^2) draw clipped or rescaled
+    np.testing.assert_allclose(z.var(axis=0), want, rtol=0.02)
+    with pytest.raises(ConfigError, match="> 0"):
+        latent.sample_truncated(KEY, 2, 2, 0.0)

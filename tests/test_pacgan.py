@@ -9,7 +9,7 @@ from experiments.configs import dcgan_mnist, ring
 from gan_jax.data import batches, datasets
 from gan_jax.game import games, steps, updates
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import validation
 
 
@@ -29,7 +29,7 @@ def test_d_judges_m_consecutive_samples_concatenated():
     _, idx = batches.next_batch_indices(
         jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, 64, 16
     )
-    fakes = setup.generator.apply({"params": state.g_params}, models.sample_noise(k_z, 16, 2))
+    fakes = setup.generator.apply({"params": state.g_params}, latent.sample_noise(k_z, 16, 2))
 
     def d(v):
         return setup.discriminator.apply({"params": state.d_params}, v, train=True)

@@ -29,7 +29,7 @@ from gan_jax.data import batches
 from gan_jax.game import state as state_lib
 from gan_jax.game import steps, updates
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM
-from gan_jax.networks import models
+from gan_jax.networks import latent
 
 NUM_TRAIN, BATCH, DIM, Z_DIM = 64, 16, 2, 2
 LR = 0.1  # the paper SGD's lr at update 0
@@ -170,7 +170,7 @@ def d_sub_key(state, scheme, i=0, k=1):
 def g_sub_z(state, j=0, n=1):
     """z of alternating G sub-step j."""
     k_z, _ = jax.random.split(jax.random.split(jax.random.fold_in(step_key(state), 1), n)[j])
-    return np.asarray(models.sample_noise(k_z, BATCH, Z_DIM), np.float64)
+    return np.asarray(latent.sample_noise(k_z, BATCH, Z_DIM), np.float64)
 
 
 def real_batch(state, counter):
@@ -186,7 +186,7 @@ def d_inputs(state, scheme, i=0, k=1):
     k_pen, _ = jax.random.split(jax.random.fold_in(key, updates.PENALTY_KEY))  # (penalties, their dropout)
     k_gp, k_dragan = jax.random.split(k_pen)
     k_noise, k_alpha = jax.random.split(k_dragan)
-    z = np.asarray(models.sample_noise(k_z, BATCH, Z_DIM), np.float64)
+    z = np.asarray(latent.sample_noise(k_z, BATCH, Z_DIM), np.float64)
 
     def uniform(key, shape):
         return np.asarray(jax.random.uniform(key, shape), np.float64)
@@ -419,7 +419,7 @@ def test_g_first_rasgan_g_reads_the_batch_that_d_then_takes():
     d_old = layers(state.d_params)
     z_g = g_sub_z(state)
     key = d_sub_key(state, "alternating")
-    z_d = np.asarray(models.sample_noise(jax.random.split(key, 3)[0], BATCH, Z_DIM), np.float64)
+    z_d = np.asarray(latent.sample_noise(jax.random.split(key, 3)[0], BATCH, Z_DIM), np.float64)
 
     def g_loss(x_real):
         return ras_g(d_logits(d_old, x_real), d_logits(d_old, generate(layers(state.g_params), z_g)))

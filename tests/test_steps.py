@@ -15,7 +15,7 @@ from gan_jax.data import batches
 from gan_jax.game import games, replicas, steps
 from gan_jax.game.optimizers import paper_optimizer
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import jitting, validation
 
 
@@ -62,7 +62,7 @@ def test_simultaneous_uses_pre_update_parameters(images):
     key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
     k_z, k_real, k_fake = jax.random.split(key, 3)
     x_real = batch_at(state, 0, images, config.batch_size)
-    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+    z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
     def d_obj(dp):
         x_fake = setup.generator.apply({"params": state.g_params}, z)
@@ -98,7 +98,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
         k_z, k_real, k_fake = jax.random.split(d_keys[i], 3)
         x_real = batch_at(state, i, images, config.batch_size)
         x_fake = setup.generator.apply(
-            {"params": state.g_params}, models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+            {"params": state.g_params}, latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
         )
 
         def d_obj(dp, x_real=x_real, x_fake=x_fake, k_real=k_real, k_fake=k_fake):
@@ -118,7 +118,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
     assert_update(new.d_params, state.d_params, total)
 
     k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
-    z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
+    z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
     def g_obj(gp, dp):
         x_fake = setup.generator.apply({"params": gp}, z)

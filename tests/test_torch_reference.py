@@ -17,7 +17,7 @@ from gan_jax.data import batches
 from gan_jax.game import steps
 from gan_jax.game.optimizers import hyperparams, paper_optimizer
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 
 TOL = 2e-4  # max |torch update - JAX update| / max |JAX update|, per parameter array
 G_SHAPES = [(1200, 100), (1200,), (1200, 1200), (1200,), (784, 1200), (784,)]  # torch's [out, in]
@@ -43,7 +43,7 @@ def real_batch(state, counter, images, batch):
 
 
 def noise(key, config):
-    return np.asarray(models.sample_noise(key, config.batch_size, config.model.z_dim))
+    return np.asarray(latent.sample_noise(key, config.batch_size, config.model.z_dim))
 
 
 def step_inputs(state, config, images):

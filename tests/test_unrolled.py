@@ -10,7 +10,7 @@ from gan_jax import config as config_lib
 from gan_jax.data import batches
 from gan_jax.game import games, steps
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
-from gan_jax.networks import models
+from gan_jax.networks import latent
 from gan_jax.training import validation
 
 ETA = 0.1
@@ -49,7 +49,7 @@ def hand_g_params(config, setup, state, x, unroll_steps: int):
     def sgd(params, grads):
         return jax.tree.map(lambda p, g: p - ETA * g, params, grads)
 
-    z_d, z_g = models.sample_noise(k_zd, 16, 2), models.sample_noise(k_zg, 16, 2)
+    z_d, z_g = latent.sample_noise(k_zd, 16, 2), latent.sample_noise(k_zg, 16, 2)
     d1 = sgd(state.d_params, jax.grad(d_loss)(state.d_params, gen(state.g_params, z_d)))
 
     def g_loss(g):

@@ -28,7 +28,7 @@ import optax
 from gan_jax.data import batches
 from gan_jax.game import games, optimizers, options
 from gan_jax.game.state import DATA_STREAM, STEP_STREAM, Setup, TrainState
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 
 PENALTY_KEY = 7  # fold_in index of the penalties' key
 UNROLL_KEY = 8  # fold_in index of an unrolled D's dropout keys (Unrolled GAN)
@@ -90,7 +90,7 @@ def real_batch(ctx: Context, rng, perm, counter, dataset):
 def noise(ctx: Context, key):
     m = ctx.config.model
     return _place(
-        ctx, models.sample_noise(key, samples_per_batch(ctx.config), m.z_dim, **models.noise_kwargs(m))
+        ctx, latent.sample_noise(key, samples_per_batch(ctx.config), m.z_dim, **latent.noise_kwargs(m))
     )
 
 

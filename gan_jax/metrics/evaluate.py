@@ -16,7 +16,7 @@ from gan_jax.errors import EvalError
 from gan_jax.game import steps
 from gan_jax.game.state import EVAL_STREAM
 from gan_jax.metrics import classifier, mode_metrics, sample_metrics, stacked_modes
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 
 PARZEN_SAMPLES = 10_000  # the paper's protocol: 10k generated samples
 PARZEN_VALID = 1_000  # sigma cross-validated on the first 1k validation images
@@ -147,8 +147,8 @@ def draw_samples(
     sampler = steps.make_sampler(setup)
     out = []
     for i, start in enumerate(range(0, num, batch_size)):
-        z = models.sample_noise(
-            jax.random.fold_in(key, i), batch_size, model_config.z_dim, **models.noise_kwargs(model_config)
+        z = latent.sample_noise(
+            jax.random.fold_in(key, i), batch_size, model_config.z_dim, **latent.noise_kwargs(model_config)
         )
         y = None
         if labels is not None:  # padded to a full batch: one compiled shape

@@ -37,36 +37,6 @@ from gan_jax.networks import dcgan, layers
 CONDITIONINGS = ("concat", "projection")
 
 
-NOISES = ("uniform", "normal", "spherical")  # the 2014 code's Generator.get_noise ('gaussian' is 'normal')
-
-
-def sample_noise(
-    key: jax.Array, batch: int, dim: int, noise: str = "uniform", scale: float = 0.0
-) -> jax.Array:
-    """[batch, dim] float32 draws of G's noise z (``model.noise`` and ``model.noise_scale``):
-
-    - ``uniform``: z ~ U(-a, a)^dim, a = ``scale`` or sqrt 3 (zero mean, unit variance: the 2014 MNIST
-      model's); DCGAN's and GMMN's U(-1, 1) is ``scale=1``;
-    - ``normal``: z ~ N(0, s^2 I), s = ``scale`` or 1 (the 2014 code's default ``gaussian``);
-    - ``spherical``: z = r u / ||u||, u ~ N(0, I), r = ``scale`` or 1: uniform on the sphere of radius r
-      (the 2014 code's ``spherical``, radius 1).
-    """
-    if noise == "uniform":
-        half = scale or np.sqrt(3.0)
-        return jax.random.uniform(key, (batch, dim), jnp.float32, -half, half)
-    u = jax.random.normal(key, (batch, dim), jnp.float32)
-    if noise == "normal":
-        return u * (scale or 1.0)
-    if noise == "spherical":
-        return u * ((scale or 1.0) / jnp.linalg.norm(u, axis=1, keepdims=True))
-    raise ConfigError(f"unknown noise {noise!r}; choose one of: {', '.join(NOISES)}")
-
-
-def noise_kwargs(model_config) -> dict:
-    """``sample_noise``'s ``noise`` and ``scale`` from a model config."""
-    return {"noise": model_config.noise, "scale": float(model_config.noise_scale)}
-
-
 class Generator(nn.Module):
     """x = G(z): ReLU MLP with a sigmoid output; noise enters only the bottom layer."""
 

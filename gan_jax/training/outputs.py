@@ -13,7 +13,7 @@ import numpy as np
 from gan_jax.data import datasets
 from gan_jax.game import games, replicas, steps
 from gan_jax.game.state import SAMPLE_STREAM
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 from gan_jax.training import collapse, images, metric_writers, workdir
 
 GRID = 10
@@ -43,8 +43,8 @@ def grid_noise(key, model_config, rows: int = GRID, cols: int = GRID):
     column then shows one "style" across the classes)."""
     m = model_config
     if not models.num_classes(m):
-        return models.sample_noise(key, rows * cols, m.z_dim, **models.noise_kwargs(m))
-    return jax.numpy.tile(models.sample_noise(key, cols, m.z_dim, **models.noise_kwargs(m)), (rows, 1))
+        return latent.sample_noise(key, rows * cols, m.z_dim, **latent.noise_kwargs(m))
+    return jax.numpy.tile(latent.sample_noise(key, cols, m.z_dim, **latent.noise_kwargs(m)), (rows, 1))
 
 
 class Outputs:
@@ -63,7 +63,7 @@ class Outputs:
         m, classes = config.model, models.num_classes(config.model)
         image = models.image_shape(m) is not None
         self.fixed_z = [
-            grid_noise(key, m) if image else models.sample_noise(key, 1000, m.z_dim, **models.noise_kwargs(m))
+            grid_noise(key, m) if image else latent.sample_noise(key, 1000, m.z_dim, **latent.noise_kwargs(m))
             for key in (jax.random.fold_in(v.rng, SAMPLE_STREAM) for v in replicas.views(state, self.count))
         ]
         self.fixed_labels = grid_labels(classes)

@@ -10,7 +10,7 @@ from gan_jax import config as config_lib
 from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.game import games, optimizers, options, replicas, steps
-from gan_jax.networks import models
+from gan_jax.networks import latent, models
 from gan_jax.training import collapse, precision
 
 NONFINITE = ("stop", "freeze")
@@ -66,9 +66,9 @@ def _check_processes(config) -> None:
 
 
 def _check_noise(model_config) -> None:
-    if model_config.noise not in models.NOISES:
+    if model_config.noise not in latent.NOISES:
         raise ConfigError(
-            f"unknown config.model.noise {model_config.noise!r}; choose one of: {', '.join(models.NOISES)}"
+            f"unknown config.model.noise {model_config.noise!r}; choose one of: {', '.join(latent.NOISES)}"
         )
     scale = float(model_config.noise_scale)
     if not (np.isfinite(scale) and scale >= 0):
