@@ -36,6 +36,13 @@ _METRICS = flags.DEFINE_list(
     "metrics", None, "Metric columns of the markdown and plot (default: the eval metrics and losses present)."
 )
 _OVER = flags.DEFINE_string("over", "seed", "Override to average over in the summary table.")
+_INVALID = flags.DEFINE_multi_string(
+    "invalid",
+    [],
+    "A trial directory whose numbers are not valid (repeat the flag for several): its rows are listed "
+    "apart, marked INVALID, and left out of the ranking, the summary and the figure.",
+)
+_INVALID_REASON = flags.DEFINE_string("invalid_reason", "", "Why the --invalid trials are invalid.")
 
 
 class CollectError(ValueError):
@@ -196,9 +203,23 @@ def plot(columns: list[str], rows: list[dict], metrics: list[str], over: str, pa
     plt.close(fig)
 
 
-def write_results(root: str, sort_by: str, order: str, metrics: list[str] | None, over: str) -> str:
-    """Writes results.csv, results.md and results.png under root; returns the markdown."""
+def write_results(
+    root: str,
+    sort_by: str,
+    order: str,
+    metrics: list[str] | None,
+    over: str,
+    invalid: list[str] = (),
+    invalid_reason: str = "",
+) -> str:
+    """Writes results.csv, results.md and results.png under root; returns the markdown. The rows of the
+    ``invalid`` trial directories are listed apart (marked INVALID, with ``invalid_reason``) and left out
+    of the ranking, the summary and the figure; results.csv keeps them, with ``invalid`` = True."""
     columns, rows = collect(root)
+    if unknown := [t for t in invalid if not any(r["trial"].split("/")[0] == t for r in rows)]:
+        raise CollectError(f"--invalid names no trial of {root}: {', '.join(unknown)}")
+    for r in rows:
+        r["invalid"] = r["trial"].split("/")[0] in invalid
     present = sorted({k for r in rows for k in r if is_scalar(r[k])})
     if sort_by not in present:
         raise CollectError(f"no trial has metric {sort_by!r}; --sort_by one of: {', '.join(present)}")
@@ -210,15 +231,18 @@ def write_results(root: str, sort_by: str, order: str, metrics: list[str] | None
     rows.sort(key=lambda r: sort_key(r.get(sort_by), desc))
 
     with open(os.path.join(root, "results.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, ["trial", *columns, *present])
+        writer = csv.DictWriter(f, ["trial", *columns, *present, *(["invalid"] if invalid else [])])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([r if invalid else {k: v for k, v in r.items() if k != "invalid"} for r in rows])
+    bad = [r for r in rows if r["invalid"]]
+    rows = [r for r in rows if not r["invalid"]]
 
     best, ids = "highest" if desc else "lowest", columns or ["trial"]
     text = [
         f"# Sweep results: {root}",
         "",
-        f"{len(rows)} trials, {best} {sort_by} first (last value in metrics.jsonl; eval.json when present).",
+        f"{len(rows)} trials, {best} {sort_by} first (last value in metrics.jsonl; eval.json when present)"
+        + (f"; {len(bad)} invalid rows listed apart below." if bad else "."),
         "",
         markdown([*ids, *metrics], [[r.get(k) for k in ids + metrics] for r in rows]),
     ]
@@ -228,6 +252,14 @@ def write_results(root: str, sort_by: str, order: str, metrics: list[str] | None
             f"## Mean ± std over {over}",
             "",
             markdown(*summarize(columns, rows, metrics, over, desc)),
+        ]
+    if bad:
+        text += [
+            "",
+            "## INVALID: left out of the tables above and the figure",
+            "",
+            *([invalid_reason, ""] if invalid_reason else []),
+            markdown([*ids, *metrics], [[r.get(k) for k in ids + metrics] for r in bad]),
         ]
     text = "\n".join(text) + "\n"
     with open(os.path.join(root, "results.md"), "w") as f:
@@ -242,7 +274,15 @@ def main(argv):
     try:
         if not _ROOT.value:
             raise CollectError("--root is required: the sweep's root directory")
-        text = write_results(_ROOT.value, _SORT_BY.value, _ORDER.value, _METRICS.value, _OVER.value)
+        text = write_results(
+            _ROOT.value,
+            _SORT_BY.value,
+            _ORDER.value,
+            _METRICS.value,
+            _OVER.value,
+            _INVALID.value,
+            _INVALID_REASON.value,
+        )
     except CollectError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -380,3 +380,18 @@ def test_distances_and_divergences_sort_lowest_first():
     assert len(lower) >= 4
     assert not any(collect.descending(k, "auto") for k in lower)
     assert collect.descending("parzen_ll", "auto") and collect.descending("cond_accuracy", "auto")
+
+
+def test_collect_lists_invalid_trials_apart(tmp_path):
+    for game, fcd in (("hinge", 40.0), ("wasserstein_gp", 30.0)):
+        write_trial(tmp_path, f"game={game},seed=0", [{"step": 1, "fcd": fcd}])
+    text = collect.write_results(
+        str(tmp_path), "fcd", "auto", None, "seed", ["game=wasserstein_gp,seed=0"], "batch-norm critic"
+    )
+    ranked, invalid = text.split("## INVALID")
+    assert "wasserstein_gp" not in ranked and "| hinge | 0 | 40 |" in ranked
+    assert "batch-norm critic" in invalid and "| wasserstein_gp | 0 | 30 |" in invalid
+    with open(tmp_path / "results.csv") as f:
+        assert {r["game"]: r["invalid"] for r in csv.DictReader(f)} == {"wasserstein_gp": "True", "hinge": "False"}
+    with pytest.raises(collect.CollectError, match="--invalid names no trial"):
+        collect.write_results(str(tmp_path), "fcd", "auto", None, "seed", ["game=nothing"])
