@@ -13,15 +13,13 @@ import os
 import sys
 
 import numpy as np
-from absl import app, flags
+from absl import app
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from experiments.reports import tables  # noqa: E402
 
-_WRITE = flags.DEFINE_bool("write", False, "Write the tables into BENCHMARKS.md.")
-
-DOC = "BENCHMARKS.md"
+DOC = "experiments/reports/BENCHMARKS.md"
 CPU_B = "cpu_bench/bench_steps_zen4_*.json"  # CPU-B: 2-core Zen 4, bench_steps --steps_per_call=1,10
 NO_RECORD = "no record; rerun with `{}`"
 GPU_STEPS = "python -m benchmarks.bench_steps --steps_per_call=1,100,500 --windows=3 --json_out=FILE"
@@ -70,22 +68,75 @@ def current_table() -> str:
     s = cpu_b_summary(runs)
     rep = {r["replicas"]: r for r in load("h100_bench/bench_replicas.json")["results"]}
     dcgan = load("cpu_bench/bench_dcgan.json")["results"]
-    fused = next(r for r in dcgan if r["conv_impl"] == "canonical" and r["replicas"] == 1 and r["steps_per_call"] == 5)
+    fused = next(
+        r for r in dcgan if r["conv_impl"] == "canonical" and r["replicas"] == 1 and r["steps_per_call"] == 5
+    )
     torch = next(r for r in dcgan if r["conv_impl"] == "torch eager")
     n = len(runs)
     rows = [
-        ["CPU-B (2-core Zen 4)", "paper model, 1 step a call", f"{s[1]['jax']} steps/s", f"torch eager {s[1]['torch']}",
-         f"paired **{s[1]['median']}** (median of {n} runs; {s[1]['range']})", "≥ 1.5× torch", "no (ceiling 1.66×)"],
-        ["CPU-B", "paper model, 10 steps fused", f"{s[10]['jax']} steps/s", "same",
-         f"paired **{s[10]['median']}** (median of {n} runs; {s[10]['range']})", "≥ 1.5× torch", "no"],
-        ["H200", "paper model, 100 steps fused", NO_RECORD.format(GPU_STEPS), "", "", "≥ 20× torch", "unknown"],
-        ["H100", "paper model, 500 steps fused", f"**{rep[1]['steps_per_s']:,.0f} steps/s**", "–", "–",
-         "≥ 4,000 steps/s", "no"],
-        ["H100", "8 seeds in one program (vmap)", f"**{rep[8]['model_steps_per_s']:,.0f} model-steps/s**",
-         f"one replica {rep[1]['steps_per_s']:,.0f}", f"**{rep[8]['speedup_vs_first']:.2f}×**", "≥ 4× one replica", "no"],
-        ["CPU-A (2-core EPYC)", "DCGAN-28, 5 steps fused", f"{fused['steps_per_s']:.2f} steps/s",
-         f"torch eager {torch['steps_per_s']:.2f}", f"{fused['steps_per_s'] / torch['steps_per_s']:.2f}×", "–", "–"],
-        ["CPU-A, H200", "Parzen, full protocol (10k × 10k, d = 784)", NO_RECORD.format(PARZEN), "", "", "–", "–"],
+        [
+            "CPU-B (2-core Zen 4)",
+            "paper model, 1 step a call",
+            f"{s[1]['jax']} steps/s",
+            f"torch eager {s[1]['torch']}",
+            f"paired **{s[1]['median']}** (median of {n} runs; {s[1]['range']})",
+            "≥ 1.5× torch",
+            "no (ceiling 1.66×)",
+        ],
+        [
+            "CPU-B",
+            "paper model, 10 steps fused",
+            f"{s[10]['jax']} steps/s",
+            "same",
+            f"paired **{s[10]['median']}** (median of {n} runs; {s[10]['range']})",
+            "≥ 1.5× torch",
+            "no",
+        ],
+        [
+            "H200",
+            "paper model, 100 steps fused",
+            NO_RECORD.format(GPU_STEPS),
+            "",
+            "",
+            "≥ 20× torch",
+            "unknown",
+        ],
+        [
+            "H100",
+            "paper model, 500 steps fused",
+            f"**{rep[1]['steps_per_s']:,.0f} steps/s**",
+            "–",
+            "–",
+            "≥ 4,000 steps/s",
+            "no",
+        ],
+        [
+            "H100",
+            "8 seeds in one program (vmap)",
+            f"**{rep[8]['model_steps_per_s']:,.0f} model-steps/s**",
+            f"one replica {rep[1]['steps_per_s']:,.0f}",
+            f"**{rep[8]['speedup_vs_first']:.2f}×**",
+            "≥ 4× one replica",
+            "no",
+        ],
+        [
+            "CPU-A (2-core EPYC)",
+            "DCGAN-28, 5 steps fused",
+            f"{fused['steps_per_s']:.2f} steps/s",
+            f"torch eager {torch['steps_per_s']:.2f}",
+            f"{fused['steps_per_s'] / torch['steps_per_s']:.2f}×",
+            "–",
+            "–",
+        ],
+        [
+            "CPU-A, H200",
+            "Parzen, full protocol (10k × 10k, d = 784)",
+            NO_RECORD.format(PARZEN),
+            "",
+            "",
+            "–",
+            "–",
+        ],
     ]
     return tables.markdown(["machine", "workload", "gan_jax", "reference", "ratio", "target", "met"], rows)
 
@@ -95,25 +146,42 @@ def cpu_b_table() -> str:
     for path, record in cpu_b_runs():
         jax_rows, torch = by_n(record)
         ns = sorted(jax_rows)
-        rows.append([
-            f"CPU-B, `{os.path.basename(path)}`",
-            " / ".join(map(str, ns)),
-            " / ".join(f"{jax_rows[n]['compile_s']:.1f}" for n in ns),
-            " / ".join(f"{jax_rows[n]['steps_per_s']:.1f}" for n in ns),
-            f"{torch['steps_per_s']:.1f}",
-            " / ".join(f"{jax_rows[n]['vs_torch_paired']:.2f}×" for n in ns),
-        ])
+        rows.append(
+            [
+                f"CPU-B, `{os.path.basename(path)}`",
+                " / ".join(map(str, ns)),
+                " / ".join(f"{jax_rows[n]['compile_s']:.1f}" for n in ns),
+                " / ".join(f"{jax_rows[n]['steps_per_s']:.1f}" for n in ns),
+                f"{torch['steps_per_s']:.1f}",
+                " / ".join(f"{jax_rows[n]['vs_torch_paired']:.2f}×" for n in ns),
+            ]
+        )
     rows.append(["H200", "1 / 100 / 500", "", NO_RECORD.format(GPU_STEPS), "", ""])
-    header = ["machine, record", "N (steps fused)", "compile s", "gan_jax steps/s", "torch steps/s", "paired ratio"]
+    header = [
+        "machine, record",
+        "N (steps fused)",
+        "compile s",
+        "gan_jax steps/s",
+        "torch steps/s",
+        "paired ratio",
+    ]
     return tables.markdown(header, rows)
 
 
 def replicas_table() -> str:
     rows = [
-        ["H100", r["replicas"], f"{r['steps_per_s']:,.0f}", f"{r['model_steps_per_s']:,.0f}", f"{r['speedup_vs_first']:.2f}×"]
+        [
+            "H100",
+            r["replicas"],
+            f"{r['steps_per_s']:,.0f}",
+            f"{r['model_steps_per_s']:,.0f}",
+            f"{r['speedup_vs_first']:.2f}×",
+        ]
         for r in load("h100_bench/bench_replicas.json")["results"]
     ]
-    return tables.markdown(["machine", "replicas", "steps/s (each)", "model-steps/s (all)", "against one replica"], rows)
+    return tables.markdown(
+        ["machine", "replicas", "steps/s (each)", "model-steps/s (all)", "against one replica"], rows
+    )
 
 
 def dcgan_table() -> str:
@@ -122,10 +190,19 @@ def dcgan_table() -> str:
         mode = {"loop": "looped", "vmap": "vmapped"}.get(r["replica_mode"], r["replica_mode"])
         reps = str(r["replicas"]) + (f", {mode}" if r["replicas"] > 1 else "")
         steps = "–" if r["conv_impl"] == "torch eager" else r["steps_per_call"]
-        rows.append([r["conv_impl"], reps, steps,
-                     f"{r['first_call_s']:.1f}", f"{r['steps_per_s']:.2f}", f"{r['model_steps_per_s']:.2f}"])
+        rows.append(
+            [
+                r["conv_impl"],
+                reps,
+                steps,
+                f"{r['first_call_s']:.1f}",
+                f"{r['steps_per_s']:.2f}",
+                f"{r['model_steps_per_s']:.2f}",
+            ]
+        )
     return tables.markdown(
-        ["convolution gradients", "replicas", "steps per call", "first call s", "steps/s", "model-steps/s"], rows
+        ["convolution gradients", "replicas", "steps per call", "first call s", "steps/s", "model-steps/s"],
+        rows,
     )
 
 
@@ -135,11 +212,15 @@ def bf16_speed_table() -> str:
     bf16 = next(r for r in record if r.get("dtype") == "bfloat16")
     torch = next(r for r in record if r["impl"] == "torch eager")
     t = torch["steps_per_s"]
-    rows = [[
-        "CPU-A", f"{f32['steps_per_s']:.1f} ({f32['steps_per_s'] / t:.2f}× torch)",
-        f"{bf16['steps_per_s']:.1f} ({bf16['steps_per_s'] / t:.2f}×)", f"{t:.1f}",
-        "`experiments/results/cpu_bench/bench_steps_bf16.json`",
-    ]]
+    rows = [
+        [
+            "CPU-A",
+            f"{f32['steps_per_s']:.1f} ({f32['steps_per_s'] / t:.2f}× torch)",
+            f"{bf16['steps_per_s']:.1f} ({bf16['steps_per_s'] / t:.2f}×)",
+            f"{t:.1f}",
+            "`experiments/results/cpu_bench/bench_steps_bf16.json`",
+        ]
+    ]
     return tables.markdown(["machine", "float32 steps/s", "bf16 steps/s", "torch steps/s", "record"], rows)
 
 
@@ -155,7 +236,7 @@ def get_tables() -> dict:
 
 def main(argv):
     del argv
-    tables.main(get_tables, _WRITE.value)
+    tables.main(get_tables)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@ regenerates every table and compares it with the committed block.
 import os
 import re
 
+from absl import flags
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESULTS = os.path.join(ROOT, "experiments", "results")
+WRITE = flags.DEFINE_bool("write", False, "Write the tables into their pages instead of printing them.")
 
 
 class TableError(ValueError):
@@ -64,10 +67,10 @@ def markdown(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]) + "\n"
 
 
-def main(tables_fn, argv_write: bool) -> None:
+def main(tables_fn, write_them: bool | None = None) -> None:
     """A report script's main: print its tables, or with --write put them into the docs."""
     tables = tables_fn()
-    if argv_write:
+    if WRITE.value if write_them is None else write_them:
         changed = write(tables)
         print("updated: " + (", ".join(changed) if changed else "nothing (all tables current)"))
     else:

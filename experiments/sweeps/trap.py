@@ -7,9 +7,9 @@ alternating with negative momentum (Gidel et al. 2019: heavy ball at -0.3 for bo
 replica that falls in is told by the collapse warning (gan_jax/collapse.py) in its log; collect.py
 tabulates the last rows.
 
-  python experiments/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
-  python experiments/collect.py --root=/tmp/trap
-Results: experiments/DYNAMICS.md.
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
+  python experiments/reports/collect.py --root=/tmp/trap
+Results: experiments/reports/DYNAMICS.md.
 """
 
 CONFIG = "experiments/configs/paper_mnist.py"

@@ -1,0 +1,385 @@
+r"""The mode-collapse tables and figures (experiments/reports/MODES.md) from the runs of the sweeps
+experiments/sweeps/pacgan_toys.py and experiments/sweeps/stacked_mnist.py.
+
+Each trial directory under a root is one row: its config.json names the row (dataset, game, PacGAN
+packing, unrolling, penalties), its replicas (seeds) give mean +- standard error of the last eval row of
+each replica's metrics.jsonl, and the row states its budget (the step of that eval row). The published
+rows stand beside (PACGAN_TABLE1, STACKED_PUBLISHED). Figures: the eval metrics against steps
+(mean over seeds, one line per row), each row's samples at its last eval step (seed 0: the toy
+scatter plots training drew; the StackedMNIST grids from the samples.npy of `launch.py --mode=sample`)
+and, where `launch.py --mode=evaluate` wrote an eval.json with a mode histogram, the sorted mode
+counts.
+
+  python experiments/reports/modes_report.py --toys=/tmp/pacgan_toys --stacked=/tmp/stacked_mnist \
+      --toys_long=/tmp/pacgan_long --stacked_long=/tmp/stacked_long --out=experiments/results/modes
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from experiments.configs import pacgan_ring  # noqa: E402
+from experiments.reports import tables  # noqa: E402
+from gan_jax import images, replicas  # noqa: E402
+
+_TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
+_TOYS_LONG = flags.DEFINE_string(
+    "toys_long", None, "Root of longer toy runs (the convergence curve): toys_long.md and its figures."
+)
+_STACKED = flags.DEFINE_string("stacked", None, "Root of the stacked_mnist sweep's trials.")
+_STACKED_LONG = flags.DEFINE_string(
+    "stacked_long", None, "Root of longer StackedMNIST runs: stacked_mnist_long.md and its figures."
+)
+_MAX_STEP = flags.DEFINE_integer(
+    "max_step",
+    None,
+    "Only eval rows up to this step (rows of unequal budgets compared at one); "
+    "the files are then named <name>_to_<max_step>.*",
+)
+_OUT = flags.DEFINE_string("out", "experiments/results/modes", "Directory for the tables and figures.")
+_WRITE_DOCS = flags.DEFINE_bool(
+    "write_docs",
+    False,
+    "Only remake the tables (MODES.md's and experiments/results/modes/*.md) from the committed runs "
+    "under experiments/results/modes/runs; no figures.",
+)
+
+TOY_METRICS = ("modes_covered", "high_quality", "reverse_kl")
+STACKED_METRICS = ("modes_covered", "reverse_kl")
+# Published rows, (mean, standard error) or a single value; None where the paper gives none.
+# PacGAN Table 1 (Lin et al. 2018; 10 trials, +- s.e.), 400 epochs of 100,000 points at batch 100.
+PACGAN_TABLE1 = {
+    "ring": {
+        "GAN": ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+        "PacGAN2": ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+        "PacGAN3": ((7.8, 0.1), (97.7, 0.3), (0.10, 0.02)),
+        "PacGAN4": ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02)),
+    },
+    "grid": {
+        "GAN": ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+        "PacGAN2": ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+        "PacGAN3": ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
+        "PacGAN4": ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
+    },
+}
+# StackedMNIST (modes of 1,000, KL(q || uniform)); 26,000 samples in each paper.
+STACKED_PUBLISHED = (
+    ("VEEGAN Table 2: DCGAN", (99, None), (3.4, None)),
+    ("VEEGAN Table 2: Unrolled GAN", (48.7, None), (4.32, None)),
+    ("VEEGAN Table 2: VEEGAN", (150, None), (2.95, None)),
+    ("PacGAN Table 2: DCGAN (10 trials)", (78.9, 6.5), (4.50, 0.127)),
+    ("PacGAN Table 2: PacDCGAN2 (10 trials)", (1000, None), (0.06, 0.003)),
+    ("R3GAN ablation: GAN + R1 + R2", (693, None), (0.927, None)),
+    ("R3GAN ablation: RpGAN + R1 + R2", (1000, None), (0.078, None)),
+)
+
+
+class ReportError(ValueError):
+    """A root without the runs the report needs; the message is one line."""
+
+
+def mean_se(values) -> tuple[float | None, float | None]:
+    """Mean and standard error (sample std / sqrt(n); 0 for one value) in float64; (None, None) when a
+    value is None (a seed's reverse KL is undefined when it drew no high-quality sample)."""
+    if any(x is None for x in values):
+        return None, None
+    v = np.asarray(values, np.float64)
+    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return float(v.mean()), se
+
+
+def fmt(pair, digits: int = 2) -> str:
+    mean, se = pair
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f}" + (f" ± {se:.{digits}f}" if se else "")
+
+
+def row_label(config: dict) -> str:
+    """The row's name from its config: the game, then PacGAN packing, unrolling, D's minibatch-std
+    feature and the R1/R2 penalties."""
+    parts = ["RpGAN" if config["game"] == "relativistic_pairing" else "GAN"]
+    if config["game"] not in ("nonsaturating", "relativistic_pairing"):
+        parts[0] = config["game"]
+    if config.get("pack", 1) > 1:
+        parts = [f"PacGAN{config['pack']}"] if parts == ["GAN"] else parts + [f"pack {config['pack']}"]
+    if config.get("unroll_steps", 0):
+        parts.append(f"unrolled {config['unroll_steps']}")
+    if config["model"].get("d_minibatch_std"):
+        parts.append("minibatch std")
+    reg = config["reg"]
+    for name in ("r1", "r2"):
+        if reg[f"{name}_gamma"]:
+            parts.append(f"{name.upper()} γ={reg[f'{name}_gamma']:g}")
+    if config["model"].get("d_norm") == "none" and not (reg["r1_gamma"] or reg["r2_gamma"]):
+        parts.append("D unnormalised")
+    return " + ".join(parts) + toy_protocol_note(config)
+
+
+def toy_protocol_note(config: dict) -> str:
+    """For a 2-D toy row, how its training differs from PacGAN's code as experiments/configs/pacgan_ring.py
+    sets it (its update scheme and weight std), e.g. ' (alternating, LeCun init)'; '' when it does not
+    (or for images)."""
+    if config["model"]["name"] != "mlp":
+        return ""
+    pacgan = pacgan_ring.get_config()
+    notes = [config["update_scheme"]] if config["update_scheme"] != pacgan.update_scheme else []
+    std = config["model"].get("init_std", 0.0)  # runs from before the field: flax's LeCun normal
+    if std != pacgan.model.init_std:
+        notes.append(f"init N(0, {std:g}²)" if std else "LeCun init")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def eval_history(replica_dir: str, metric: str, max_step: int | None = None) -> list[dict]:
+    """The eval rows (those with ``metric``) of a replica's metrics.jsonl up to ``max_step``, in step
+    order."""
+    path = os.path.join(replica_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = (r for r in rows if metric in r and (max_step is None or r["step"] <= max_step))
+    return sorted(rows, key=lambda r: r["step"])
+
+
+def load_trial(trial: str, metrics: tuple[str, ...], max_step: int | None = None) -> dict:
+    """A trial's config, label and per-seed eval histories (seeds with no eval row are dropped)."""
+    with open(os.path.join(trial, "config.json")) as f:
+        config = json.load(f)
+    dirs = replicas.dirs(trial, int(config["num_replicas"]))  # seed r's outputs
+    histories = [h for h in (eval_history(d, metrics[0], max_step) for d in dirs) if h]
+    return {"path": trial, "dirs": dirs, "config": config, "label": row_label(config), "histories": histories}
+
+
+def load_root(root: str, metrics: tuple[str, ...], max_step: int | None = None) -> list[dict]:
+    if not os.path.isdir(root):
+        raise ReportError(f"no directory {root}")
+    paths = sorted(os.path.join(root, n) for n in os.listdir(root))
+    exists = [p for p in paths if os.path.exists(os.path.join(p, "config.json"))]
+    trials = [load_trial(p, metrics, max_step) for p in exists]
+    trials = [t for t in trials if t["histories"]]
+    if not trials:
+        raise ReportError(f"no trial under {root} has an eval row yet")
+    return trials
+
+
+def final_summary(trial: dict, metrics: tuple[str, ...]) -> dict:
+    """Each metric's mean +- s.e. over the seeds' last eval rows, the seeds and the budget (the
+    smallest last step: a row whose seeds stopped at different steps says so by its smallest)."""
+    last = [h[-1] for h in trial["histories"]]
+    summary = {m: mean_se([r[m] for r in last]) for m in metrics}
+    steps = [r["step"] for r in last]
+    return summary | {"seeds": len(last), "step": min(steps), "uneven": len(set(steps)) > 1}
+
+
+def dataset_name(config: dict) -> str:
+    data = config["data"]
+    if data["name"] == "ring" and (data["radius"], data["std"]) != (1.0, 0.01):
+        return f"ring (radius {data['radius']:g}, std {data['std']:g})"
+    return data["name"]
+
+
+def toy_table(trials: list[dict]) -> str:
+    """Markdown: a block per dataset, our rows (mean ± s.e. over seeds) then PacGAN's Table 1 rows."""
+    lines, undefined_kl = [], False
+    for name in dict.fromkeys(dataset_name(t["config"]) for t in trials):
+        rows = [t for t in trials if dataset_name(t["config"]) == name]
+        num_modes = rows[0]["histories"][0][-1]["num_modes"]
+        lines += [f"\n### {name} ({num_modes:g} modes)\n", TOY_HEADER, "|---|---|---|---|---|---|"]
+        for t in rows:
+            s = final_summary(t, TOY_METRICS)
+            undefined_kl |= s["reverse_kl"][0] is None
+            steps = f"{s['step']:,}" + (" (uneven)" if s["uneven"] else "")
+            lines.append(
+                f"| gan_jax {t['label']} | {s['seeds']} | {steps} | {fmt(s['modes_covered'])} | "
+                f"{fmt(s['high_quality'], 1)} | {fmt(s['reverse_kl'])} |"
+            )
+        for label, (modes, hq, kl) in PACGAN_TABLE1.get(name, {}).items():
+            lines.append(
+                f"| PacGAN Table 1: {label} | 10 | 400,000 | {fmt(modes, 1)} | {fmt(hq, 1)} | {fmt(kl)} |"
+            )
+    if undefined_kl:
+        lines.append("\nReverse KL '-': a seed drew no high-quality sample, so its mode histogram is empty.")
+    return "\n".join(lines) + "\n"
+
+
+TOY_HEADER = "| row | seeds | steps | modes | high quality % | reverse KL |"
+
+
+def stacked_table(trials: list[dict]) -> str:
+    lines = ["| row | seeds | steps | modes (of 1,000) | reverse KL |", "|---|---|---|---|---|"]
+    for t in trials:
+        s = final_summary(t, STACKED_METRICS)
+        lines.append(
+            f"| gan_jax {t['label']} | {s['seeds']} | {s['step']:,} | {fmt(s['modes_covered'], 1)} | "
+            f"{fmt(s['reverse_kl'], 3)} |"
+        )
+    for label, modes, kl in STACKED_PUBLISHED:
+        lines.append(f"| {label} | | | {fmt(modes, 1)} | {fmt(kl, 3)} |")
+    return "\n".join(lines) + "\n"
+
+
+def curve(trial: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, mean over seeds) at the steps every seed has an eval row with a defined ``metric`` for."""
+    by_step = [{r["step"]: r[metric] for r in h if r[metric] is not None} for h in trial["histories"]]
+    steps = sorted(set.intersection(*(set(b) for b in by_step)))
+    return np.array(steps), np.array([np.mean([b[s] for b in by_step]) for s in steps])
+
+
+def plot_curves(trials: list[dict], metrics: tuple[str, ...], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(dataset_name(t["config"]) for t in trials))
+    fig, axes = plt.subplots(
+        len(groups), len(metrics), figsize=(4.2 * len(metrics), 3.2 * len(groups)), squeeze=False
+    )
+    for row, group in zip(axes, groups, strict=True):
+        for ax, metric in zip(row, metrics, strict=True):
+            for t in (t for t in trials if dataset_name(t["config"]) == group):
+                ax.plot(*curve(t, metric), marker=".", label=t["label"])
+            ax.set(title=f"{group}: {metric}", xlabel="step")
+            ax.locator_params(axis="x", nbins=5)
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_histograms(trials: list[dict], path: str) -> bool:
+    """The sorted mode counts of each trial's seed-0 eval.json (launch.py --mode=evaluate); False if none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    found = []
+    for t in trials:
+        report = os.path.join(t["dirs"][0], "eval.json")
+        if os.path.exists(report):
+            with open(report) as f:
+                found.append((t["label"], np.sort(json.load(f)["mode_histogram"])[::-1]))
+    if not found:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, counts in found:
+        ax.plot(np.arange(1, len(counts) + 1), counts, label=label)
+    ax.axhline(counts.sum() / len(counts), color="k", ls=":", label="uniform")
+    ax.set(xlabel="mode rank", ylabel="samples of 26,000", yscale="symlog", title="StackedMNIST mode counts")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def copy_final_samples(trials: list[dict], out: str, prefix: str) -> list[str]:
+    """Each trial's sample figure of seed 0 at its last eval step (samples/step_<step>.png, if training
+    drew one there) -> out/<prefix>_<trial>.png; the paths written."""
+    written = []
+    for t in trials:
+        step = t["histories"][0][-1]["step"]
+        png = os.path.join(t["dirs"][0], "samples", f"step_{step:07d}.png")
+        if os.path.exists(png):
+            written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
+            shutil.copyfile(png, written[-1])
+    return written
+
+
+def trial_name(trial: dict) -> str:
+    return os.path.basename(trial["path"]).replace("=", "-").replace(",", "_")
+
+
+def grids_from_samples(
+    trials: list[dict], out: str, prefix: str, side: int = 28, channels: int = 3
+) -> list[str]:
+    """A 10x10 grid of the first 100 images of each trial's seed-0 samples.npy (``launch.py
+    --mode=sample``) -> out/<prefix>_<trial>.png; the paths written."""
+    written = []
+    for t in trials:
+        path = os.path.join(t["dirs"][0], "samples.npy")
+        if os.path.exists(path):
+            written.append(os.path.join(out, f"{prefix}_{trial_name(t)}.png"))
+            tiles = images.grid(np.load(path)[:100], 10, 10, side, channels=channels)
+            images.save_png(written[-1], tiles)
+    return written
+
+
+def report(root: str, metrics: tuple[str, ...], out: str, name: str, max_step: int | None = None) -> None:
+    trials = load_root(root, metrics, max_step)
+    name = name if max_step is None else f"{name}_to_{max_step}"
+    table = toy_table(trials) if metrics == TOY_METRICS else stacked_table(trials)
+    with open(os.path.join(out, f"{name}.md"), "w") as f:
+        f.write(table)
+    plot_curves(trials, metrics, os.path.join(out, f"{name}_curves.png"))
+    copy_final_samples(trials, out, f"{name}_samples")
+    if metrics == STACKED_METRICS and max_step is None:  # (both read the latest checkpoint's samples)
+        plot_histograms(trials, os.path.join(out, f"{name}_modes.png"))
+        grids_from_samples(trials, out, f"{name}_grid")
+    print(table)
+
+
+DOC = "experiments/reports/MODES.md"
+RUNS = "experiments/results/modes/runs"
+# MODES.md's table -> (its runs under RUNS, metrics, the table file the report writes beside them)
+DOC_TABLES = {
+    "toys": ("pacgan_toys", TOY_METRICS, "experiments/results/modes/toys.md"),
+    "toys_long": ("pacgan_long", TOY_METRICS, "experiments/results/modes/toys_long.md"),
+    "stacked_mnist": ("stacked_mnist", STACKED_METRICS, "experiments/results/modes/stacked_mnist.md"),
+    "stacked_mnist_long": (
+        "stacked_mnist_long",
+        STACKED_METRICS,
+        "experiments/results/modes/stacked_mnist_long.md",
+    ),
+}
+
+
+def get_tables() -> dict:
+    """MODES.md's tables from the committed runs: {(doc, table name): markdown}."""
+    out = {}
+    for name, (sub, metrics, _) in DOC_TABLES.items():
+        trials = load_root(os.path.join(tables.ROOT, RUNS, sub), metrics)
+        out[(DOC, name)] = toy_table(trials) if metrics == TOY_METRICS else stacked_table(trials)
+    return out
+
+
+def write_docs() -> None:
+    for (_, name), table in get_tables().items():
+        with open(os.path.join(tables.ROOT, DOC_TABLES[name][2]), "w") as f:
+            f.write(table)
+    tables.main(get_tables, True)
+
+
+def main(argv):
+    del argv
+    if _WRITE_DOCS.value:
+        write_docs()
+        return
+    roots = [
+        (_TOYS.value, TOY_METRICS, "toys"),
+        (_TOYS_LONG.value, TOY_METRICS, "toys_long"),
+        (_STACKED.value, STACKED_METRICS, "stacked_mnist"),
+        (_STACKED_LONG.value, STACKED_METRICS, "stacked_mnist_long"),
+    ]
+    if not any(root for root, _, _ in roots):
+        raise app.UsageError("give --toys, --toys_long, --stacked and/or --stacked_long")
+    os.makedirs(_OUT.value, exist_ok=True)
+    try:
+        for root, metrics, name in roots:
+            if root:
+                report(root, metrics, _OUT.value, name, _MAX_STEP.value)
+    except ReportError as e:
+        sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+    app.run(main)
