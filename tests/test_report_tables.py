@@ -1,0 +1,62 @@
+"""Every generated table in the results pages is what its report script makes from the committed
+records (experiments/reports/tables.py): rerun a script with --write after changing a record."""
+
+import os
+
+import pytest
+
+from experiments.reports import (
+    bench_report,
+    modes_report,
+    reproduction_report,
+    results_report,
+    tables,
+    trap_report,
+)
+
+REPORTS = {
+    "bench_report": bench_report.get_tables,
+    "modes_report": modes_report.get_tables,
+    "reproduction_report": reproduction_report.get_tables,
+    "results_report": results_report.get_tables,
+    "trap_report": trap_report.get_tables,
+}
+
+
+@pytest.mark.parametrize("report", sorted(REPORTS))
+def test_committed_tables_are_the_reports_output(report):
+    made = REPORTS[report]()
+    assert made
+    for (doc, name), table in made.items():
+        committed = tables.block(tables.read(doc), name)
+        assert committed == table, (
+            f"{doc}: table {name} differs from {report}'s output; rerun it with --write"
+        )
+
+
+def test_modes_table_files_are_the_reports_output():
+    for (_, name), table in modes_report.get_tables().items():
+        assert tables.read(modes_report.DOC_TABLES[name][2]) == table, name
+
+
+def test_every_marked_block_has_a_report():
+    made = {key for get in REPORTS.values() for key in get()}
+    for doc in (
+        "README.md",
+        *(f"experiments/reports/{f}" for f in os.listdir(tables.RESULTS + "/../reports")),
+    ):
+        if not doc.endswith(".md"):
+            continue
+        for line in tables.read(doc).splitlines():
+            if line.startswith("<!-- table "):
+                name = line.split()[2].rstrip(":")
+                assert (doc, name) in made, f"{doc}: block {name} has no report"
+
+
+def test_replace_puts_a_table_between_its_markers():
+    text = "a\n<!-- table t: made by x; do not edit -->\n| old |\n<!-- /table t -->\nb\n"
+    new = tables.replace(text, "t", "| new |\n")
+    assert new == "a\n<!-- table t: made by x; do not edit -->\n| new |\n<!-- /table t -->\nb\n"
+    assert tables.block(new, "t") == "| new |\n"
+    with pytest.raises(tables.TableError, match="no block"):
+        tables.block(text, "other")
