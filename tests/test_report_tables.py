@@ -7,6 +7,7 @@ import pytest
 
 from experiments.reports import (
     bench_report,
+    dynamics_report,
     modes_report,
     reproduction_report,
     results_report,
@@ -16,6 +17,7 @@ from experiments.reports import (
 
 REPORTS = {
     "bench_report": bench_report.get_tables,
+    "dynamics_report": dynamics_report.get_tables,
     "modes_report": modes_report.get_tables,
     "reproduction_report": reproduction_report.get_tables,
     "results_report": results_report.get_tables,
@@ -37,6 +39,14 @@ def test_committed_tables_are_the_reports_output(report):
 def test_modes_table_files_are_the_reports_output():
     for (_, name), table in modes_report.get_tables().items():
         assert tables.read(modes_report.DOC_TABLES[name][2]) == table, name
+
+
+def test_jacobian_table_file_is_the_reports_output():
+    rows = dynamics_report.jacobian_rows()
+    made = "\n".join(
+        f"### {run}\n\n{dynamics_report.jacobian_table(rows, run)}" for run in dynamics_report.RUNS
+    )
+    assert tables.read("experiments/results/jacobian_study/table.md") == made
 
 
 def test_every_marked_block_has_a_report():

@@ -212,33 +212,12 @@ def plot_players(rows: list[dict], path: str) -> None:
     figures.save(fig, path, dpi=110)
 
 
-def eigenvalue(re: float, im: float) -> str:
-    return f"{re:.3g}" if abs(im) < 1e-9 else f"{re:.3g} {'+' if im > 0 else '−'} {abs(im):.3g}i"
-
-
 def write_table(rows: list[dict], path: str) -> None:
-    """A markdown table per run: each analysed step's rightmost and largest-modulus Ritz value (with the
-    share of its Ritz vector in G's parameters), h max |lambda| and the trap's signs."""
-    lines = []
-    for run in RUNS:
-        lines += [f"### {run}", ""]
-        lines += [
-            "| step | max Re λ (G share) | largest-modulus λ (G share) | h·max\\|λ\\| | ‖v‖ | ‖∇_G L_G‖ "
-            "| D(G(z)) | mean x(1 − x) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in sorted((r for r in rows if r["run"] == run), key=lambda r: r["step"]):
-            m, x = r["modulus"], r["real"]
-            big = np.hypot(m["re"][0], m["im"][0])
-            lines.append(
-                f"| {r['step']} | {x['re'][0]:.3g} ({x['g_share'][0]:.2f}) | "
-                f"{eigenvalue(m['re'][0], m['im'][0])} ({m['g_share'][0]:.2f}) | "
-                f"{r['d_hyper']['learning_rate'] * big:.2g} | {r['v_norm']:.2g} | {r['g_grad_norm']:.2g} | "
-                f"{r['d_fake']:.2g} | {r['saturation']:.2g} |"
-            )
-        lines.append("")
+    """A markdown table per run (dynamics_report.jacobian_table, the tables of DYNAMICS.md)."""
+    from experiments.reports import dynamics_report
+
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(f"### {run}\n\n{dynamics_report.jacobian_table(rows, run)}" for run in RUNS))
 
 
 def main(argv):
