@@ -224,6 +224,36 @@ def bf16_speed_table() -> str:
     return tables.markdown(["machine", "float32 steps/s", "bf16 steps/s", "torch steps/s", "record"], rows)
 
 
+def last_eval(path: str, step: int | None = None) -> dict:
+    """A seed's last metrics.jsonl eval row (the one at ``step`` if given)."""
+    with open(os.path.join(tables.RESULTS, path, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if "parzen_ll" in r and (step is None or r["step"] == step)]
+    return rows[-1]
+
+
+def bf16_quality_table() -> str:
+    """bf16 (bf16_mnist) against float32 (the 500-epoch H200 run's eval at the same step), mean ± std
+    over seeds 0-2."""
+    bf16 = [last_eval(f"bf16_mnist/replica_{r}") for r in range(3)]
+    step = bf16[0]["step"]
+    f32 = [last_eval(f"paper_mnist_h200/simultaneous/replica_{r}", step) for r in range(3)]
+
+    def cells(runs):
+        def ms(key, d):
+            v = [r[key] for r in runs]
+            return f"{np.mean(v):.{d}f} ± {np.std(v, ddof=1):.{d}f}"
+
+        pr = f"{np.mean([r['precision'] for r in runs]):.3f} / {np.mean([r['recall'] for r in runs]):.3f}"
+        return [ms("parzen_ll", 1), ms("fcd", 1), ms("classifier_score", 2), pr]
+
+    rows = [
+        ["bf16, H100", *cells(bf16)],
+        [f"float32, H200 (REPRODUCTION.md's run at epoch {step // 500})", *cells(f32)],
+    ]
+    return tables.markdown(["run", "Parzen (nats)", "FCD", "classifier score", "precision / recall"], rows)
+
+
 def get_tables() -> dict:
     return {
         (DOC, "current"): current_table(),
@@ -231,6 +261,7 @@ def get_tables() -> dict:
         (DOC, "replicas"): replicas_table(),
         (DOC, "dcgan"): dcgan_table(),
         (DOC, "bf16_speed"): bf16_speed_table(),
+        (DOC, "bf16_quality"): bf16_quality_table(),
     }
 
 
