@@ -8,6 +8,7 @@ import pytest
 from experiments.reports import (
     bench_report,
     dynamics_report,
+    headline_report,
     modes_report,
     reproduction_report,
     results_report,
@@ -18,6 +19,7 @@ from experiments.reports import (
 REPORTS = {
     "bench_report": bench_report.get_tables,
     "dynamics_report": dynamics_report.get_tables,
+    "headline_report": headline_report.get_tables,
     "modes_report": modes_report.get_tables,
     "reproduction_report": reproduction_report.get_tables,
     "results_report": results_report.get_tables,
