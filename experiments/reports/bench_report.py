@@ -10,6 +10,7 @@ hold is printed as "no record" with the command that makes one.
 import glob
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -254,6 +255,45 @@ def bf16_quality_table() -> str:
     return tables.markdown(["run", "Parzen (nats)", "FCD", "classifier score", "precision / recall"], rows)
 
 
+PROFILE = "cpu_bench/profile_step_parts_zen4.txt"  # python -m benchmarks.profile_step_parts --windows=15
+PROFILE_ROWS = (  # (row, gan_jax line, torch line) of the record
+    ("whole step", "step", "torch step"),
+    ("its 20 products, one program / one after another", "matmuls", "torch matmuls"),
+    ("– forward, x @ W (7, NN)", "matmuls NN", "torch matmuls NN"),
+    ("– input gradients, dy @ W^T (8, NT)", "matmuls NT", "torch matmuls NT"),
+    ("– weight gradients, x^T @ dy (7, TN)", "matmuls TN", "torch matmuls TN"),
+    ("dropout masks", "dropout masks", None),
+    ("optimizer (both momentum updates)", "optimizer", None),
+    ("gradient norms", "grad norms", None),
+)
+
+
+def profile_parts(path: str = PROFILE) -> dict[str, tuple[float, float | None]]:
+    """{part: (median ms, GFLOP/s or None)} from profile_step_parts' printout."""
+    parts = {}
+    with open(os.path.join(tables.RESULTS, path)) as f:
+        for line in f:
+            m = re.match(
+                r"(.+?)\s+min\s+[\d.]+ ms\s+median\s+([\d.]+) ms.*?(?:([\d.]+) GFLOP/s)?$", line.strip()
+            )
+            if m:
+                parts[m.group(1)] = (float(m.group(2)), float(m.group(3)) if m.group(3) else None)
+    return parts
+
+
+def profile_table() -> str:
+    parts = profile_parts()
+
+    def cells(name):
+        if name is None:
+            return ["", ""]
+        ms, gflops = parts[name]
+        return [f"{ms:.2f}" if ms < 2 else f"{ms:.1f}", f"{gflops:.0f}" if gflops else ""]
+
+    rows = [[label, *cells(jax), *cells(torch)] for label, jax, torch in PROFILE_ROWS]
+    return tables.markdown(["part", "gan_jax (XLA) ms", "GFLOP/s", "torch eager ms", "GFLOP/s"], rows)
+
+
 def get_tables() -> dict:
     return {
         (DOC, "current"): current_table(),
@@ -262,6 +302,7 @@ def get_tables() -> dict:
         (DOC, "dcgan"): dcgan_table(),
         (DOC, "bf16_speed"): bf16_speed_table(),
         (DOC, "bf16_quality"): bf16_quality_table(),
+        (DOC, "profile"): profile_table(),
     }
 
 
