@@ -8,6 +8,7 @@ import pytest
 from experiments.reports import (
     bench_report,
     dynamics_report,
+    floors_report,
     headline_report,
     modes_report,
     reproduction_report,
@@ -19,6 +20,7 @@ from experiments.reports import (
 REPORTS = {
     "bench_report": bench_report.get_tables,
     "dynamics_report": dynamics_report.get_tables,
+    "floors_report": floors_report.get_tables,
     "headline_report": headline_report.get_tables,
     "modes_report": modes_report.get_tables,
     "reproduction_report": reproduction_report.get_tables,
@@ -64,10 +66,9 @@ def test_jacobian_table_file_is_the_reports_output():
 
 def test_every_marked_block_has_a_report():
     made = {key for get in REPORTS.values() for key in get()}
-    for doc in (
-        "README.md",
-        *(f"experiments/reports/{f}" for f in os.listdir(tables.RESULTS + "/../reports")),
-    ):
+    pages = [f"experiments/reports/{f}" for f in os.listdir(os.path.join(tables.ROOT, "experiments/reports"))]
+    pages += [f"docs/{f}" for f in os.listdir(os.path.join(tables.ROOT, "docs"))]
+    for doc in ("README.md", *pages):
         if not doc.endswith(".md"):
             continue
         for line in tables.read(doc).splitlines():
