@@ -29,9 +29,6 @@ LINK = {
     "MODES": "[MODES.md](experiments/reports/MODES.md)",
     "BENCHMARKS": "[BENCHMARKS.md](experiments/reports/BENCHMARKS.md)",
 }
-RING_LONG = "pacgan_long/config=pacgan_ring,num_steps=40000"
-GRID_LONG = "pacgan_long/config=pacgan_grid,num_steps=40000"
-STACKED_LONG = "stacked_mnist_long"
 
 
 def reproduction_cells() -> tuple[str, str]:
@@ -55,36 +52,28 @@ def reproduction_cells() -> tuple[str, str]:
 
 
 def modes_cell() -> str:
-    root = os.path.join(tables.ROOT, modes_report.RUNS)
-    ring = modes_report.load_trial(os.path.join(root, RING_LONG), modes_report.TOY_METRICS)
-    h = ring["histories"]
-    last = [seed[-1] for seed in h]
-    steps, hq = modes_report.curve(ring, "high_quality")
-    first_full = min(
-        s for s in steps if all(r["modes_covered"] == 8 for seed in h for r in seed if r["step"] >= s)
-    )
-    passed = steps[np.argmax(hq >= 90)]  # the first eval whose 2-seed mean is at least 90 %
-    after = hq[steps >= passed]
-    grid = modes_report.load_trial(os.path.join(root, GRID_LONG), modes_report.TOY_METRICS)
+    m = modes_report
+    ring, grid = m.run(m.RING_LONG), m.run(m.GRID_LONG)
+    last = [seed[-1] for seed in ring["histories"]]
+    sw = m.swing(ring)
     grid_modes = np.mean([seed[-1]["modes_covered"] for seed in grid["histories"]])
     stacked = {
         t["label"]: t["histories"][0][-1]
-        for t in modes_report.load_root(os.path.join(root, STACKED_LONG), modes_report.STACKED_METRICS)
+        for t in m.load_root(os.path.join(tables.ROOT, m.RUNS, m.STACKED_LONG), m.STACKED_METRICS)
     }
     rp, gan = stacked["RpGAN + R1 γ=1 + R2 γ=1"], stacked["GAN"]
-    pac = modes_report.PACGAN_TABLE1["ring"]["GAN"]
-    r3 = dict((label, kl) for label, _, kl in modes_report.STACKED_PUBLISHED)[
-        "R3GAN ablation: RpGAN + R1 + R2"
-    ]
+    pac = m.PACGAN_TABLE1["ring"]["GAN"]
+    r3 = dict((label, kl) for label, _, kl in m.STACKED_PUBLISHED)["R3GAN ablation: RpGAN + R1 + R2"]
     last_hq = " and ".join(f"{r['high_quality']:.1f}" for r in last)
+    n = len(last)
     return (
-        f"ring GAN ({len(h)} seeds, {last[0]['step']:,} steps): 8/8 modes at every eval from {first_full:,} "
-        f"steps; high quality {last_hq} % at the last eval, "
-        f"but the {len(h)}-seed mean swings {after.min():.0f}–{after.max():.0f} % from {passed:,} steps on "
-        f"({hq[-7:].mean():.1f} % over the last seven evals; PacGAN: {pac[0][0]} modes, {pac[1][0]} % at "
-        f"400,000 steps); grid GAN {grid_modes:.1f} of 25 modes; StackedMNIST at {rp['step']:,} steps, one "
-        f"seed per row: RpGAN + R1 + R2 {rp['modes_covered']:,.0f} modes, KL {rp['reverse_kl']:.3f}, and the "
-        f"plain GAN {gan['modes_covered']:,.0f} modes too, KL {gan['reverse_kl']:.3f} (R3GAN: {r3[0]})"
+        f"ring GAN ({n} seeds, {last[0]['step']:,} steps): 8/8 modes at every eval from "
+        f"{m.full_modes_from(ring, 8):,} steps; high quality {last_hq} % at the last eval, but the {n}-seed "
+        f"mean swings {sw['min']:.0f}–{sw['max']:.0f} % from {sw['passed']:,} steps on ({sw['last7']:.1f} % "
+        f"over the last seven evals; PacGAN: {pac[0][0]} modes, {pac[1][0]} % at {m.TOY_PROTOCOL:,} steps); "
+        f"grid GAN {grid_modes:.1f} of 25 modes; StackedMNIST at {rp['step']:,} steps, one seed per row: "
+        f"RpGAN + R1 + R2 {rp['modes_covered']:,.0f} modes, KL {rp['reverse_kl']:.3f}, and the plain GAN "
+        f"{gan['modes_covered']:,.0f} modes too, KL {gan['reverse_kl']:.3f} (R3GAN: {r3[0]})"
     )
 
 

@@ -330,6 +330,12 @@ def report(root: str, metrics: tuple[str, ...], out: str, name: str, max_step: i
 
 DOC = "experiments/reports/MODES.md"
 RUNS = "experiments/results/modes/runs"
+RING_LONG = "pacgan_long/config=pacgan_ring,num_steps=40000"
+GRID_LONG = "pacgan_long/config=pacgan_grid,num_steps=40000"
+GRID_PACK2_LONG = "pacgan_long/config=pacgan_grid,pack=2,num_steps=40000"
+STACKED_LONG = "stacked_mnist_long"
+TOY_PROTOCOL = 400_000  # PacGAN: 400 epochs of 100,000 points at batch 100
+STACKED_PROTOCOL = 100_000  # D steps: 50 epochs of 128,000 at batch 64
 # MODES.md's table -> (its runs under RUNS, metrics, the table file the report writes beside them)
 DOC_TABLES = {
     "toys": ("pacgan_toys", TOY_METRICS, "experiments/results/modes/toys.md"),
@@ -343,6 +349,151 @@ DOC_TABLES = {
 }
 
 
+def run(sub: str, metrics: tuple[str, ...] = TOY_METRICS) -> dict:
+    """A committed trial under RUNS (e.g. 'pacgan_toys/config=pacgan_ring,pack=1')."""
+    return load_trial(os.path.join(tables.ROOT, RUNS, sub), metrics)
+
+
+def swing(trial: dict, metric: str = "high_quality", goal: float = 90.0) -> dict:
+    """How the seeds' mean of ``metric`` moves: the first eval step where it reaches ``goal``, its
+    range from there on and its mean over the last seven evals."""
+    steps, mean = curve(trial, metric)
+    passed = int(steps[np.argmax(mean >= goal)]) if (mean >= goal).any() else None
+    after = mean[steps >= passed] if passed is not None else mean
+    return {
+        "passed": passed,
+        "min": float(after.min()),
+        "max": float(after.max()),
+        "last7": float(mean[-7:].mean()),
+    }
+
+
+def full_modes_from(trial: dict, num_modes: int) -> int:
+    """The first eval step from which every seed covers all ``num_modes`` modes at every eval."""
+    steps = sorted({r["step"] for h in trial["histories"] for r in h})
+    return min(
+        s
+        for s in steps
+        if all(r["modes_covered"] == num_modes for h in trial["histories"] for r in h if r["step"] >= s)
+    )
+
+
+def share(steps: int, protocol: int) -> str:
+    return f"{100 * steps / protocol:.0f} %"
+
+
+def measured_table() -> str:
+    """MODES.md's summary: the best rows of each benchmark at each budget, against the goal."""
+    ring, grid = run(RING_LONG), run(GRID_LONG)
+    pac_grid = run(GRID_PACK2_LONG)
+    s_ring, s_grid, s_pac = (final_summary(t, TOY_METRICS) for t in (ring, grid, pac_grid))
+    last = [h[-1] for h in ring["histories"]]
+    sw = swing(ring)
+    every_eval = all(
+        r["high_quality"] >= 90 for h in ring["histories"] for r in h if r["step"] >= sw["passed"]
+    )
+    ring_met = all(r["modes_covered"] == 8 and r["high_quality"] >= 90 for r in last)
+    toys = {n: final_summary(run(f"pacgan_toys/config=pacgan_ring,pack={n}"), TOY_METRICS) for n in (1, 2)}
+    stacked = {
+        t["label"]: t["histories"][0][-1]
+        for t in load_root(os.path.join(tables.ROOT, RUNS, STACKED_LONG), STACKED_METRICS)
+    }
+    rp, gan = stacked["RpGAN + R1 γ=1 + R2 γ=1"], stacked["GAN"]
+
+    def toy(summary, label=""):
+        return (
+            f"{label}{fmt(summary['modes_covered'], 1)} modes, "
+            f"{fmt(summary['high_quality'], 1)} % high quality, KL {fmt(summary['reverse_kl'])}"
+        )
+
+    def budget(summary, protocol):
+        return f"{summary['step']:,} steps ({share(summary['step'], protocol)}), {summary['seeds']} seeds"
+
+    seeds_hq = " and ".join(f"{r['high_quality']:.1f}" for r in last)
+    ring_goal = "**met by both seeds at the last eval**" if ring_met else "not met at the last eval"
+    ring_goal += "" if every_eval else ", not at every eval (Reading)"
+    grid_met = all(
+        r["modes_covered"] == 25 and r["high_quality"] >= 90
+        for t in (grid, pac_grid)
+        for h in t["histories"]
+        for r in h[-1:]
+    )
+    rows = [
+        [
+            "ring",
+            budget(s_ring, TOY_PROTOCOL),
+            f"GAN: 8/8 modes from {full_modes_from(ring, 8):,} steps, "
+            f"{fmt(s_ring['high_quality'], 1)} % high quality at the last eval (seeds {seeds_hq} %; the "
+            f"{s_ring['seeds']}-seed mean swings {sw['min']:.0f}–{sw['max']:.0f} % from {sw['passed']:,} "
+            f"steps on, {sw['last7']:.1f} % over the last seven evals), KL {fmt(s_ring['reverse_kl'])}",
+            f"8/8, ≥ 90 % high quality, every seed: {ring_goal}",
+        ],
+        [
+            "ring",
+            budget(toys[1], TOY_PROTOCOL),
+            toy(toys[1], "GAN ") + "; " + toy(toys[2], "PacGAN2 "),
+            "not yet",
+        ],
+        [
+            "grid",
+            budget(s_grid, TOY_PROTOCOL),
+            toy(s_grid, "GAN: ") + "; " + toy(s_pac, "PacGAN2: "),
+            "25/25, ≥ 90 %: " + ("met" if grid_met else "not met"),
+        ],
+        [
+            "StackedMNIST",
+            f"{rp['step']:,} steps ({share(rp['step'], STACKED_PROTOCOL)}), 1 seed",
+            f"RpGAN + R1 + R2: {rp['modes_covered']:,.0f} modes, KL {rp['reverse_kl']:.3f}; "
+            f"GAN: {gan['modes_covered']:,.0f} modes, KL {gan['reverse_kl']:.3f}",
+            "1,000 modes, KL ≤ 0.1: "
+            + ("met" if rp["modes_covered"] == 1000 and rp["reverse_kl"] <= 0.1 else "not met")
+            + " by RpGAN + R1 + R2 on its one seed; "
+            + ("met" if gan["modes_covered"] == 1000 and gan["reverse_kl"] <= 0.1 else "not")
+            + f" by the GAN row ({gan['reverse_kl']:.3f})",
+        ],
+    ]
+    return tables.markdown(["benchmark", "budget here (share of the protocol's)", "best rows", "goal"], rows)
+
+
+def median_speed(sub: str, metric: str) -> float:
+    """The median logged steps_per_sec of a committed run's seed 0."""
+    with open(os.path.join(run(sub, (metric,))["dirs"][0], "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return float(np.median([r["steps_per_sec"] for r in rows if "steps_per_sec" in r]))
+
+
+def budgets_table() -> str:
+    toy = median_speed("pacgan_toys/config=pacgan_ring,pack=1", "high_quality")
+    stacked = median_speed("stacked_mnist/game=nonsaturating", "modes_covered")
+    rows = [
+        [
+            "ring, grid (PacGAN's networks)",
+            f"{TOY_PROTOCOL:,} steps (400 epochs of 100,000, batch 100), 10 trials",
+            "4,000 steps, 5 seeds; 40,000 steps, 2 seeds",
+            f"{share(4000, TOY_PROTOCOL)}; {share(40000, TOY_PROTOCOL)}",
+            f"{toy:.1f} steps/s for 5 seeds side by side (the ring's GAN row at 4,000 steps)",
+            f"{TOY_PROTOCOL / toy / 3600:.1f} hours a row",
+        ],
+        [
+            "StackedMNIST (DCGAN-28)",
+            f"{STACKED_PROTOCOL:,} D steps (50 epochs of 128,000, batch 64)",
+            "3,000 steps; 15,000 steps; 1 seed",
+            f"{share(3000, STACKED_PROTOCOL)}; {share(15000, STACKED_PROTOCOL)}",
+            f"{stacked:.1f} steps/s for one seed (the GAN row at 3,000 steps)",
+            f"{STACKED_PROTOCOL / stacked / 3600:.1f} hours a row",
+        ],
+    ]
+    header = [
+        "benchmark",
+        "protocol budget",
+        "run here",
+        "share",
+        "speed logged by the runs (median; cores shared)",
+        "full budget at that speed",
+    ]
+    return tables.markdown(header, rows)
+
+
 def get_tables() -> dict:
     """MODES.md's tables from the committed runs: {(doc, table name): markdown}."""
     out = {}
@@ -353,6 +504,8 @@ def get_tables() -> dict:
     earlier = load_root(os.path.join(tables.ROOT, RUNS, "alternating_lecun", "pacgan_toys"), TOY_METRICS)
     unrolled = [t for t in earlier if dataset_name(t["config"]).startswith("ring (radius")]
     out[(DOC, "unrolled")] = toy_table(unrolled).split("\n", 3)[3]
+    out[(DOC, "measured")] = measured_table()
+    out[(DOC, "budgets")] = budgets_table()
     return out
 
 
