@@ -2,11 +2,13 @@
 records (experiments/reports/tables.py): rerun a script with --write after changing a record."""
 
 import os
+import shutil
 
 import pytest
 
 from experiments.reports import (
     bench_report,
+    collect,
     dynamics_report,
     floors_report,
     headline_report,
@@ -84,3 +86,43 @@ def test_replace_puts_a_table_between_its_markers():
     assert tables.block(new, "t") == "| new |\n"
     with pytest.raises(tables.TableError, match="no block"):
         tables.block(text, "other")
+
+
+@pytest.mark.parametrize(
+    "sweep, args",
+    [
+        (
+            "games_mnist",
+            dict(
+                sort_by="fcd",
+                metrics=["fcd", "parzen_ll", "classifier_score", "precision", "recall"],
+                invalid=["model=dcgan28,game=wasserstein_gp"],
+            ),
+        ),
+        (
+            "penalty_dropout",
+            dict(sort_by="fcd", metrics=["fcd", "parzen_ll", "classifier_score", "precision", "recall"]),
+        ),
+    ],
+)
+def test_sweep_results_are_collects_output(sweep, args, tmp_path):
+    """A sweep's committed results.md is collect.py's table of its committed trials (as its page's
+    command makes it), but for the root named in its title."""
+    src = os.path.join(tables.RESULTS, sweep)
+    for trial in os.listdir(src):
+        if os.path.isdir(os.path.join(src, trial)):
+            shutil.copytree(
+                os.path.join(src, trial), tmp_path / trial, ignore=shutil.ignore_patterns("*.png")
+            )
+    committed = tables.read(f"experiments/results/{sweep}/results.md").split("\n", 1)[1]
+    reason = committed.split("## INVALID: left out of the tables above and the figure\n\n")[-1].split("\n")[0]
+    made = collect.write_results(
+        str(tmp_path),
+        args["sort_by"],
+        "auto",
+        args["metrics"],
+        "seed",
+        args.get("invalid", []),
+        reason if args.get("invalid") else "",
+    )
+    assert made.split("\n", 1)[1] == committed
