@@ -7,7 +7,7 @@ checkpoint computes ``spectrum.spectrum_at`` (k Arnoldi products J u and two res
 eigenvalue) and appends a line per (run, step) to ``spectrum.jsonl``; a rerun skips what the file holds,
 so an interrupted study resumes. Then draws the figures and ``table.md`` from the file.
 
-Run (7 minutes of training and 51 of analysis, 60 checkpoints, on a shared 2-core CPU):
+Run (7 minutes of training and 48 of analysis, 60 checkpoints, on a shared 2-core CPU):
   python experiments/scripts/jacobian_study.py --out=experiments/results/jacobian_study \
       --workdir=/tmp/jacobian_study
 """
