@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+import experiments.reports.modes_report as modes_report
 from experiments.configs import pacgan_ring, stacked_mnist
-from experiments.reports import modes_report
 from gan_jax import images, replicas
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

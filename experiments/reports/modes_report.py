@@ -25,7 +25,6 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from experiments.configs import pacgan_ring  # noqa: E402
-from experiments.reports import tables  # noqa: E402
 from gan_jax import images, replicas  # noqa: E402
 
 _TOYS = flags.DEFINE_string("toys", None, "Root of the pacgan_toys sweep's trials.")
@@ -327,6 +326,8 @@ def report(root: str, metrics: tuple[str, ...], out: str, name: str, max_step: i
         grids_from_samples(trials, out, f"{name}_grid")
     print(table)
 
+
+from experiments.reports import tables  # noqa: E402 (MODES.md's generated tables)
 
 DOC = "experiments/reports/MODES.md"
 RUNS = "experiments/results/modes/runs"
