@@ -521,7 +521,7 @@ def write_docs() -> None:
 
 def main(argv):
     del argv
-    if _WRITE_DOCS.value:
+    if _WRITE_DOCS.value or tables.WRITE.value:  # --write, as the other reports take it
         write_docs()
         return
     roots = [
