@@ -18,7 +18,7 @@ the ceiling of bench_steps' ratio: the torch step's time over gan_jax's products
 gan_jax would have over torch if everything in its step but the products took no time.
 
 The parts do not add up to the step exactly (fusion, scheduling), but they say where the time is:
-on the 2-core CPU the matmuls are more than half of it (BENCHMARKS.md).
+on the 2-core CPU the matmuls are more than half of it (experiments/reports/BENCHMARKS.md).
 
   python -m benchmarks.profile_step_parts --windows=15
 """

@@ -158,11 +158,11 @@ def dcgan():
 
 
 def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dcgan):
-    """In the compiled scan of two WGAN-GP DCGAN-28 steps (the penalty's second-order gradients
-    included) every convolution is NHWC/HWIO -> NHWC without a window reversal: the form XLA's CPU
-    backend runs with its library kernels (others are naive loops; BENCHMARKS.md). With lax's autodiff
-    some are not. Both give the same parameters and gradient norms (the norms catch a gradient off by
-    a scale, which Adam's first updates, ~ -lr sign(g), would hide)."""
+    """In the compiled scan of two WGAN-GP DCGAN-28 steps (the penalty's second-order gradients included)
+    every convolution is NHWC/HWIO -> NHWC without a window reversal: the form XLA's CPU backend runs with its
+    library kernels (others are naive loops; experiments/reports/BENCHMARKS.md). With lax's autodiff some are
+    not. Both give the same parameters and gradient norms (the norms catch a gradient off by a scale, which
+    Adam's first updates, ~ -lr sign(g), would hide)."""
     images, config = dcgan
     params, norms = {}, {}
     for impl in ("canonical", "lax"):

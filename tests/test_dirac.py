@@ -253,7 +253,7 @@ def test_script_writes_eigenvalues_and_convergence(tmp_path):
     regs = ["none", "r1"]
     cmd = [
         sys.executable,
-        "experiments/dirac_gan.py",
+        "experiments/scripts/dirac_gan.py",
         f"--out={tmp_path}",
         "--games=wasserstein",
         f"--regularisers={','.join(regs)}",

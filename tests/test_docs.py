@@ -153,10 +153,14 @@ def test_readme_first_use_commands_run(tmp_path):
     assert len([p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]) == 2
 
 
-DOCS = ["README.md", "BENCHMARKS.md", "REPRODUCTION.md", "CONTRIBUTING.md", "experiments/RESULTS.md"]
+DOCS = ["README.md", "CONTRIBUTING.md"]
 DOCS += [
-    "experiments/RESULTS_TOYS.md",
     *(f"docs/{f}" for f in sorted(os.listdir(f"{ROOT}/docs")) if f.endswith(".md")),
+    *(
+        f"experiments/reports/{f}"
+        for f in sorted(os.listdir(f"{ROOT}/experiments/reports"))
+        if f.endswith(".md")
+    ),
 ]
 
 

@@ -1,5 +1,5 @@
-"""experiments/modes_report.py: rows named from their configs, mean +- s.e. over seeds of the last eval
-rows against hand-computed values, curves over the steps every seed has, the script end to end."""
+"""experiments/reports/modes_report.py: rows named from their configs, mean +- s.e. over seeds of the
+last eval rows against hand-computed values, curves over the steps every seed has, the script end to end."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from experiments import modes_report
+import experiments.reports.modes_report as modes_report
 from experiments.configs import pacgan_ring, stacked_mnist
 from gan_jax.game import replicas
 from gan_jax.training import images
@@ -174,7 +174,7 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
     out = tmp_path / "out"
     cmd = [
         sys.executable,
-        "experiments/modes_report.py",
+        "experiments/reports/modes_report.py",
         f"--toys={toys_root}",
         f"--stacked={stacked}",
         f"--toys_long={toys_root}",
@@ -207,7 +207,12 @@ def test_script_writes_tables_and_figures(toys_root, tmp_path):
 
 def test_a_root_without_eval_rows_is_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
-    cmd = [sys.executable, "experiments/modes_report.py", f"--toys={tmp_path / 'empty'}", f"--out={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "experiments/reports/modes_report.py",
+        f"--toys={tmp_path / 'empty'}",
+        f"--out={tmp_path}",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert (
         done.returncode != 0

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from experiments import collect
+from experiments.reports import collect
 from experiments.sweeps import product
 from gan_jax.metrics import evaluate
 
@@ -26,7 +26,7 @@ WHERE = "--zone=europe-west4-a --project=proj"
 
 
 def run_sweep(*args, timeout=300):
-    cmd = [sys.executable, "experiments/sweep.py", *args]
+    cmd = [sys.executable, "experiments/scripts/sweep.py", *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -318,7 +318,13 @@ def test_tpu_backend_runs_the_plan_and_deletes_after_a_failed_trial(tmp_path):
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
     prefix = f"test-{os.getpid()}"
-    cmd = [sys.executable, "experiments/sweep.py", f"--sweep={SMOKE}", "--backend=tpu", f"--root={GCS}"]
+    cmd = [
+        sys.executable,
+        "experiments/scripts/sweep.py",
+        f"--sweep={SMOKE}",
+        "--backend=tpu",
+        f"--root={GCS}",
+    ]
     cmd.append(f"--tpu_name_prefix={prefix}")
     try:
         result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -380,3 +386,21 @@ def test_distances_and_divergences_sort_lowest_first():
     assert len(lower) >= 4
     assert not any(collect.descending(k, "auto") for k in lower)
     assert collect.descending("parzen_ll", "auto") and collect.descending("cond_accuracy", "auto")
+
+
+def test_collect_lists_invalid_trials_apart(tmp_path):
+    for game, fcd in (("hinge", 40.0), ("wasserstein_gp", 30.0)):
+        write_trial(tmp_path, f"game={game},seed=0", [{"step": 1, "fcd": fcd}])
+    text = collect.write_results(
+        str(tmp_path), "fcd", "auto", None, "seed", ["game=wasserstein_gp,seed=0"], "batch-norm critic"
+    )
+    ranked, invalid = text.split("## INVALID")
+    assert "wasserstein_gp" not in ranked and "| hinge | 0 | 40 |" in ranked
+    assert "batch-norm critic" in invalid and "| wasserstein_gp | 0 | 30 |" in invalid
+    with open(tmp_path / "results.csv") as f:
+        assert {r["game"]: r["invalid"] for r in csv.DictReader(f)} == {
+            "wasserstein_gp": "True",
+            "hinge": "False",
+        }
+    with pytest.raises(collect.CollectError, match="--invalid names no trial"):
+        collect.write_results(str(tmp_path), "fcd", "auto", None, "seed", ["game=nothing"])

@@ -2,7 +2,7 @@ r"""1-D: a two-component Gaussian mixture learned by small MLPs (the paper's Fig
 
 Run:
   python launch.py --config=experiments/configs/mixture1d.py --workdir=/tmp/mix1d
-The figure of the paper's Figure 1 stages: python experiments/figure1.py
+The figure of the paper's Figure 1 stages: python experiments/scripts/figure1.py
 """
 
 from experiments.configs import ring

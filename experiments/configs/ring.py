@@ -3,7 +3,7 @@ r"""The 2-D ring of 8 Gaussians (radius 1, std 0.01; PacGAN/VEEGAN settings) wit
 Run:
   python launch.py --config=experiments/configs/ring.py --workdir=/tmp/ring
   python launch.py --config=experiments/configs/ring.py --update=alternating --game=minimax --workdir=/tmp/r2
-Results over seeds: experiments/toy_table.py and experiments/RESULTS_TOYS.md.
+Results over seeds: experiments/scripts/toy_table.py and experiments/reports/RESULTS_TOYS.md.
 """
 
 import ml_collections

@@ -2,7 +2,7 @@
 
 A trial is a dict of overrides keyed by launch.py flag names: 'config' (another config file), 'game',
 'update', 'd_steps', 'seed', or 'config.<field>' (e.g. 'config.model.g_hidden': (64, 64)).
-Run one with experiments/sweep.py and tabulate it with experiments/collect.py.
+Run one with experiments/scripts/sweep.py and tabulate it with experiments/reports/collect.py.
 """
 
 import itertools

@@ -6,9 +6,10 @@ WGAN-GP on DCGAN-28 uses a layer-norm critic (config.model.d_norm=layer, as Gulr
 penalty needs a per-example D, and batch norm is refused with one). No per-game tuning (Lucic et al. 2018
 tuned each loss; this is the fixed-budget, fixed-recipe comparison).
 
-  python experiments/sweep.py --sweep=experiments/sweeps/games_mnist.py --root=/tmp/games_mnist --parallel=2
-  python experiments/collect.py --root=/tmp/games_mnist --sort_by=fcd --order=ascending
-Results: experiments/RESULTS.md.
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/games_mnist.py --root=/tmp/games_mnist \
+      --parallel=2
+  python experiments/reports/collect.py --root=/tmp/games_mnist --sort_by=fcd --order=ascending
+Results: experiments/reports/RESULTS.md.
 """
 
 from experiments.sweeps import games_toys

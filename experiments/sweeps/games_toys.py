@@ -1,9 +1,9 @@
 """Every game on the 2-D ring and grid, one budget for all: alternating updates (k = 1), Adam 1e-4
 (b1 0.5), 8,000 steps, 3 seeds per trial trained side by side (num_replicas), mode coverage at the end.
 
-  python experiments/sweep.py --sweep=experiments/sweeps/games_toys.py --root=/tmp/games_toys
-  python experiments/collect.py --root=/tmp/games_toys --sort_by=high_quality
-Results: experiments/RESULTS.md.
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/games_toys.py --root=/tmp/games_toys
+  python experiments/reports/collect.py --root=/tmp/games_toys --sort_by=high_quality
+Results: experiments/reports/RESULTS.md.
 """
 
 CONFIG = "experiments/configs/ring.py"

@@ -4,8 +4,8 @@ Unrolled GAN paper (radius 2, std 0.02), with and without, both with alternating
 with the minibatch-std feature in D (Karras et al. 2018) on PacGAN's ring and grid. PacGAN reports 10
 trials, mean +- standard error.
 
-  python experiments/sweep.py --sweep=experiments/sweeps/pacgan_toys.py --root=/tmp/pacgan_toys
-  python experiments/collect.py --root=/tmp/pacgan_toys --sort_by=modes_covered
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/pacgan_toys.py --root=/tmp/pacgan_toys
+  python experiments/reports/collect.py --root=/tmp/pacgan_toys --sort_by=modes_covered
 A shorter budget for a convergence curve: add --config.num_steps=N (the rows state their budget).
 """
 

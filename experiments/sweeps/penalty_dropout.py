@@ -4,9 +4,10 @@ False). R1 (gamma 1) with the non-saturating game and WGAN-GP (lambda 10), each 
 sweep's recipe (Adam 2e-4 / 0.5, alternating, D loss real + fake), 1,500 steps (3 epochs), 2 seeds
 side by side, the MNIST metrics at the end. The toys' MLP D has no dropout: both ways are one step.
 
-  python experiments/sweep.py --sweep=experiments/sweeps/penalty_dropout.py --root=/tmp/penalty_dropout
-  python experiments/collect.py --root=/tmp/penalty_dropout --sort_by=fcd --order=ascending
-Results: experiments/RESULTS.md.
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/penalty_dropout.py \
+      --root=/tmp/penalty_dropout
+  python experiments/reports/collect.py --root=/tmp/penalty_dropout --sort_by=fcd --order=ascending
+Results: experiments/reports/RESULTS.md.
 """
 
 from experiments.sweeps import product

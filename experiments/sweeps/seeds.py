@@ -1,6 +1,6 @@
 """The reproduction sweep: the paper's MNIST model, both update schemes, 5 seeds each (10 trials).
 
-  python experiments/sweep.py --sweep=experiments/sweeps/seeds.py --backend=tpu --evaluate \
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/seeds.py --backend=tpu --evaluate \
       --root=gs://BUCKET/seeds --project=PROJECT --zone=us-central2-b --num_tpus=5
 """
 

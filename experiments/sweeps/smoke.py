@@ -1,6 +1,6 @@
 """Two seeds of the tiny smoke model for 20 steps, evaluation off (seconds; the sweep test runs it).
 
-python experiments/sweep.py --sweep=experiments/sweeps/smoke.py --root=/tmp/sweep_smoke --parallel=2
+python experiments/scripts/sweep.py --sweep=experiments/sweeps/smoke.py --root=/tmp/sweep_smoke --parallel=2
 """
 
 from experiments.sweeps import product

@@ -10,8 +10,8 @@ and reverse KL on 26,000 samples every 10,000 steps and at the end. The rows:
 R3GAN's own ablation (its networks): RpGAN + R1 + R2 1,000 modes / KL 0.078, GAN + R1 + R2 693 / 0.927.
 - PacGAN2 (config.pack=2) and the unrolled GAN (unroll_steps=5, Metz et al.'s StackedMNIST setting).
 
-  python experiments/sweep.py --sweep=experiments/sweeps/stacked_mnist.py --root=/tmp/stacked_mnist
-  python experiments/collect.py --root=/tmp/stacked_mnist --sort_by=reverse_kl --order=ascending
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/stacked_mnist.py --root=/tmp/stacked_mnist
+  python experiments/reports/collect.py --root=/tmp/stacked_mnist --sort_by=reverse_kl --order=ascending
 """
 
 from experiments.sweeps import product

@@ -4,12 +4,12 @@ The paper's MNIST config (mnist.yaml's SGD and model), seeds 0-2 side by side, 3
 for Algorithm 1's alternating updates (which fall into the trap, README), the 2014 code's simultaneous
 updates (which do not), extragradient (at the paper's step and at a fifth of it), optimistic, and
 alternating with negative momentum (Gidel et al. 2019: heavy ball at -0.3 for both players). A
-replica that falls in is told by the collapse warning (gan_jax/training/collapse.py) in its log; collect.py
-tabulates the last rows.
+replica that falls in is told by the collapse warning (gan_jax/training/collapse.py) in its log;
+experiments/reports/trap_report.py tabulates the last rows and the warnings.
 
-  python experiments/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
-  python experiments/collect.py --root=/tmp/trap
-Results: experiments/DYNAMICS.md.
+  python experiments/scripts/sweep.py --sweep=experiments/sweeps/trap.py --root=/tmp/trap
+  python experiments/reports/trap_report.py   # from the committed runs in experiments/results/trap
+Results: experiments/reports/DYNAMICS.md.
 """
 
 CONFIG = "experiments/configs/paper_mnist.py"

@@ -120,9 +120,9 @@ def dirs(workdir: str, count: int) -> list[str]:
 
 
 def mode(config) -> str:
-    """'vmap' (one batched program) or 'loop' (each replica's step in turn). 'auto' loops for a DCGAN on
-    the CPU backend, where vmap turns every convolution into a grouped one that XLA's CPU backend runs
-    slower per replica than the replicas one after another (BENCHMARKS.md), and vmaps otherwise."""
+    """'vmap' (one batched program) or 'loop' (each replica's step in turn). 'auto' loops for a DCGAN on the
+    CPU backend, where vmap turns every convolution into a grouped one that XLA's CPU backend runs slower per
+    replica than the replicas one after another (experiments/reports/BENCHMARKS.md), and vmaps otherwise."""
     if config.replica_mode not in MODES:
         raise ConfigError(
             f"unknown config.replica_mode {config.replica_mode!r}; choose one of: {', '.join(MODES)}"

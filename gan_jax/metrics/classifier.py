@@ -2,7 +2,7 @@
 
 Its penultimate layer (128 ReLU units) gives the features for Fréchet distances and precision/recall;
 its softmax gives the classifier score and class histograms. The weights in
-``assets/mnist_classifier.msgpack`` come from ``experiments/train_classifier.py`` (50k training
+``assets/mnist_classifier.msgpack`` come from ``experiments/scripts/train_classifier.py`` (50k training
 images only) and are SHA-256 verified before they are deserialised.
 """
 

@@ -9,7 +9,7 @@ Why: XLA's CPU backend runs a convolution with its fast library kernels only in 
 (no window reversal); any other becomes a naive elemental loop. Its pass that inserts the transposes
 (xla/service/cpu/conv_canonicalization.cc) visits only the entry computation, so inside the
 ``lax.scan`` of fused steps every autodiff convolution would stay naive, and even outside it the kernel
-gradient of a transposed convolution (a window reversal) would (timings: BENCHMARKS.md).
+gradient of a transposed convolution (a window reversal) would (timings: experiments/reports/BENCHMARKS.md).
 
 The gradients' own convolutions are built by the same function, so second-order gradients (the
 penalties that differentiate D's input gradient: WGAN-GP, R1, R2, DRAGAN) are canonical too. Being a

@@ -77,9 +77,9 @@ LEGACY_MAXOUT_DENSE = "Dense_0"  # its name when the columns were unit-major (re
 class Maxout(nn.Module):
     """h_j = max_i (W x + b)_{i, j} over ``pieces`` linear pieces per unit, the Dense's columns laid
     out piece-major ([pieces, units]: column i * units + j is piece i of unit j), so the max is an
-    element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (faster on the CPU
-    than the unit-major layout: BENCHMARKS.md). Checkpoints of the unit-major layout (its Dense named
-    ``Dense_0``) are converted when restored (``checkpoints.restore_checkpoint``)."""
+    element-wise maximum of ``pieces`` slabs of ``units`` contiguous columns per row (faster on the CPU than
+    the unit-major layout: experiments/reports/BENCHMARKS.md). Checkpoints of the unit-major layout (its Dense
+    named ``Dense_0``) are converted when restored (``checkpoints.restore_checkpoint``)."""
 
     units: int
     pieces: int

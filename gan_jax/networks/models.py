@@ -254,7 +254,7 @@ def conditioning(model_config) -> str:
 def conv_impl(model_config) -> str:
     """The DCGAN convolutions' gradients, ``model.conv_impl``: 'canonical' (gan_jax/networks/convolution.py),
     'lax' (lax's autodiff), or 'auto' (the default): canonical on the CPU backend, where it is the
-    faster (BENCHMARKS.md), lax elsewhere."""
+    faster (experiments/reports/BENCHMARKS.md), lax elsewhere."""
     name = model_config.conv_impl
     if name != "auto" and name not in layers.CONV_IMPLS:
         raise ConfigError(

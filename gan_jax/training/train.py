@@ -55,7 +55,7 @@ def train(config, workdir_path: str) -> TrainState:
     if "://" in workdir_path:  # metrics, samples and the TensorBoard files are written with open()
         raise ConfigError(
             f"workdir {workdir_path} is not a local or mounted path; a TPU sweep trains in the VM's "
-            "runs/<trial> and copies it to gs:// when the trial ends (experiments/sweep.py)"
+            "runs/<trial> and copies it to gs:// when the trial ends (experiments/scripts/sweep.py)"
         )
     path = workdir.prepare(workdir_path)
     # one process trains in a workdir at a time (with several hosts, host 0 holds the lock)
