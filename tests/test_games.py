@@ -244,6 +244,9 @@ EQUILIBRIUM = {
     "hinge": (0.0, 2.0, 0.0),  # any constant in [-1, 1]; 0 here
     "relativistic_average": (0.3, 2 * math.log(2.0), 2 * math.log(2.0)),  # any constant
     "relativistic_pairing": (-0.4, math.log(2.0), math.log(2.0)),  # any constant: softplus(0) each
+    "thresholded": (0.0, math.log(4.0), 0.0),  # no fake is rejected at D = 1/2
+    "lazy": (0.0, 0.0, 0.0),  # nothing misclassified at D = 1/2
+    "blend": (0.0, math.log(4.0), 0.0),  # (log 2 - log 4 / 2) / 2
 }
 
 
@@ -370,6 +373,9 @@ def test_registry_lists_choices_and_rejects_unknown():
         "hinge",
         "relativistic_average",
         "relativistic_pairing",
+        "thresholded",
+        "lazy",
+        "blend",
     ]
     with pytest.raises(ValueError, match="minimax, nonsaturating, least_squares"):
         games.get_game("bogus")
@@ -378,7 +384,11 @@ def test_registry_lists_choices_and_rejects_unknown():
 
 def test_game_records():
     g = games.GAMES
-    assert [n for n in g if g[n].needs_real_for_g] == ["relativistic_average", "relativistic_pairing"]
+    assert [n for n in g if g[n].needs_real_for_g] == [
+        "relativistic_average",
+        "relativistic_pairing",
+        "blend",
+    ]
     assert [n for n in g if g[n].critic] == ["wasserstein", "hinge"]
     assert [n for n in g if g[n].needs_lipschitz] == ["wasserstein"]
     constraint = g["wasserstein"].constraint

@@ -129,6 +129,33 @@ def relativistic_pairing_g_loss(*, real_logits: jax.Array | None = None, fake_lo
     return jnp.mean(jax.nn.softplus(_paired(real_logits, fake_logits)))
 
 
+# --- The other formulations of the 2014 code (goodfeli/adversarial __init__.py) ---------------------
+# Each masks or mixes the cross-entropy terms; with D = sigmoid(l), D(x) < 1/2 is l < 0. The masks carry no
+# gradient: only the examples they keep move a player.
+
+
+def thresholded_g_loss(*, real_logits: jax.Array | None = None, fake_logits: jax.Array) -> jax.Array:
+    """``ThresholdedAdversaryCost``: the non-saturating loss on the fakes D still rejects (D(G(z)) < 1/2),
+    averaged over the whole batch: E[softplus(-l_fake) [l_fake < 0]]."""
+    del real_logits
+    return jnp.mean(jax.nn.softplus(-fake_logits) * (fake_logits < 0))
+
+
+def lazy_d_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """``LazyAdversaryCost`` (d_eps = 0): D learns only from what it gets wrong, reals with D(x) < 1/2 and
+    fakes with D(G(z)) > 1/2: E[softplus(-l_real) [l_real < 0]] + E[softplus(l_fake) [l_fake > 0]]."""
+    real = jnp.mean(jax.nn.softplus(-real_logits) * (real_logits < 0))
+    return real + jnp.mean(jax.nn.softplus(fake_logits) * (fake_logits > 0))
+
+
+def blend_g_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """``AdversaryCost2(blend_obj=True)`` at its default coefficients 1 and 1: the mean of the
+    non-saturating loss and minus the 2014 code's D objective, (NS - V_D) / 2, V_D = (E softplus(-l_real)
+    + E softplus(l_fake)) / 2. Its gradient in the fakes mixes the non-saturating and minimax ones."""
+    d_objective = 0.5 * minimax_d_loss(real_logits=real_logits, fake_logits=fake_logits)
+    return 0.5 * (nonsaturating_g_loss(fake_logits=fake_logits) - d_objective)
+
+
 class Game(NamedTuple):
     """A game: its two losses and what a train step must know about it.
 
@@ -232,6 +259,31 @@ GAMES = {
             "Jolicoeur-Martineau 2018, The relativistic discriminator (RSGAN); Huang et al. 2024, "
             "The GAN is dead; long live the GAN! (R3GAN, RpGAN)"
         ),
+    ),
+    "thresholded": Game(
+        d_loss=minimax_d_loss,
+        g_loss=thresholded_g_loss,
+        probability=True,
+        fixed_point=_GOODFELLOW_FIXED_POINT + "; G's loss is 0 there (no fake is rejected at D = 1/2)",
+        reference="goodfeli/adversarial, ThresholdedAdversaryCost (the 2014 code)",
+    ),
+    "lazy": Game(
+        d_loss=lazy_d_loss,
+        g_loss=thresholded_g_loss,
+        probability=True,
+        fixed_point=(
+            "p_g = p_data with D = 1/2: nothing is misclassified, both losses are 0 (any D that classifies "
+            "every example right stops learning: the mask, not the density ratio, decides D)"
+        ),
+        reference="goodfeli/adversarial, LazyAdversaryCost with d_eps = g_eps = 0 (the 2014 code)",
+    ),
+    "blend": Game(
+        d_loss=minimax_d_loss,
+        g_loss=blend_g_loss,
+        needs_real_for_g=True,
+        probability=True,
+        fixed_point=_GOODFELLOW_FIXED_POINT + "; G's blended loss is (log 2 - log 2) / 2 = 0 there",
+        reference="goodfeli/adversarial, AdversaryCost2 blend_obj (the 2014 code)",
     ),
 }
 
