@@ -1,6 +1,7 @@
 """One-step tests with exact expectations: which parameters each gradient sees, which batches."""
 
 import json
+import math
 
 import chex
 import jax
@@ -216,8 +217,27 @@ def test_paper_schedules_by_hand():
     assert seen[2][1] == pytest.approx(0.5 + 0.2 / 249, rel=1e-6)  # epoch 1
     assert seen[2 * 100][1] == pytest.approx(0.5 + 0.2 * 100 / 249, rel=1e-6)
     assert seen[2 * 249][1] == pytest.approx(0.7, rel=1e-6) and seen[599][1] == pytest.approx(0.7, rel=1e-6)
-    floor = optax.exponential_decay(0.1, 1, 1 / 1.000004, end_value=1e-6)(10**7)
-    assert float(floor) == pytest.approx(1e-6)
+
+
+def test_paper_learning_rate_reaches_its_floor_at_the_closed_form_step():
+    """lr_t = max(0.1 / 1.000004^t, 1e-6) crosses its floor at t* = ln(0.1 / 1e-6) / ln(1.000004)
+    (about 2.88M updates): jump the optimizer's counts there and read the rate it applies."""
+    optim = tiny_config().optim
+    tx = paper_optimizer(optim, updates_per_epoch=2)
+    params = {"w": jnp.ones(())}
+    t_star = math.log(optim.learning_rate / optim.min_lr) / math.log(optim.lr_decay)
+    assert optim.min_lr == 1e-6 and 2.8e6 < t_star < 2.9e6
+    for t in (int(t_star) - 2000, int(t_star) - 1, int(t_star) + 1, int(t_star) + 2000, 10**7):
+        opt_state = tx.init(params)
+        counts = {
+            k: s._replace(count=jnp.asarray(t, jnp.int32)) for k, s in opt_state.hyperparams_states.items()
+        }
+        opt_state = opt_state._replace(count=jnp.asarray(t, jnp.int32), hyperparams_states=counts)
+        updates, opt_state = tx.update({"w": jnp.ones(())}, opt_state, params)
+        expected = max(0.1 * 1.000004 ** (-t), 1e-6)  # float64
+        assert float(opt_state.hyperparams["learning_rate"]) == pytest.approx(expected, rel=1e-5), t
+        # zero momentum trace, gradient 1: the step taken is -lr_t itself
+        assert float(updates["w"]) == pytest.approx(-expected, rel=1e-5), t
 
 
 def test_classical_momentum_matches_pylearn2_recursion():
