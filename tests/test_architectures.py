@@ -21,7 +21,7 @@ from test_steps import batch_at
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
 from gan_jax import checkpoints, dcgan, layers, models, steps, updates
 from gan_jax.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
-from gan_jax.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.state import create_train_state, make_setup
 
 NUM = 16  # fake training images per architecture
 # config module, spectral norm in D (dcgan32 trains with it, so one step also covers SN's state)
@@ -176,8 +176,7 @@ def test_d_state_takes_real_then_fake_and_no_penalty_pass(built, stepped):
     real batch, then one on the fake batch (the R1 pass writes nothing); G's those of its one pass."""
     _, setup, _, images = built["dcgan28"]
     state, new, _, config = stepped["dcgan28"]
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, _, _ = jax.random.split(key, 3)
+    k_z, _, _ = jax.random.split(steps.step_key(state), 3)
 
     @jax.jit
     def expected(state, x_real, z):

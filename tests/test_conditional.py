@@ -16,7 +16,7 @@ from conftest import ROOT, tiny_config, tiny_dcgan_config
 from experiments.configs import dcgan_mnist
 from gan_jax import classifier, data, evaluate, games, models, outputs, steps, validation
 from gan_jax.errors import DataError
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.state import DATA_STREAM, create_train_state, make_setup
 
 K = 10
 
@@ -143,9 +143,9 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
 
     data_key = jax.random.fold_in(state.rng, DATA_STREAM)
     _, idx = data.next_batch_indices(data_key, state.data_perm, 0, len(images), config.batch_size)
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
+    key = steps.step_key(state)
     if scheme == "alternating":
-        key = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)[0]
+        key = steps.player_keys(key, config.d_steps, config.g_steps)[0][0]
     k_z, k_real, k_fake = jax.random.split(key, 3)
     z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
     game = games.get_game(config.game)

@@ -7,7 +7,7 @@ from conftest import tiny_dcgan_config
 
 from experiments.configs import dcgan_mnist, ring
 from gan_jax import data, games, models, steps, updates, validation
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.state import DATA_STREAM, create_train_state, make_setup
 
 
 def test_d_judges_m_consecutive_samples_concatenated():
@@ -21,8 +21,7 @@ def test_d_judges_m_consecutive_samples_concatenated():
     setup = make_setup(config, len(x))
     state = create_train_state(config, setup, x.mean(0), len(x))
     _, metrics = jax.jit(steps.make_step(config, setup, len(x)))(state, jnp.asarray(x))
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, _, _ = jax.random.split(key, 3)
+    k_z, _, _ = jax.random.split(steps.step_key(state), 3)
     _, idx = data.next_batch_indices(jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, 64, 16)
     fakes = setup.generator.apply({"params": state.g_params}, models.sample_noise(k_z, 16, 2))
 

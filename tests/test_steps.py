@@ -14,7 +14,7 @@ from conftest import tiny_config
 from experiments.configs import dcgan_mnist
 from gan_jax import data, games, models, replicas, steps, validation
 from gan_jax.optimizers import paper_optimizer
-from gan_jax.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.state import DATA_STREAM, create_train_state, make_setup
 
 
 def build(config, images):
@@ -57,8 +57,7 @@ def test_simultaneous_uses_pre_update_parameters(images):
     setup, state, step = build(config, images)
     new, metrics = step(state, jnp.asarray(images))
 
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, k_real, k_fake = jax.random.split(key, 3)
+    k_z, k_real, k_fake = jax.random.split(steps.step_key(state), 3)
     x_real = batch_at(state, 0, images, config.batch_size)
     z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
@@ -88,8 +87,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
     new, metrics = step(state, jnp.asarray(images))
     assert int(new.data_index) == k
 
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    d_keys = jax.random.split(jax.random.fold_in(key, 0), k)
+    d_keys, g_keys = steps.player_keys(steps.step_key(state), k, config.g_steps)
     lr = config.optim.learning_rate
     d_params, trace = state.d_params, None
     for i in range(k):  # D sub-step i uses minibatch i and fresh z
@@ -115,7 +113,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
     total = jax.tree.map(lambda a, b: a - b, d_params, state.d_params)
     assert_update(new.d_params, state.d_params, total)
 
-    k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
+    k_z, k_drop = jax.random.split(g_keys[0])
     z = models.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
     def g_obj(gp, dp):
@@ -190,6 +188,21 @@ def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
             jax.tree.leaves((fused_state, fused_metrics)), jax.tree.leaves((state, metrics)), strict=True
         ):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_every_update_of_two_steps_draws_from_its_own_key(images):
+    """The keys the tests above redraw through steps.player_keys and penalty_key: each step,
+    player, sub-step and penalty gets a key no other one has (a D and G sharing fold_in(key, 0), or a
+    step key that ignores the step, would give two updates the same noise)."""
+    _, state, _ = build(tiny_config(), images)
+    drawn = []
+    for step in (0, 1):
+        key = steps.step_key(state.replace(step=jnp.asarray(step, jnp.int32)))
+        d_keys, g_keys = steps.player_keys(key, 3, 2)
+        assert (len(d_keys), len(g_keys)) == (3, 2)
+        sub = [*d_keys, *g_keys]
+        drawn += [key, *sub, *(steps.penalty_key(k) for k in [key, *sub])]
+    assert len({np.asarray(jax.random.key_data(k)).tobytes() for k in drawn}) == len(drawn) == 24
 
 
 def test_nonfinite_loss_is_recorded_with_its_step(images):
