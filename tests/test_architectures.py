@@ -20,7 +20,7 @@ from test_steps import batch_at
 
 from experiments.configs import dcgan_celeba, dcgan_cifar10, dcgan_mnist, paper_mnist, ring, smoke
 from gan_jax.game import steps, updates
-from gan_jax.game.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import create_train_state, make_setup
 from gan_jax.networks import dcgan, latent, layers, models
 from gan_jax.training import checkpoints
 from gan_jax.training.checkpoints import _check_fits, checkpoint_manager, restore_checkpoint
@@ -191,8 +191,7 @@ def test_d_state_takes_real_then_fake_and_no_penalty_pass(built, stepped):
     real batch, then one on the fake batch (the R1 pass writes nothing); G's those of its one pass."""
     _, setup, _, images = built["dcgan28"]
     state, new, _, config = stepped["dcgan28"]
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, _, _ = jax.random.split(key, 3)
+    k_z, _, _ = jax.random.split(steps.step_key(state), 3)
 
     @jax.jit
     def expected(state, x_real, z):

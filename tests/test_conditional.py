@@ -18,7 +18,7 @@ from gan_jax import config as config_lib
 from gan_jax.data import batches, mnist
 from gan_jax.errors import DataError
 from gan_jax.game import games, steps
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import DATA_STREAM, create_train_state, make_setup
 from gan_jax.metrics import classifier, evaluate
 from gan_jax.networks import latent, models
 from gan_jax.training import outputs, validation
@@ -148,9 +148,9 @@ def test_the_step_conditions_fakes_on_the_real_minibatch_labels(scheme):
 
     data_key = jax.random.fold_in(state.rng, DATA_STREAM)
     _, idx = batches.next_batch_indices(data_key, state.data_perm, 0, len(images), config.batch_size)
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
+    key = steps.step_key(state)
     if scheme == "alternating":
-        key = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)[0]
+        key = steps.player_keys(key, config.d_steps, config.g_steps)[0][0]
     k_z, k_real, k_fake = jax.random.split(key, 3)
     z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
     game = games.get_game(config.game)
@@ -265,10 +265,31 @@ def test_conditional_run_and_its_samples_end_to_end(tmp_path):
     np.testing.assert_array_equal(np.load(os.path.join(workdir, "labels.npy")), np.arange(25) % 10)
 
 
+def matmul_dtypes(fn, *args) -> list[tuple[str, ...]]:
+    """The operand dtypes of every dot_general and convolution in ``fn``'s jaxpr (nested ones too)."""
+    found = []
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
+                found.append(tuple(str(v.aval.dtype) for v in eqn.invars))
+            for param in eqn.params.values():
+                for sub in param if isinstance(param, tuple | list) else (param,):
+                    if hasattr(sub, "eqns"):
+                        walk(sub)
+                    elif hasattr(sub, "jaxpr") and hasattr(sub.jaxpr, "eqns"):
+                        walk(sub.jaxpr)
+
+    walk(jax.make_jaxpr(fn)(*args).jaxpr)
+    return found
+
+
 @pytest.mark.parametrize("name", ["paper_mlp", "dcgan28"])
 def test_bfloat16_matmuls_keep_float32_params_and_outputs(name):
     """dtype='bfloat16': float32 parameters, G's samples and D's logits float32 and within bf16
-    rounding of the float32 model's (same parameters)."""
+    rounding of the float32 model's (same parameters), yet further from them than float32 rounding;
+    every matmul and convolution of G and D takes bf16 operands (a player that ignores the option
+    would still pass the closeness checks)."""
     config = conditional(name)
     config.model.num_classes = 0
     gen, disc = models.build_models(config)
@@ -284,6 +305,16 @@ def test_bfloat16_matmuls_keep_float32_params_and_outputs(name):
     logit, logit16 = disc.apply(d_vars, x, train=False), disc16.apply(d_vars, x, train=False)
     assert logit16.dtype == jnp.float32
     np.testing.assert_allclose(logit16, logit, rtol=0.05, atol=0.05 * float(jnp.abs(logit).max()))
+    # bf16 keeps 8 bits of mantissa (relative rounding 2^-9), float32 24: the logits moved by more
+    # than 1e-4 of their scale, and G's samples (about 0.5, float32 ulp 6e-8) by more than 5e-7
+    assert float(jnp.abs(logit16 - logit).max()) > 1e-4 * float(jnp.abs(logit).max())
+    assert float(jnp.abs(x16 - x).max()) > 5e-7
+    g32, g16 = matmul_dtypes(gen.apply, g_vars, z), matmul_dtypes(gen16.apply, g_vars, z)
+    d32 = matmul_dtypes(functools.partial(disc.apply, train=False), d_vars, x)
+    d16 = matmul_dtypes(functools.partial(disc16.apply, train=False), d_vars, x)
+    assert len(g16) == len(g32) >= 3 and len(d16) == len(d32) >= 3
+    assert set(g32) == set(d32) == {("float32", "float32")}
+    assert set(g16) == set(d16) == {("bfloat16", "bfloat16")}
 
 
 def test_bfloat16_training_step_is_finite(images):

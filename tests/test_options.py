@@ -12,7 +12,7 @@ from test_steps import assert_update, batch_at, build, d_logits
 
 from experiments.configs import smoke
 from gan_jax.game import games, steps
-from gan_jax.game.state import STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import create_train_state, make_setup
 from gan_jax.networks import latent
 
 
@@ -111,8 +111,8 @@ def test_g_first_steps_g_through_the_old_discriminator(images):
     config = tiny_config(update_scheme="alternating", order="g_first")
     setup, state, step = build(config, images)
     new, _ = step(state, jnp.asarray(images))
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
+    _, g_keys = steps.player_keys(steps.step_key(state), config.d_steps, config.g_steps)
+    k_z, k_drop = jax.random.split(g_keys[0])
     z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
     def g_obj(gp):

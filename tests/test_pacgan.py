@@ -8,7 +8,7 @@ from conftest import tiny_dcgan_config
 from experiments.configs import dcgan_mnist, ring
 from gan_jax.data import batches, datasets
 from gan_jax.game import games, steps, updates
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import DATA_STREAM, create_train_state, make_setup
 from gan_jax.networks import latent
 from gan_jax.training import validation
 
@@ -24,8 +24,7 @@ def test_d_judges_m_consecutive_samples_concatenated():
     setup = make_setup(config, len(x))
     state = create_train_state(config, setup, x.mean(0), len(x))
     _, metrics = jax.jit(steps.make_step(config, setup, len(x)))(state, jnp.asarray(x))
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, _, _ = jax.random.split(key, 3)
+    k_z, _, _ = jax.random.split(steps.step_key(state), 3)
     _, idx = batches.next_batch_indices(
         jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, 64, 16
     )

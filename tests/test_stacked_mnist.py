@@ -240,10 +240,11 @@ def test_every_sweep_row_is_a_valid_config():
 
 @pytest.mark.slow
 def test_a_trained_stacked_workdir_evaluates(tmp_path):
-    """A few steps of a tiny stacked config through launch.py, then --mode=evaluate on its workdir:
-    eval.json holds the protocol's count of samples (protocol_samples, lowered here) and the floors."""
-    tiny = {"num_steps": 4, "data.num_train": 256, "model.ngf": 8, "model.ndf": 8, "model.z_dim": 8}
-    tiny |= {"batch_size": 8, "eval_every": 0, "data.protocol_samples": 64}
+    """A short run of a tiny stacked config through launch.py, then --mode=evaluate on its workdir:
+    eval.json holds the protocol's count of samples (protocol_samples, lowered here), the floors, and
+    the mode metrics of those samples as read here (300 steps: G's channels no longer all read as 0)."""
+    tiny = {"num_steps": 300, "data.num_train": 256, "model.ngf": 8, "model.ndf": 8, "model.z_dim": 8}
+    tiny |= {"batch_size": 8, "eval_every": 0, "data.protocol_samples": 200}
     args = [f"--config.{k}={v}" for k, v in tiny.items()]
     train = [sys.executable, "launch.py", "--config=experiments/configs/stacked_mnist.py", *args]
     train.append(f"--workdir={tmp_path}")
@@ -254,5 +255,20 @@ def test_a_trained_stacked_workdir_evaluates(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with open(tmp_path / "eval.json") as f:
         got = json.load(f)
-    assert (got["num_samples"], got["step"], len(got["mode_histogram"])) == (64, 4, 1000)
-    assert 1 <= got["modes_covered"] <= 64 and got["real_data"]["classifier_accuracy"] > 0.99
+    assert (got["num_samples"], got["step"], len(got["mode_histogram"])) == (200, 300, 1000)
+    assert 1 <= got["modes_covered"] <= 200 and got["real_data"]["classifier_accuracy"] > 0.99
+    # the same 200 evaluation samples, their modes read here: channel c of pixel p is column 3p + c
+    launch_in_process("--mode=sample", f"--workdir={tmp_path}")
+    samples = np.load(tmp_path / "samples.npy")
+    assert samples.shape == (200, 2352)
+    channels = np.concatenate([samples[:, c::3] for c in range(3)])  # R rows, then G, then B
+    _, probs = classifier.features_and_probs(classifier.load_classifier(), channels)
+    r, g, b = probs.argmax(axis=1).reshape(3, 200)
+    modes = 100 * r + 10 * g + b
+    hist = [int(np.sum(modes == m)) for m in range(1000)]
+    q = np.array([n for n in hist if n]) / 200.0
+    # several modes, and not the same histogram with R and B swapped: the check can see the channel order
+    assert len(set(modes.tolist())) > 1 and sorted(modes) != sorted(100 * b + 10 * g + r)
+    assert got["mode_histogram"] == hist
+    assert got["modes_covered"] == len(set(modes.tolist()))
+    assert got["reverse_kl"] == pytest.approx(float(np.sum(q * np.log(1000 * q))), abs=1e-9)

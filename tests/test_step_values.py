@@ -28,7 +28,7 @@ from experiments.configs import paper_mnist, ring
 from gan_jax.data import batches
 from gan_jax.game import state as state_lib
 from gan_jax.game import steps, updates
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM
+from gan_jax.game.state import DATA_STREAM
 from gan_jax.networks import latent
 
 NUM_TRAIN, BATCH, DIM, Z_DIM = 64, 16, 2, 2
@@ -158,18 +158,14 @@ def run(game="nonsaturating", scheme="simultaneous", reg=(), order="d_first", d_
     return jax.device_get(state), jax.device_get(new), {k: float(v) for k, v in metrics.items()}
 
 
-def step_key(state):
-    return jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
-
-
 def d_sub_key(state, scheme, i=0, k=1):
-    key = step_key(state)
-    return jax.random.split(jax.random.fold_in(key, 0), k)[i] if scheme == "alternating" else key
+    key = updates.step_key(state)
+    return steps.player_keys(key, k, 1)[0][i] if scheme == "alternating" else key
 
 
 def g_sub_z(state, j=0, n=1):
     """z of alternating G sub-step j."""
-    k_z, _ = jax.random.split(jax.random.split(jax.random.fold_in(step_key(state), 1), n)[j])
+    k_z, _ = jax.random.split(steps.player_keys(updates.step_key(state), 1, n)[1][j])
     return np.asarray(latent.sample_noise(k_z, BATCH, Z_DIM), np.float64)
 
 
@@ -183,7 +179,7 @@ def d_inputs(state, scheme, i=0, k=1):
     """What D sub-step i sees: its real minibatch, G's fakes of its z, the penalties' random draws."""
     key = d_sub_key(state, scheme, i, k)
     k_z, _, _ = jax.random.split(key, 3)
-    k_pen, _ = jax.random.split(jax.random.fold_in(key, updates.PENALTY_KEY))  # (penalties, their dropout)
+    k_pen, _ = jax.random.split(updates.penalty_key(key))  # (penalties, their dropout)
     k_gp, k_dragan = jax.random.split(k_pen)
     k_noise, k_alpha = jax.random.split(k_dragan)
     z = np.asarray(latent.sample_noise(k_z, BATCH, Z_DIM), np.float64)

@@ -1,6 +1,7 @@
 """One-step tests with exact expectations: which parameters each gradient sees, which batches."""
 
 import json
+import math
 
 import chex
 import jax
@@ -14,7 +15,7 @@ from experiments.configs import dcgan_mnist
 from gan_jax.data import batches
 from gan_jax.game import games, replicas, steps
 from gan_jax.game.optimizers import paper_optimizer
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import DATA_STREAM, create_train_state, make_setup
 from gan_jax.networks import latent
 from gan_jax.training import jitting, validation
 
@@ -59,8 +60,7 @@ def test_simultaneous_uses_pre_update_parameters(images):
     setup, state, step = build(config, images)
     new, metrics = step(state, jnp.asarray(images))
 
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_z, k_real, k_fake = jax.random.split(key, 3)
+    k_z, k_real, k_fake = jax.random.split(steps.step_key(state), 3)
     x_real = batch_at(state, 0, images, config.batch_size)
     z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
@@ -90,8 +90,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
     new, metrics = step(state, jnp.asarray(images))
     assert int(new.data_index) == k
 
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    d_keys = jax.random.split(jax.random.fold_in(key, 0), k)
+    d_keys, g_keys = steps.player_keys(steps.step_key(state), k, config.g_steps)
     lr = config.optim.learning_rate
     d_params, trace = state.d_params, None
     for i in range(k):  # D sub-step i uses minibatch i and fresh z
@@ -117,7 +116,7 @@ def test_alternating_k_batches_then_g_through_updated_d(images, k):
     total = jax.tree.map(lambda a, b: a - b, d_params, state.d_params)
     assert_update(new.d_params, state.d_params, total)
 
-    k_z, k_drop = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])
+    k_z, k_drop = jax.random.split(g_keys[0])
     z = latent.sample_noise(k_z, config.batch_size, config.model.z_dim)
 
     def g_obj(gp, dp):
@@ -194,6 +193,21 @@ def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_every_update_of_two_steps_draws_from_its_own_key(images):
+    """The keys the tests above redraw through steps.player_keys and penalty_key: each step,
+    player, sub-step and penalty gets a key no other one has (a D and G sharing fold_in(key, 0), or a
+    step key that ignores the step, would give two updates the same noise)."""
+    _, state, _ = build(tiny_config(), images)
+    drawn = []
+    for step in (0, 1):
+        key = steps.step_key(state.replace(step=jnp.asarray(step, jnp.int32)))
+        d_keys, g_keys = steps.player_keys(key, 3, 2)
+        assert (len(d_keys), len(g_keys)) == (3, 2)
+        sub = [*d_keys, *g_keys]
+        drawn += [key, *sub, *(steps.penalty_key(k) for k in [key, *sub])]
+    assert len({np.asarray(jax.random.key_data(k)).tobytes() for k in drawn}) == len(drawn) == 24
+
+
 def test_nonfinite_loss_is_recorded_with_its_step(images):
     config = tiny_config()
     setup, state, step = build(config, images)
@@ -219,8 +233,27 @@ def test_paper_schedules_by_hand():
     assert seen[2][1] == pytest.approx(0.5 + 0.2 / 249, rel=1e-6)  # epoch 1
     assert seen[2 * 100][1] == pytest.approx(0.5 + 0.2 * 100 / 249, rel=1e-6)
     assert seen[2 * 249][1] == pytest.approx(0.7, rel=1e-6) and seen[599][1] == pytest.approx(0.7, rel=1e-6)
-    floor = optax.exponential_decay(0.1, 1, 1 / 1.000004, end_value=1e-6)(10**7)
-    assert float(floor) == pytest.approx(1e-6)
+
+
+def test_paper_learning_rate_reaches_its_floor_at_the_closed_form_step():
+    """lr_t = max(0.1 / 1.000004^t, 1e-6) crosses its floor at t* = ln(0.1 / 1e-6) / ln(1.000004)
+    (about 2.88M updates): jump the optimizer's counts there and read the rate it applies."""
+    optim = tiny_config().optim
+    tx = paper_optimizer(optim, updates_per_epoch=2)
+    params = {"w": jnp.ones(())}
+    t_star = math.log(optim.learning_rate / optim.min_lr) / math.log(optim.lr_decay)
+    assert optim.min_lr == 1e-6 and 2.8e6 < t_star < 2.9e6
+    for t in (int(t_star) - 2000, int(t_star) - 1, int(t_star) + 1, int(t_star) + 2000, 10**7):
+        opt_state = tx.init(params)
+        counts = {
+            k: s._replace(count=jnp.asarray(t, jnp.int32)) for k, s in opt_state.hyperparams_states.items()
+        }
+        opt_state = opt_state._replace(count=jnp.asarray(t, jnp.int32), hyperparams_states=counts)
+        updates, opt_state = tx.update({"w": jnp.ones(())}, opt_state, params)
+        expected = max(0.1 * 1.000004 ** (-t), 1e-6)  # float64
+        assert float(opt_state.hyperparams["learning_rate"]) == pytest.approx(expected, rel=1e-5), t
+        # zero momentum trace, gradient 1: the step taken is -lr_t itself
+        assert float(updates["w"]) == pytest.approx(-expected, rel=1e-5), t
 
 
 def test_classical_momentum_matches_pylearn2_recursion():

@@ -16,7 +16,7 @@ from experiments.configs import paper_mnist
 from gan_jax.data import batches
 from gan_jax.game import steps
 from gan_jax.game.optimizers import hyperparams, paper_optimizer
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import DATA_STREAM, create_train_state, make_setup
 from gan_jax.networks import latent, models
 
 TOL = 2e-4  # max |torch update - JAX update| / max |JAX update|, per parameter array
@@ -49,13 +49,12 @@ def noise(key, config):
 def step_inputs(state, config, images):
     """What gan_jax's step draws at ``state``: (x_real, z) for 'simultaneous'; ([x_real_i], [z_i]) of
     the k D updates and [z_j] of the G updates for 'alternating'."""
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
+    key = steps.step_key(state)
     counter = int(state.data_index)
     if config.update_scheme == "simultaneous":
         k_z, _, _ = jax.random.split(key, 3)
         return real_batch(state, counter, images, config.batch_size), noise(k_z, config)
-    d_keys = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)
-    g_keys = jax.random.split(jax.random.fold_in(key, 1), config.g_steps)
+    d_keys, g_keys = steps.player_keys(key, config.d_steps, config.g_steps)
     x_reals = [real_batch(state, counter + i, images, config.batch_size) for i in range(config.d_steps)]
     d_zs = [noise(jax.random.split(k, 3)[0], config) for k in d_keys]
     g_zs = [noise(jax.random.split(k)[0], config) for k in g_keys]

@@ -260,7 +260,23 @@ def test_evaluate_errors_are_one_line(tmp_path):
     assert "[N, 784]" in one_line_error(launch("--mode=evaluate", f"--samples={bad}"))
 
 
+def ring_mode_metrics(samples, std, num_modes=8, radius=1.0, threshold=3.0):
+    """VEEGAN/PacGAN's ring metrics by hand (float64): nearest of K centres r (cos 2πk/K, sin 2πk/K)
+    at distance / std < threshold is high quality; modes hit, % high quality, KL(q || uniform)."""
+    angles = 2 * np.pi * np.arange(num_modes) / num_modes
+    centres = radius * np.stack([np.cos(angles), np.sin(angles)], 1)
+    dist = np.linalg.norm(samples.astype(np.float64)[:, None] - centres[None], axis=-1) / std
+    nearest, good = dist.argmin(1), dist.min(1) < threshold
+    hits = np.bincount(nearest[good], minlength=num_modes)
+    q = hits[hits > 0] / max(good.sum(), 1)
+    kl = float(np.sum(q * np.log(q * num_modes))) if good.any() else None
+    return dict(modes_covered=int((hits > 0).sum()), high_quality=100 * good.mean(), reverse_kl=kl)
+
+
 def test_toy_run_evaluates_mode_coverage(tmp_path):
+    """The logged mode metrics are those of the final checkpoint's 2,500 evaluation samples, recomputed
+    here. The ring's std is raised to 0.2 so that 40 steps already give a non-trivial cover (with the
+    protocol's 0.01, a handful of samples at most are high quality)."""
     proc = subprocess.run(
         [sys.executable, "launch.py", "--config=experiments/configs/ring.py", f"--workdir={tmp_path}"]
         + [
@@ -268,6 +284,7 @@ def test_toy_run_evaluates_mode_coverage(tmp_path):
             "--config.eval_every=20",
             "--config.sample_every=20",
             "--config.log_every=20",
+            "--config.data.std=0.2",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -279,6 +296,14 @@ def test_toy_run_evaluates_mode_coverage(tmp_path):
     assert [r["step"] for r in evals] == [20, 40]
     assert all(r["num_modes"] == 8 and 0 <= r["modes_covered"] <= 8 for r in evals)
     assert os.path.getsize(os.path.join(tmp_path, "samples", "step_0000040.png")) > 1000
+    ring = ["--config=experiments/configs/ring.py"]
+    proc = launch(f"--workdir={tmp_path}", "--mode=sample", "--num_samples=2500", config=ring)
+    assert proc.returncode == 0, proc.stderr
+    expected = ring_mode_metrics(np.load(os.path.join(tmp_path, "samples.npy")), std=0.2)
+    assert 0 < expected["modes_covered"] < 8 and 0 < expected["high_quality"] < 100  # not a trivial cover
+    assert evals[-1]["modes_covered"] == expected["modes_covered"]
+    assert evals[-1]["high_quality"] == pytest.approx(expected["high_quality"], abs=1e-9)
+    assert evals[-1]["reverse_kl"] == pytest.approx(expected["reverse_kl"], abs=1e-9)
 
 
 def test_fused_steps_give_the_same_run(straight, tmp_path):

@@ -9,7 +9,7 @@ from experiments.configs import ring
 from gan_jax import config as config_lib
 from gan_jax.data import batches
 from gan_jax.game import games, steps
-from gan_jax.game.state import DATA_STREAM, STEP_STREAM, create_train_state, make_setup
+from gan_jax.game.state import DATA_STREAM, create_train_state, make_setup
 from gan_jax.networks import latent
 from gan_jax.training import validation
 
@@ -31,9 +31,9 @@ def hand_g_params(config, setup, state, x, unroll_steps: int):
     """Step 0 by hand: D's own update, then G's loss through D after ``unroll_steps`` more SGD steps of
     D's loss on the same real minibatch and G's own fakes (plain SGD: theta - eta grad)."""
     game = games.GAMES[config.game]
-    key = jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), 0)
-    k_zd = jax.random.split(jax.random.split(jax.random.fold_in(key, 0), 1)[0], 3)[0]
-    k_zg = jax.random.split(jax.random.split(jax.random.fold_in(key, 1), 1)[0])[0]
+    d_keys, g_keys = steps.player_keys(steps.step_key(state), 1, 1)
+    k_zd = jax.random.split(d_keys[0], 3)[0]
+    k_zg = jax.random.split(g_keys[0])[0]
     _, idx = batches.next_batch_indices(
         jax.random.fold_in(state.rng, DATA_STREAM), state.data_perm, 0, len(x), 16
     )

@@ -23,7 +23,6 @@ from gan_jax.errors import ConfigError
 from gan_jax.game import games, options
 from gan_jax.game.state import Setup, TrainState
 from gan_jax.game.updates import (
-    PENALTY_KEY,
     Context,
     DOut,
     GOut,
@@ -36,6 +35,7 @@ from gan_jax.game.updates import (
     g_forward,
     g_update,
     noise,
+    penalty_key,
     players,
     real_batch,
     step_key,
@@ -103,7 +103,7 @@ def joint_gradients_at(ctx: Context, state: TrainState, batch, keys) -> Joint:
 def joint_inputs(ctx: Context, state: TrainState, dataset):
     """The step's (perm, (x_real, y, z), dropout keys) of the schemes that take both gradients at once."""
     k_z, k_real, k_fake = jax.random.split(step_key(state), 3)
-    keys = (k_real, k_fake, jax.random.fold_in(step_key(state), PENALTY_KEY))
+    keys = (k_real, k_fake, penalty_key(step_key(state)))
     perm, x_real, y = real_batch(ctx, state.rng, state.data_perm, state.data_index, dataset)
     return perm, (x_real, y, noise(ctx, k_z)), keys
 
@@ -173,13 +173,21 @@ def optimistic_step(ctx: Context, state: TrainState, dataset):
     return _joint_finish(ctx, state, j, p, g_grads, d_grads, perm, prev_grads=grads)
 
 
+def player_keys(key, d_steps: int, g_steps: int) -> tuple[jax.Array, jax.Array]:
+    """The alternating step's (D keys [d_steps], G keys [g_steps]) from its ``step_key``: D update i
+    draws from split(fold_in(key, 0), d_steps)[i], G update j from split(fold_in(key, 1), g_steps)[j]."""
+    return (
+        jax.random.split(jax.random.fold_in(key, 0), d_steps),
+        jax.random.split(jax.random.fold_in(key, 1), g_steps),
+    )
+
+
 def alternating_step(ctx: Context, state: TrainState, dataset):
     """Algorithm 1: ``d_steps`` D updates (each its own minibatch and fresh z), then ``g_steps`` G updates
     on fresh z through the updated D; ``config.order='g_first'``: the G updates first, through the old D,
     on the real minibatch (and labels) that D then takes."""
     config, key = ctx.config, step_key(state)
-    d_keys = jax.random.split(jax.random.fold_in(key, 0), config.d_steps)
-    g_keys = jax.random.split(jax.random.fold_in(key, 1), config.g_steps)
+    d_keys, g_keys = player_keys(key, config.d_steps, config.g_steps)
     p, perm = players(state), state.data_perm
     batches = []  # the D updates' real minibatches: (x, y)
 

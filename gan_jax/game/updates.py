@@ -169,7 +169,7 @@ def d_update(ctx: Context, p: Players, x_real, y, key) -> tuple[Players, DOut]:
     """One D update (Algorithm 1's inner step) on the real minibatch ``x_real`` and fakes G(z) of fresh z
     (G's train pass moves G's state), then weight clipping if configured."""
     k_z, k_real, k_fake = jax.random.split(key, 3)
-    keys = (k_real, k_fake, jax.random.fold_in(key, PENALTY_KEY))
+    keys = (k_real, k_fake, penalty_key(key))
     x_fake, g_state = g_forward(ctx, p.g_params, p.g_state, noise(ctx, k_z), y)
     grad_fn = jax.value_and_grad(d_objective, argnums=1, has_aux=True)
     (loss, (logits, d_state)), grads = grad_fn(
@@ -200,7 +200,7 @@ def unrolled_d(ctx: Context, d, x_real, x_fake, y, key):
     def look_ahead(carry, i):
         params, opt_state = carry
         k = jax.random.fold_in(key, i)
-        keys = (*jax.random.split(k), jax.random.fold_in(k, PENALTY_KEY))
+        keys = (*jax.random.split(k), penalty_key(k))
         grads = jax.grad(lambda q: d_objective(ctx, q, d_state, x_real, x_fake, y, keys, opt_state.count)[0])(
             params
         )
@@ -231,7 +231,7 @@ def g_objective(ctx: Context, g_params, g_state, d, z, y, x_real, keys):
 def g_update(ctx: Context, p: Players, x_real, y, key) -> tuple[Players, GOut]:
     """One G update on fresh z through the current D, then the G EMA (``options.after_g_update``)."""
     k_z, k_drop = jax.random.split(key)
-    keys = (k_drop, jax.random.fold_in(key, PENALTY_KEY), jax.random.fold_in(key, UNROLL_KEY))
+    keys = (k_drop, penalty_key(key), jax.random.fold_in(key, UNROLL_KEY))
     d = (p.d_params, p.d_state, p.d_opt_state)
     grad_fn = jax.value_and_grad(g_objective, argnums=1, has_aux=True)
     (loss, g_state), grads = grad_fn(ctx, p.g_params, p.g_state, d, noise(ctx, k_z), y, x_real, keys)
@@ -260,7 +260,13 @@ def players(state: TrainState) -> Players:
     )
 
 
+def penalty_key(key):
+    """The penalties' key of an update drawn from ``key`` (the passes' own keys are split from ``key``)."""
+    return jax.random.fold_in(key, PENALTY_KEY)
+
+
 def step_key(state: TrainState):
+    """The key of the step at ``state``: fold_in(fold_in(rng, STEP_STREAM), step)."""
     return jax.random.fold_in(jax.random.fold_in(state.rng, STEP_STREAM), state.step)
 
 
