@@ -17,6 +17,7 @@ POSITIVE += ("steps_per_call", "num_replicas", "scan_unroll", "keep_checkpoints"
 
 def validate(config) -> None:
     """Raises ``ConfigError`` for the first field that is unknown, out of range, or inert."""
+    _choice(config, "game", list(games.GAMES))  # (before anything looks the game up)
     steps.check_update_scheme(config.update_scheme)
     options.check(config, games.get_game(config.game))
     for name in POSITIVE:
