@@ -6,7 +6,7 @@ A mistake is one ``ConfigError`` line naming the field, what it holds and what i
 import jax
 import numpy as np
 
-from gan_jax import collapse, data, games, models, optimizers, options, replicas, steps
+from gan_jax import collapse, data, games, models, optimizers, options, parallel, replicas, steps
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError, DataError
 
@@ -48,6 +48,8 @@ def validate(config) -> None:
     _check_processes(config)
     if config.data_parallel and replicas.num_replicas(config) > 1:
         raise ConfigError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+    if config.data_parallel:  # the batch is split over every device (train's mesh), found before any write
+        parallel.check_batch(config.batch_size, parallel.make_mesh())
 
 
 def _check_processes(config) -> None:
