@@ -6,7 +6,7 @@ A mistake is one ``ConfigError`` line naming the field, what it holds and what i
 import jax
 import numpy as np
 
-from gan_jax import collapse, data, games, models, optimizers, options, parallel, replicas, steps
+from gan_jax import collapse, data, evaluate, games, models, optimizers, options, parallel, replicas, steps
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError, DataError
 
@@ -33,6 +33,11 @@ def validate(config) -> None:
     if config.data.name not in config_lib.DATASETS:
         raise ConfigError(
             f"unknown dataset {config.data.name!r}; choose one of: {', '.join(config_lib.DATASETS)}"
+        )
+    if config.eval_every and config.data.name not in evaluate.METRIC_DATASETS:  # (it would draw for nothing)
+        raise ConfigError(
+            f"config.eval_every={config.eval_every}, but dataset {config.data.name!r} has no metrics "
+            f"(evaluation measures {', '.join(evaluate.METRIC_DATASETS)}): set config.eval_every=0"
         )
     models.build_models(config)  # unknown model, dtype, conv_impl, d_norm or conditioning
     optimizers.make_optimizer(config.optim, 1)

@@ -1,9 +1,17 @@
 """Faults that were silent or disguised: each a user's mistake in one line (exit 2) before anything is
 written, or a bug with its traceback (exit 1)."""
 
+import importlib
 import os
+import pkgutil
 
+import pytest
 from test_train import launch, one_line_error
+
+from experiments import configs
+from gan_jax import validation
+
+EXPERIMENT_CONFIGS = sorted(m.name for m in pkgutil.iter_modules(configs.__path__))
 
 
 def test_an_unknown_config_game_is_one_line_naming_the_choices(tmp_path):
@@ -23,3 +31,18 @@ def test_a_batch_that_does_not_split_over_the_devices_is_refused_before_any_writ
     assert proc.returncode == 2
     assert "batch_size=100 is not divisible by the 3 devices" in line, line
     assert not os.path.exists(workdir)
+
+
+def test_evaluation_on_a_dataset_without_metrics_is_refused_before_any_write(tmp_path):
+    workdir = tmp_path / "run"
+    config = "--config=experiments/configs/mixture1d.py"
+    proc = launch(f"--workdir={workdir}", "--config.eval_every=100", config=[config])
+    line = one_line_error(proc)
+    assert proc.returncode == 2
+    assert "config.eval_every=100" in line and "'mixture1d' has no metrics" in line, line
+    assert "set config.eval_every=0" in line and not os.path.exists(workdir)
+
+
+@pytest.mark.parametrize("name", EXPERIMENT_CONFIGS)
+def test_every_committed_config_validates(name):
+    validation.validate(importlib.import_module(f"experiments.configs.{name}").get_config())
