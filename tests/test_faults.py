@@ -46,3 +46,35 @@ def test_evaluation_on_a_dataset_without_metrics_is_refused_before_any_write(tmp
 @pytest.mark.parametrize("name", EXPERIMENT_CONFIGS)
 def test_every_committed_config_validates(name):
     validation.validate(importlib.import_module(f"experiments.configs.{name}").get_config())
+
+
+BUGGY_CONFIG = """from experiments.configs import smoke
+
+
+def get_config():
+    c = smoke.get_config()
+    c.num_steps = {bug}
+    return c
+"""
+
+
+@pytest.mark.parametrize("bug", ['int("x")', "c.no_such_field"])
+def test_a_bug_in_a_config_file_keeps_its_traceback(tmp_path, bug):
+    path = tmp_path / "buggy.py"
+    path.write_text(BUGGY_CONFIG.format(bug=bug))
+    proc = launch(f"--workdir={tmp_path / 'run'}", config=[f"--config={path}"])
+    assert proc.returncode == 1, proc.stderr
+    assert "bad flag" not in proc.stderr and "Traceback" in proc.stderr
+    assert f'File "{path}", line 6, in get_config' in proc.stderr and bug in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--config.num_steps=abc", "error: bad flag: flag --config.num_steps=abc: invalid literal"),
+        ("--config.no_such_field=1", 'error: bad flag: unknown config field or key: "no_such_field"'),
+    ],
+)
+def test_a_mistyped_override_stays_one_line(tmp_path, flag, message):
+    proc = launch(f"--workdir={tmp_path / 'run'}", flag)
+    assert proc.returncode == 2 and one_line_error(proc).startswith(message), proc.stderr
