@@ -8,6 +8,7 @@ itself later, up to the interpreter's exit; both are silenced here, where this m
 failure as one line instead.
 """
 
+import asyncio
 import dataclasses
 import gc
 import inspect
@@ -28,6 +29,7 @@ from gan_jax.workdir import probe_write
 
 MODEL_STATE_FIELDS = ("g_state", "d_state")
 _ORBAX_DIR = os.path.dirname(ocp.__file__)
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 _ABSL_LOGGER = "absl"  # orbax logs through absl's logger
 
 
@@ -74,6 +76,7 @@ def save(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> No
     except OSError as e:
         raise WorkdirError(f"cannot write checkpoint step {step} to {directory}: {e.strerror or e}") from e
     _write(mngr, step, lambda: mngr.save(step, args=ocp.args.StandardSave(state), force=True))
+    _OrbaxIO.saving.add(id(mngr))  # (its I/O goes on in orbax's threads until awaited)
     if wait:
         _await_save(mngr)
 
@@ -84,7 +87,10 @@ def wait(mngr: ocp.CheckpointManager) -> None:
 
 
 def _await_save(mngr: ocp.CheckpointManager) -> None:  # (``save``'s argument ``wait`` hides ``wait``)
-    _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
+    try:
+        _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
+    finally:
+        _OrbaxIO.saving.discard(id(mngr))
 
 
 def close(mngr: ocp.CheckpointManager) -> None:
@@ -254,13 +260,16 @@ def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
     logger = logging.getLogger(_ABSL_LOGGER)
     muted = _OrbaxLogFilter()
     logger.addFilter(muted)
+    _OrbaxIO.calls += 1
     try:
         return read()
     except Exception as e:
+        _OrbaxIO.failed = True  # (its abandoned I/O may report itself at any time until exit)
         if not isinstance(e, OSError | ValueError | KeyError) and type(e) is not Exception:
             raise
         reason = _reason(e)
     finally:
+        _OrbaxIO.calls -= 1
         logger.removeFilter(muted)
     _collect_abandoned()  # (now that the error holding them is dropped)
     raise Unreadable(mngr.directory, step, reason)
@@ -269,13 +278,17 @@ def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
 def _write(mngr: ocp.CheckpointManager, step: int | None, write: Callable) -> None:
     """``write()``, an orbax save or wait. Raises ``WorkdirError`` for a failed write
     (``_write_failure``); other errors propagate unchanged."""
+    _OrbaxIO.calls += 1
     try:
         write()
         return
     except Exception as e:
+        _OrbaxIO.failed = True  # (its abandoned I/O may report itself at any time until exit)
         reason = _write_failure(e)
         if reason is None:
             raise
+    finally:
+        _OrbaxIO.calls -= 1
     _collect_abandoned()  # (now that the error holding them is dropped)
     raise WorkdirError(f"cannot write checkpoint step {step} to {mngr.directory}: {reason}")
 
@@ -343,12 +356,7 @@ class _AbandonedTaskLogFilter(logging.Filter):
 
 
 def _raised_in_orbax(error: BaseException | None) -> bool:
-    traceback = error.__traceback__ if error is not None else None
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename.startswith(_ORBAX_DIR):
-            return True
-        traceback = traceback.tb_next
-    return False
+    return error is not None and _raised_in(_ORBAX_DIR, error.__traceback__)
 
 
 def _silence_failed_io() -> None:
@@ -356,8 +364,9 @@ def _silence_failed_io() -> None:
     ``sys.unraisablehook`` that drops the reports of the I/O a failed read or write abandoned: orbax
     closes its event loop with the other arrays' reads or writes pending, whose completions then raise
     "Event loop is closed" in tensorstore's threads (even before the failure is raised), and the
-    abandoned coroutines and tasks report themselves when collected, at any time until exit. Every
-    other report goes to the hook it wraps."""
+    abandoned coroutines and tasks report themselves when collected, at any time until exit. The hook
+    drops orbax's coroutines, and an asyncio "Event loop is closed" only while orbax's I/O may be
+    pending (``_OrbaxIO``); every other report goes to the hook it wraps."""
     for name, kind in ((_ABSL_LOGGER, _WriteFailureLogFilter), ("asyncio", _AbandonedTaskLogFilter)):
         logger = logging.getLogger(name)
         if not any(isinstance(f, kind) for f in logger.filters):
@@ -374,13 +383,38 @@ def _collect_abandoned() -> None:
         gc.collect()
 
 
+class _OrbaxIO:
+    """Whether orbax's I/O may be pending: during a read or write of this module (``calls``), while a
+    background save is not yet awaited (``saving``: the managers' ids), and after any read or write
+    failed (``failed``: the I/O it abandoned reports itself until exit)."""
+
+    calls = 0
+    saving: set = set()
+    failed = False
+
+    @classmethod
+    def pending(cls) -> bool:
+        return bool(cls.calls or cls.saving or cls.failed)
+
+
+def _raised_in(directory: str, traceback) -> bool:
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(directory):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 class _AbandonedIOHook:
     def __init__(self, wrapped):
         self.wrapped = wrapped
 
     def __call__(self, unraisable) -> None:
-        closed_loop = (
-            unraisable.exc_type is RuntimeError and str(unraisable.exc_value) == "Event loop is closed"
+        closed_loop = (  # asyncio's own error, raised while orbax's I/O may be pending
+            unraisable.exc_type is RuntimeError
+            and str(unraisable.exc_value) == "Event loop is closed"
+            and _raised_in(_ASYNCIO_DIR, unraisable.exc_traceback)
+            and _OrbaxIO.pending()
         )
         obj = unraisable.object
         orbax_io = inspect.iscoroutine(obj) and obj.cr_code.co_filename.startswith(_ORBAX_DIR)

@@ -1,15 +1,17 @@
 """Faults that were silent or disguised: each a user's mistake in one line (exit 2) before anything is
 written, or a bug with its traceback (exit 1)."""
 
+import asyncio
 import importlib
 import os
 import pkgutil
+import sys
 
 import pytest
 from test_train import launch, one_line_error
 
 from experiments import configs
-from gan_jax import validation
+from gan_jax import checkpoints, validation
 
 EXPERIMENT_CONFIGS = sorted(m.name for m in pkgutil.iter_modules(configs.__path__))
 
@@ -78,3 +80,43 @@ def test_a_bug_in_a_config_file_keeps_its_traceback(tmp_path, bug):
 def test_a_mistyped_override_stays_one_line(tmp_path, flag, message):
     proc = launch(f"--workdir={tmp_path / 'run'}", flag)
     assert proc.returncode == 2 and one_line_error(proc).startswith(message), proc.stderr
+
+
+class _ClosedLoopCallback:
+    """An object whose finaliser calls into a closed asyncio loop: an unraisable "Event loop is closed"
+    that has nothing to do with orbax."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def __del__(self):
+        self.loop.call_soon_threadsafe(print)
+
+
+def closed_loop_unraisable():
+    loop = asyncio.new_event_loop()
+    loop.close()
+    _ClosedLoopCallback(loop)  # (collected at once: its __del__ raises into sys.unraisablehook)
+
+
+@pytest.fixture
+def hooked(monkeypatch):
+    """checkpoints' hook wrapped around a recorder, with no orbax I/O pending; the hooks restored after."""
+    reports = []
+    monkeypatch.setattr(sys, "unraisablehook", reports.append)
+    for name, value in (("calls", 0), ("saving", set()), ("failed", False)):
+        monkeypatch.setattr(checkpoints._OrbaxIO, name, value)
+    checkpoints._silence_failed_io()
+    assert sys.unraisablehook is not reports.append
+    return reports
+
+
+def test_an_unrelated_closed_event_loop_reaches_the_previous_hook(hooked):
+    closed_loop_unraisable()
+    assert [(r.exc_type, str(r.exc_value)) for r in hooked] == [(RuntimeError, "Event loop is closed")]
+
+
+def test_a_closed_event_loop_while_orbax_io_is_abandoned_is_dropped(hooked, monkeypatch):
+    monkeypatch.setattr(checkpoints._OrbaxIO, "failed", True)
+    closed_loop_unraisable()
+    assert hooked == []
