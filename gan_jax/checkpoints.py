@@ -10,8 +10,10 @@ failure as one line instead.
 
 import asyncio
 import dataclasses
+import errno
 import gc
 import inspect
+import json
 import logging
 import os
 import re
@@ -253,10 +255,11 @@ def _check_fits(saved: dict, target: dict) -> None:
 
 def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
     """``read()``, an orbax read of ``step``, with orbax's log records muted. Raises ``Unreadable`` for
-    what orbax raises when the files cannot be read: OSError (a missing metadata file), ValueError
-    (tensorstore's DATA_LOSS / OUT_OF_RANGE / FAILED_PRECONDITION for a truncated or missing array file,
-    JSONDecodeError for a truncated metadata file), KeyError (a missing item directory) and the bare
-    Exception orbax wraps a failed array read in. Other errors propagate unchanged."""
+    what orbax raises when the files are proven damaged (``_damaged``: a missing file or item directory,
+    tensorstore's DATA_LOSS / OUT_OF_RANGE / FAILED_PRECONDITION / NOT_FOUND for a truncated or missing
+    array file, JSONDecodeError for a truncated metadata file), also through the bare Exception orbax
+    wraps a failed array read in; ``CheckpointError`` for a failed read of files that may be intact
+    (``_failed_io``: EIO, EACCES, ...), the checkpoint left as it is. Other errors propagate unchanged."""
     logger = logging.getLogger(_ABSL_LOGGER)
     muted = _OrbaxLogFilter()
     logger.addFilter(muted)
@@ -267,12 +270,65 @@ def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
         _OrbaxIO.failed = True  # (its abandoned I/O may report itself at any time until exit)
         if not isinstance(e, OSError | ValueError | KeyError) and type(e) is not Exception:
             raise
+        failed_io = _failed_io(e)
+        if failed_io is None and not _damaged(e):
+            raise
         reason = _reason(e)
     finally:
         _OrbaxIO.calls -= 1
         logger.removeFilter(muted)
     _collect_abandoned()  # (now that the error holding them is dropped)
+    if failed_io is not None:
+        raise _read_failure(mngr.directory, step, reason)
     raise Unreadable(mngr.directory, step, reason)
+
+
+def _read_failure(directory, step: int, reason: str) -> CheckpointError:
+    return CheckpointError(
+        f"cannot read checkpoint step {step} in {directory}: {reason}; it is left as it is (not skipped): "
+        "rerun once the error is fixed"
+    )
+
+
+_MISSING = (errno.ENOENT, errno.ENOTDIR)
+_DAMAGED_STATUS = re.compile(r"(DATA_LOSS|OUT_OF_RANGE|FAILED_PRECONDITION|NOT_FOUND): ")
+_ORBAX_MISSING_ITEM = "Unable to retrieve default item"  # (orbax's ValueError for a missing item dir)
+
+
+def _os_error_code(error: BaseException) -> int | None:
+    """The ``os_error_code`` of a tensorstore status (a ValueError), else None."""
+    code = re.search(r"\[os_error_code='?(\d+)'?\]", str(error)) if isinstance(error, ValueError) else None
+    return int(code.group(1)) if code else None
+
+
+def _failed_io(error: BaseException) -> str | None:
+    """The OS's reason when ``error`` or one it came from is a failed read of files that may be intact:
+    an OSError, or a tensorstore status with an ``os_error_code``, other than a missing file (EIO,
+    EACCES, ENOSPC, ...: transient, or the machine's fault); else None."""
+    for e in _chain(error):
+        code = e.errno if isinstance(e, OSError) else _os_error_code(e)
+        if code in _MISSING:
+            return None
+        if isinstance(e, OSError):
+            return e.strerror or str(e) or type(e).__name__
+        if code is not None:
+            return os.strerror(code)
+    return None
+
+
+def _damaged(error: BaseException) -> bool:
+    """Whether ``error`` or one it came from proves the checkpoint's files damaged: a missing file or
+    item directory, a metadata file that does not parse, an array file that is cut short or garbled."""
+    for e in _chain(error):
+        if isinstance(e, KeyError | json.JSONDecodeError) or (isinstance(e, OSError) and e.errno in _MISSING):
+            return True
+        if isinstance(e, ValueError) and (
+            _DAMAGED_STATUS.match(str(e))
+            or str(e).startswith(_ORBAX_MISSING_ITEM)
+            or _os_error_code(e) in _MISSING
+        ):
+            return True
+    return False
 
 
 def _write(mngr: ocp.CheckpointManager, step: int | None, write: Callable) -> None:
@@ -308,9 +364,9 @@ def _write_failure(error: BaseException) -> str | None:
     for e in _chain(error):
         if isinstance(e, OSError):
             return e.strerror or str(e)
-        code = re.search(r"\[os_error_code='?(\d+)'?\]", str(e)) if isinstance(e, ValueError) else None
-        if code:
-            return os.strerror(int(code.group(1)))
+        code = _os_error_code(e)
+        if code is not None:
+            return os.strerror(code)
     return None
 
 
