@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import errno
 import gc
+import hashlib
 import inspect
 import json
 import logging
@@ -30,6 +31,7 @@ from gan_jax.errors import CheckpointError, WorkdirError
 from gan_jax.workdir import probe_write
 
 MODEL_STATE_FIELDS = ("g_state", "d_state")
+DIGEST_FILE = "gan_jax_sha256.json"  # in a step's directory: the sha256 of each of its files at save
 _ORBAX_DIR = os.path.dirname(ocp.__file__)
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 _ABSL_LOGGER = "absl"  # orbax logs through absl's logger
@@ -79,6 +81,7 @@ def save(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> No
         raise WorkdirError(f"cannot write checkpoint step {step} to {directory}: {e.strerror or e}") from e
     _write(mngr, step, lambda: mngr.save(step, args=ocp.args.StandardSave(state), force=True))
     _OrbaxIO.saving.add(id(mngr))  # (its I/O goes on in orbax's threads until awaited)
+    _UNDIGESTED.setdefault(id(mngr), []).append(step)  # (its digest is written once orbax is done)
     if wait:
         _await_save(mngr)
 
@@ -89,10 +92,68 @@ def wait(mngr: ocp.CheckpointManager) -> None:
 
 
 def _await_save(mngr: ocp.CheckpointManager) -> None:  # (``save``'s argument ``wait`` hides ``wait``)
+    """Waits for a background save, then writes the digest of each step saved since (``_write_digest``)."""
+    steps = _UNDIGESTED.pop(id(mngr), [])
     try:
         _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
     finally:
         _OrbaxIO.saving.discard(id(mngr))
+    for step in steps:
+        _write(mngr, step, lambda step=step: _write_digest(mngr, step))
+
+
+_UNDIGESTED: dict = {}  # id(manager): the steps it saved whose digest is not written yet
+
+
+def _step_files(directory: str) -> list[str]:
+    """The files of a step's ``directory`` (relative paths, sorted), its digest file aside."""
+    files = []
+    for root, _, names in os.walk(directory):
+        files += [os.path.relpath(os.path.join(root, n), directory) for n in names]
+    return sorted(f for f in files if not f.startswith(DIGEST_FILE))
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _write_digest(mngr: ocp.CheckpointManager, step: int) -> None:
+    """``DIGEST_FILE`` in ``step``'s directory: the sha256 of each of its files, as orbax finished them
+    (orbax keeps no checksums: a flipped byte would restore silently). Host 0 writes it (the files are
+    shared), atomically (a temporary file renamed)."""
+    directory = os.path.join(str(mngr.directory), str(step))
+    if jax.process_index() != 0 or not os.path.isdir(directory):  # (a step orbax already dropped)
+        return
+    digests = {name: _sha256(os.path.join(directory, name)) for name in _step_files(directory)}
+    path = os.path.join(directory, DIGEST_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"sha256": digests}, f, indent=0, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def _verify_digest(mngr: ocp.CheckpointManager, step: int) -> None:
+    """``Unreadable`` unless each file ``step``'s ``DIGEST_FILE`` lists has the sha256 it had at save
+    (a file missing or changed; a digest file that does not parse); nothing to check for a step saved
+    without one (before digests were written). ``CheckpointError`` for a failed read (``_read``)."""
+    directory = os.path.join(str(mngr.directory), str(step))
+    name = DIGEST_FILE
+    try:
+        with open(os.path.join(directory, DIGEST_FILE)) as f:
+            listed = json.load(f)["sha256"]
+        for name, want in listed.items():
+            if _sha256(os.path.join(directory, name)) != want:
+                raise Unreadable(
+                    mngr.directory, step, f"{name} differs from its sha256 at save ({DIGEST_FILE})"
+                )
+    except FileNotFoundError:
+        if name == DIGEST_FILE:
+            return
+        raise Unreadable(mngr.directory, step, f"{name} is missing (listed in {DIGEST_FILE})") from None
+    except OSError as e:
+        raise _read_failure(mngr.directory, step, _reason(e)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise Unreadable(mngr.directory, step, f"{DIGEST_FILE} does not parse: {_reason(e)}") from None
 
 
 def close(mngr: ocp.CheckpointManager) -> None:
@@ -137,7 +198,9 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
     columns (``maxout_pieces``: the model's pieces per unit).
 
     Raises ``Misfit`` for another model's checkpoint (checked on the metadata, before any array is
-    read), ``Unreadable`` when orbax cannot read the step's files or finds no tree metadata, and
+    read), ``Unreadable`` when orbax cannot read the step's files, finds no tree metadata, or a file
+    differs from its sha256 at save (``DIGEST_FILE``), ``CheckpointError`` for a failed read (EIO,
+    EACCES, ...: ``_read``), and
     ValueError for a unit-major checkpoint without ``maxout_pieces`` (a caller's mistake)."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = _read(mngr, step, lambda: mngr.item_metadata(step))
@@ -155,6 +218,7 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
     try:
         _check_fits(saved_flat, ocp.tree.to_flat_dict(target))  # (before orbax reads any array)
         restored = _restore_arrays(mngr, step, target, saved)
+        _verify_digest(mngr, step)  # (after orbax's read, whose own reason names a truncated file)
         if unit_major:
             restored = _rename_maxout(
                 _piece_major(restored, maxout_pieces), layers.LEGACY_MAXOUT_DENSE, layers.MAXOUT_DENSE
