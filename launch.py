@@ -13,7 +13,7 @@ from ml_collections import config_flags
 
 from gan_jax import errors, evaluate, games, parallel, steps, train
 
-BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
+BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
 
 
 def bad_flag(error: Exception):
@@ -101,6 +101,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
     config = _CONFIG.value
+    try:  # a config file that failed to load (not found) raises its error at the first access
+        config.get("game")
+    except OSError as e:
+        bad_flag(e)
     for name, flag in (("game", _GAME), ("update_scheme", _UPDATE), ("d_steps", _D_STEPS), ("seed", _SEED)):
         if flag.value is not None:
             config[name] = flag.value

@@ -60,7 +60,7 @@ def get_config():
 """
 
 
-@pytest.mark.parametrize("bug", ['int("x")', "c.no_such_field"])
+@pytest.mark.parametrize("bug", ['int("x")', "c.no_such_field", 'open("/no/such/file").read()'])
 def test_a_bug_in_a_config_file_keeps_its_traceback(tmp_path, bug):
     path = tmp_path / "buggy.py"
     path.write_text(BUGGY_CONFIG.format(bug=bug))
@@ -80,6 +80,15 @@ def test_a_bug_in_a_config_file_keeps_its_traceback(tmp_path, bug):
 def test_a_mistyped_override_stays_one_line(tmp_path, flag, message):
     proc = launch(f"--workdir={tmp_path / 'run'}", flag)
     assert proc.returncode == 2 and one_line_error(proc).startswith(message), proc.stderr
+
+
+@pytest.mark.parametrize("override", [(), ("--config.num_steps=3",)])
+def test_a_config_file_that_is_not_there_is_one_line(tmp_path, override):
+    path = tmp_path / "no_such_config.py"
+    proc = launch(f"--workdir={tmp_path / 'run'}", *override, config=[f"--config={path}"])
+    line = one_line_error(proc)
+    assert proc.returncode == 2 and line.startswith("error: bad flag: ") and str(path) in line, line
+    assert "No such file or directory" in line
 
 
 class _ClosedLoopCallback:
