@@ -1,5 +1,6 @@
 """Checkpoints of the train state: orbax's manager, saves that fail in one line, and restores that tell
-a checkpoint that cannot be read (skipped) from one written by another model (refused).
+a damaged checkpoint (skipped) from one written by another model (refused) and from a failed read of
+intact files (stopped). Each step's files get a sha256 digest once saved, checked at restore.
 
 orbax writes a step into ``<step>.orbax-checkpoint-tmp`` and renames it once complete, so a failed save
 leaves the steps before it as they were. Its failures are noisy: a full disk logs every background
@@ -43,8 +44,9 @@ class Misfit(CheckpointError, ValueError):
 
 
 class Unreadable(CheckpointError):
-    """A checkpoint whose files cannot be read (truncated, missing, not valid JSON); ``step`` and
-    ``reason`` (the underlying error's first line) are kept for ``restore_latest``'s report."""
+    """A checkpoint whose files are proven damaged (truncated, missing, not valid JSON, or changed since
+    their sha256 at save); ``step`` and ``reason`` (the underlying error's first line) are kept for
+    ``restore_latest``'s report."""
 
     def __init__(self, directory, step: int, reason: str):
         super().__init__(f"checkpoint step {step} in {directory} cannot be read: {reason}")
