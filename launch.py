@@ -16,11 +16,15 @@ from gan_jax.game import games, steps
 from gan_jax.metrics import evaluate
 from gan_jax.training import evaluation, parallel, signals, train
 
-BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError)
+BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
 
 
 def bad_flag(error: Exception):
-    """A mistyped flag or --config.field reported in one line (exit 2) instead of a traceback."""
+    """A mistyped flag or --config.field reported in one line (exit 2) instead of a traceback. An error
+    that the config file's own code raised is a bug there: raised again, with its traceback (exit 1)."""
+    raised_in_config = _raised_in_config_file(error)
+    if raised_in_config is not None:
+        raise raised_in_config
     message = " ".join(str(error).replace("\\n", " ").replace("\\'", "").replace("'", "").split())
     if isinstance(error, KeyError | AttributeError):  # how ml_collections says a field is not there
         message = f"unknown config field or key: {message}"
@@ -28,9 +32,26 @@ def bad_flag(error: Exception):
     sys.exit(2)
 
 
+def _raised_in_config_file(error: BaseException) -> BaseException | None:
+    """The first exception of ``error``'s chain (itself, then those it was raised from or during) whose
+    traceback passes through a config file's code (ml_collections loads it as module ``config_config``,
+    then wraps what it raised), else None: the parsing of a flag or override failed instead."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        tb = error.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_globals.get("__name__") == f"{_CONFIG_NAME}_config":
+                return error
+            tb = tb.tb_next
+        error = error.__cause__ or error.__context__
+    return None
+
+
+_CONFIG_NAME = "config"
 try:  # the default config's file is read here, with any --config.field overrides on the command line
     _CONFIG = config_flags.DEFINE_config_file(
-        "config",
+        _CONFIG_NAME,
         os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments/configs/paper_mnist.py"),
         "Experiment config (a get_config() file).",
         lock_config=True,
@@ -83,6 +104,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
     config = _CONFIG.value
+    try:  # a config file that failed to load (not found) raises its error at the first access
+        config.get("game")
+    except OSError as e:
+        bad_flag(e)
     for name, flag in (("game", _GAME), ("update_scheme", _UPDATE), ("d_steps", _D_STEPS), ("seed", _SEED)):
         if flag.value is not None:
             config[name] = flag.value

@@ -59,7 +59,8 @@ def r1_of(setup, d_params, x):
 
 @pytest.mark.parametrize("reg_every", [1, 2])
 def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
-    """D's first update with R1 minus without = -lr * scale * (gamma/2) * grad_theta R1 (dropout off,
+    """D's first update with R1 minus without = -lr * d_loss_scale * scale * (gamma/2) * grad_theta R1
+    (the penalty weighs gamma/2 against the game's unscaled D loss; dropout off,
     so the penalty is deterministic); lazy R1 every 2 D updates applies at D's update 0 with scale 2, not
     at update 1 (StyleGAN2 counts D updates)."""
     gamma = 4.0
@@ -75,7 +76,7 @@ def test_r1_enters_d_update_with_its_weight_and_lazy_scale(images, reg_every):
     x_real = batch_at(state, 0, images, plain.batch_size)
     grad_r1 = jax.grad(lambda dp: r1_of(setup, dp, x_real))(state.d_params)
     lr = plain.optim.learning_rate
-    expected = jax.tree.map(lambda g: -lr * reg_every * 0.5 * gamma * g, grad_r1)
+    expected = jax.tree.map(lambda g: -lr * plain.d_loss_scale * reg_every * 0.5 * gamma * g, grad_r1)
     assert_update(with_r1.d_params, without.d_params, expected)
     chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), with_r1.g_params, without.g_params)
     assert all(jax.tree.leaves(chex_equal))  # the penalty is D's alone

@@ -33,6 +33,7 @@ def dirac_config(scheme: str, momentum: float = 0.0, consensus: float = 0.0):
     c.model, c.data = config_lib.model_config("dirac"), config_lib.data_config("dirac")
     c.game, c.update_scheme, c.d_loss_scale, c.batch_size = "wasserstein", scheme, 1.0, 10
     c.reg.clip = 1e3  # the game needs a Lipschitz constraint; this one never binds here
+    c.eval_every = 0  # the Dirac-GAN has no metrics
     c.reg.consensus = consensus
     c.optim.learning_rate, c.optim.lr_decay, c.optim.min_lr = ETA, 1.0, 0.0
     c.optim.momentum_init = c.optim.momentum_final = momentum

@@ -312,20 +312,23 @@ PENALTY_CASES = [
     ids=[c[0] for c in PENALTY_CASES],
 )
 def test_penalty_enters_d_loss_and_update_with_its_weight(game, scheme, reg_a, reg_b, reference, wrongs):
-    """Run A minus run B: ``d_loss`` by the penalty difference at the initial D, D's parameters by -lr
+    """Run A minus run B: ``d_loss`` by d_loss_scale times the penalty difference at the initial D (a
+    penalty weighs its lambda or gamma / 2 against the game's unscaled D loss), D's parameters by -lr
     times its gradient (float64 central differences through the analytic input gradient); with
     simultaneous updates G's update is the same (the penalties are D's alone)."""
     state, new_a, metrics_a = run(game, scheme, reg_a)
     _, new_b, metrics_b = run(game, scheme, reg_b)
     v, theta = d_inputs(state, scheme), layers(state.d_params)
 
-    want = reference(theta, v)
+    want = D_SCALE * reference(theta, v)
     got = metrics_a["d_loss"] - metrics_b["d_loss"]
     assert abs(want) > 0.01
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-5)
     diff = update_diff(new_a.d_params, new_b.d_params)
-    expected = scaled(fd_grad(lambda t: reference(t, v), theta), -LR)
+    expected = scaled(fd_grad(lambda t: reference(t, v), theta), -LR * D_SCALE)
     assert max_rel_error(diff, expected) < 1e-4
+    wrongs = {name: lambda t, v, w=wrong: D_SCALE * w(t, v) for name, wrong in wrongs.items()}
+    wrongs["penalty added after d_loss_scale"] = reference
     for name, wrong in wrongs.items():
         value_off = abs(got - wrong(theta, v)) > 1e-2 * abs(want)
         wrong_update = scaled(fd_grad(lambda t, w=wrong: w(t, v), theta), -LR)

@@ -136,15 +136,17 @@ def g_forward(ctx: Context, g_params, g_state, z, y):
 
 
 def d_objective(ctx: Context, d_params, d_state, x_real, x_fake, y, keys, d_count):
-    """D's loss: the game's (x ``d_loss_scale``) plus the configured penalties (options.d_penalty, lazy
-    ones on D update ``d_count``). ``keys`` = dropout keys of the real pass, the fake pass and the
-    penalties. Aux: ((real, fake) logits, D's state after the real then the fake pass)."""
+    """D's loss: ``d_loss_scale`` x (the game's plus the configured penalties: options.d_penalty, lazy
+    ones on D update ``d_count``), so that a penalty weighs its lambda or gamma / 2 against the game's
+    D loss as its paper writes it, whatever the scale (docs/games.md). ``keys`` = dropout keys of the
+    real pass, the fake pass and the penalties. Aux: ((real, fake) logits, D's state after the real then
+    the fake pass)."""
     k_real, k_fake, k_pen = keys
     k_pen, k_drop = jax.random.split(k_pen)
     x_real, x_fake = pack(ctx.config, x_real), pack(ctx.config, x_fake)
     real_logits, d_state = d_logits(ctx, d_params, d_state, x_real, k_real, y)
     fake_logits, d_state = d_logits(ctx, d_params, d_state, x_fake, k_fake, y)
-    loss = ctx.config.d_loss_scale * options.d_base_loss(ctx.config, ctx.game)(real_logits, fake_logits)
+    loss = options.d_base_loss(ctx.config, ctx.game)(real_logits, fake_logits)
 
     def critic(x):
         if ctx.config.reg.penalty_dropout:
@@ -153,7 +155,7 @@ def d_objective(ctx: Context, d_params, d_state, x_real, x_fake, y, keys, d_coun
         return ctx.setup.discriminator.apply(variables, x, train=False, **models.label_kwargs(y))
 
     loss += options.d_penalty(ctx.config, critic, x_real, x_fake, k_pen, d_count)
-    return loss, ((real_logits, fake_logits), d_state)
+    return ctx.config.d_loss_scale * loss, ((real_logits, fake_logits), d_state)
 
 
 def apply_updates(tx, grads, opt_state, params):

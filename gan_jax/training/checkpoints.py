@@ -1,5 +1,6 @@
 """Checkpoints of the train state: orbax's manager, saves that fail in one line, and restores that tell
-a checkpoint that cannot be read (skipped) from one written by another model (refused).
+a damaged checkpoint (skipped) from one written by another model (refused) and from a failed read of
+intact files (stopped). Each step's files get a sha256 digest once saved, checked at restore.
 
 orbax writes a step into ``<step>.orbax-checkpoint-tmp`` and renames it once complete, so a failed save
 leaves the steps before it as they were. Its failures are noisy: a full disk logs every background
@@ -8,9 +9,13 @@ itself later, up to the interpreter's exit; both are silenced here, where this m
 failure as one line instead.
 """
 
+import asyncio
 import dataclasses
+import errno
 import gc
+import hashlib
 import inspect
+import json
 import logging
 import os
 import re
@@ -27,7 +32,9 @@ from gan_jax.networks import layers
 from gan_jax.training.workdir import probe_write
 
 MODEL_STATE_FIELDS = ("g_state", "d_state")
+DIGEST_FILE = "gan_jax_sha256.json"  # in a step's directory: the sha256 of each of its files at save
 _ORBAX_DIR = os.path.dirname(ocp.__file__)
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 _ABSL_LOGGER = "absl"  # orbax logs through absl's logger
 
 
@@ -37,8 +44,9 @@ class Misfit(CheckpointError, ValueError):
 
 
 class Unreadable(CheckpointError):
-    """A checkpoint whose files cannot be read (truncated, missing, not valid JSON); ``step`` and
-    ``reason`` (the underlying error's first line) are kept for ``restore_latest``'s report."""
+    """A checkpoint whose files are proven damaged (truncated, missing, not valid JSON, or changed since
+    their sha256 at save); ``step`` and ``reason`` (the underlying error's first line) are kept for
+    ``restore_latest``'s report."""
 
     def __init__(self, directory, step: int, reason: str):
         super().__init__(f"checkpoint step {step} in {directory} cannot be read: {reason}")
@@ -74,6 +82,8 @@ def save(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> No
     except OSError as e:
         raise WorkdirError(f"cannot write checkpoint step {step} to {directory}: {e.strerror or e}") from e
     _write(mngr, step, lambda: mngr.save(step, args=ocp.args.StandardSave(state), force=True))
+    _OrbaxIO.saving.add(id(mngr))  # (its I/O goes on in orbax's threads until awaited)
+    _UNDIGESTED.setdefault(id(mngr), []).append(step)  # (its digest is written once orbax is done)
     if wait:
         _await_save(mngr)
 
@@ -84,7 +94,68 @@ def wait(mngr: ocp.CheckpointManager) -> None:
 
 
 def _await_save(mngr: ocp.CheckpointManager) -> None:  # (``save``'s argument ``wait`` hides ``wait``)
-    _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
+    """Waits for a background save, then writes the digest of each step saved since (``_write_digest``)."""
+    steps = _UNDIGESTED.pop(id(mngr), [])
+    try:
+        _write(mngr, mngr.latest_step(), mngr.wait_until_finished)  # (the step in flight is the latest)
+    finally:
+        _OrbaxIO.saving.discard(id(mngr))
+    for step in steps:
+        _write(mngr, step, lambda step=step: _write_digest(mngr, step))
+
+
+_UNDIGESTED: dict = {}  # id(manager): the steps it saved whose digest is not written yet
+
+
+def _step_files(directory: str) -> list[str]:
+    """The files of a step's ``directory`` (relative paths, sorted), its digest file aside."""
+    files = []
+    for root, _, names in os.walk(directory):
+        files += [os.path.relpath(os.path.join(root, n), directory) for n in names]
+    return sorted(f for f in files if not f.startswith(DIGEST_FILE))
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _write_digest(mngr: ocp.CheckpointManager, step: int) -> None:
+    """``DIGEST_FILE`` in ``step``'s directory: the sha256 of each of its files, as orbax finished them
+    (orbax keeps no checksums: a flipped byte would restore silently). Host 0 writes it (the files are
+    shared), atomically (a temporary file renamed)."""
+    directory = os.path.join(str(mngr.directory), str(step))
+    if jax.process_index() != 0 or not os.path.isdir(directory):  # (a step orbax already dropped)
+        return
+    digests = {name: _sha256(os.path.join(directory, name)) for name in _step_files(directory)}
+    path = os.path.join(directory, DIGEST_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"sha256": digests}, f, indent=0, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def _verify_digest(mngr: ocp.CheckpointManager, step: int) -> None:
+    """``Unreadable`` unless each file ``step``'s ``DIGEST_FILE`` lists has the sha256 it had at save
+    (a file missing or changed; a digest file that does not parse); nothing to check for a step saved
+    without one (before digests were written). ``CheckpointError`` for a failed read (``_read``)."""
+    directory = os.path.join(str(mngr.directory), str(step))
+    name = DIGEST_FILE
+    try:
+        with open(os.path.join(directory, DIGEST_FILE)) as f:
+            listed = json.load(f)["sha256"]
+        for name, want in listed.items():
+            if _sha256(os.path.join(directory, name)) != want:
+                raise Unreadable(
+                    mngr.directory, step, f"{name} differs from its sha256 at save ({DIGEST_FILE})"
+                )
+    except FileNotFoundError:
+        if name == DIGEST_FILE:
+            return
+        raise Unreadable(mngr.directory, step, f"{name} is missing (listed in {DIGEST_FILE})") from None
+    except OSError as e:
+        raise _read_failure(mngr.directory, step, _reason(e)) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise Unreadable(mngr.directory, step, f"{DIGEST_FILE} does not parse: {_reason(e)}") from None
 
 
 def close(mngr: ocp.CheckpointManager) -> None:
@@ -129,7 +200,9 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
     columns (``maxout_pieces``: the model's pieces per unit).
 
     Raises ``Misfit`` for another model's checkpoint (checked on the metadata, before any array is
-    read), ``Unreadable`` when orbax cannot read the step's files or finds no tree metadata, and
+    read), ``Unreadable`` when orbax cannot read the step's files, finds no tree metadata, or a file
+    differs from its sha256 at save (``DIGEST_FILE``), ``CheckpointError`` for a failed read (EIO,
+    EACCES, ...: ``_read``), and
     ValueError for a unit-major checkpoint without ``maxout_pieces`` (a caller's mistake)."""
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
     saved = _read(mngr, step, lambda: mngr.item_metadata(step))
@@ -147,6 +220,7 @@ def restore_checkpoint(mngr: ocp.CheckpointManager, step: int, state, maxout_pie
     try:
         _check_fits(saved_flat, ocp.tree.to_flat_dict(target))  # (before orbax reads any array)
         restored = _restore_arrays(mngr, step, target, saved)
+        _verify_digest(mngr, step)  # (after orbax's read, whose own reason names a truncated file)
         if unit_major:
             restored = _rename_maxout(
                 _piece_major(restored, maxout_pieces), layers.LEGACY_MAXOUT_DENSE, layers.MAXOUT_DENSE
@@ -247,35 +321,96 @@ def _check_fits(saved: dict, target: dict) -> None:
 
 def _read(mngr: ocp.CheckpointManager, step: int, read: Callable):
     """``read()``, an orbax read of ``step``, with orbax's log records muted. Raises ``Unreadable`` for
-    what orbax raises when the files cannot be read: OSError (a missing metadata file), ValueError
-    (tensorstore's DATA_LOSS / OUT_OF_RANGE / FAILED_PRECONDITION for a truncated or missing array file,
-    JSONDecodeError for a truncated metadata file), KeyError (a missing item directory) and the bare
-    Exception orbax wraps a failed array read in. Other errors propagate unchanged."""
+    what orbax raises when the files are proven damaged (``_damaged``: a missing file or item directory,
+    tensorstore's DATA_LOSS / OUT_OF_RANGE / FAILED_PRECONDITION / NOT_FOUND for a truncated or missing
+    array file, JSONDecodeError for a truncated metadata file), also through the bare Exception orbax
+    wraps a failed array read in; ``CheckpointError`` for a failed read of files that may be intact
+    (``_failed_io``: EIO, EACCES, ...), the checkpoint left as it is. Other errors propagate unchanged."""
     logger = logging.getLogger(_ABSL_LOGGER)
     muted = _OrbaxLogFilter()
     logger.addFilter(muted)
+    _OrbaxIO.calls += 1
     try:
         return read()
     except Exception as e:
+        _OrbaxIO.failed = True  # (its abandoned I/O may report itself at any time until exit)
         if not isinstance(e, OSError | ValueError | KeyError) and type(e) is not Exception:
+            raise
+        failed_io = _failed_io(e)
+        if failed_io is None and not _damaged(e):
             raise
         reason = _reason(e)
     finally:
+        _OrbaxIO.calls -= 1
         logger.removeFilter(muted)
     _collect_abandoned()  # (now that the error holding them is dropped)
+    if failed_io is not None:
+        raise _read_failure(mngr.directory, step, reason)
     raise Unreadable(mngr.directory, step, reason)
+
+
+def _read_failure(directory, step: int, reason: str) -> CheckpointError:
+    return CheckpointError(
+        f"cannot read checkpoint step {step} in {directory}: {reason}; it is left as it is (not skipped): "
+        "rerun once the error is fixed"
+    )
+
+
+_MISSING = (errno.ENOENT, errno.ENOTDIR)
+_DAMAGED_STATUS = re.compile(r"(DATA_LOSS|OUT_OF_RANGE|FAILED_PRECONDITION|NOT_FOUND): ")
+_ORBAX_MISSING_ITEM = "Unable to retrieve default item"  # (orbax's ValueError for a missing item dir)
+
+
+def _os_error_code(error: BaseException) -> int | None:
+    """The ``os_error_code`` of a tensorstore status (a ValueError), else None."""
+    code = re.search(r"\[os_error_code='?(\d+)'?\]", str(error)) if isinstance(error, ValueError) else None
+    return int(code.group(1)) if code else None
+
+
+def _failed_io(error: BaseException) -> str | None:
+    """The OS's reason when ``error`` or one it came from is a failed read of files that may be intact:
+    an OSError, or a tensorstore status with an ``os_error_code``, other than a missing file (EIO,
+    EACCES, ENOSPC, ...: transient, or the machine's fault); else None."""
+    for e in _chain(error):
+        code = e.errno if isinstance(e, OSError) else _os_error_code(e)
+        if code in _MISSING:
+            return None
+        if isinstance(e, OSError):
+            return e.strerror or str(e) or type(e).__name__
+        if code is not None:
+            return os.strerror(code)
+    return None
+
+
+def _damaged(error: BaseException) -> bool:
+    """Whether ``error`` or one it came from proves the checkpoint's files damaged: a missing file or
+    item directory, a metadata file that does not parse, an array file that is cut short or garbled."""
+    for e in _chain(error):
+        if isinstance(e, KeyError | json.JSONDecodeError) or (isinstance(e, OSError) and e.errno in _MISSING):
+            return True
+        if isinstance(e, ValueError) and (
+            _DAMAGED_STATUS.match(str(e))
+            or str(e).startswith(_ORBAX_MISSING_ITEM)
+            or _os_error_code(e) in _MISSING
+        ):
+            return True
+    return False
 
 
 def _write(mngr: ocp.CheckpointManager, step: int | None, write: Callable) -> None:
     """``write()``, an orbax save or wait. Raises ``WorkdirError`` for a failed write
     (``_write_failure``); other errors propagate unchanged."""
+    _OrbaxIO.calls += 1
     try:
         write()
         return
     except Exception as e:
+        _OrbaxIO.failed = True  # (its abandoned I/O may report itself at any time until exit)
         reason = _write_failure(e)
         if reason is None:
             raise
+    finally:
+        _OrbaxIO.calls -= 1
     _collect_abandoned()  # (now that the error holding them is dropped)
     raise WorkdirError(f"cannot write checkpoint step {step} to {mngr.directory}: {reason}")
 
@@ -295,9 +430,9 @@ def _write_failure(error: BaseException) -> str | None:
     for e in _chain(error):
         if isinstance(e, OSError):
             return e.strerror or str(e)
-        code = re.search(r"\[os_error_code='?(\d+)'?\]", str(e)) if isinstance(e, ValueError) else None
-        if code:
-            return os.strerror(int(code.group(1)))
+        code = _os_error_code(e)
+        if code is not None:
+            return os.strerror(code)
     return None
 
 
@@ -343,12 +478,7 @@ class _AbandonedTaskLogFilter(logging.Filter):
 
 
 def _raised_in_orbax(error: BaseException | None) -> bool:
-    traceback = error.__traceback__ if error is not None else None
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename.startswith(_ORBAX_DIR):
-            return True
-        traceback = traceback.tb_next
-    return False
+    return error is not None and _raised_in(_ORBAX_DIR, error.__traceback__)
 
 
 def _silence_failed_io() -> None:
@@ -356,8 +486,9 @@ def _silence_failed_io() -> None:
     ``sys.unraisablehook`` that drops the reports of the I/O a failed read or write abandoned: orbax
     closes its event loop with the other arrays' reads or writes pending, whose completions then raise
     "Event loop is closed" in tensorstore's threads (even before the failure is raised), and the
-    abandoned coroutines and tasks report themselves when collected, at any time until exit. Every
-    other report goes to the hook it wraps."""
+    abandoned coroutines and tasks report themselves when collected, at any time until exit. The hook
+    drops orbax's coroutines, and an asyncio "Event loop is closed" only while orbax's I/O may be
+    pending (``_OrbaxIO``); every other report goes to the hook it wraps."""
     for name, kind in ((_ABSL_LOGGER, _WriteFailureLogFilter), ("asyncio", _AbandonedTaskLogFilter)):
         logger = logging.getLogger(name)
         if not any(isinstance(f, kind) for f in logger.filters):
@@ -374,13 +505,38 @@ def _collect_abandoned() -> None:
         gc.collect()
 
 
+class _OrbaxIO:
+    """Whether orbax's I/O may be pending: during a read or write of this module (``calls``), while a
+    background save is not yet awaited (``saving``: the managers' ids), and after any read or write
+    failed (``failed``: the I/O it abandoned reports itself until exit)."""
+
+    calls = 0
+    saving: set = set()
+    failed = False
+
+    @classmethod
+    def pending(cls) -> bool:
+        return bool(cls.calls or cls.saving or cls.failed)
+
+
+def _raised_in(directory: str, traceback) -> bool:
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(directory):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 class _AbandonedIOHook:
     def __init__(self, wrapped):
         self.wrapped = wrapped
 
     def __call__(self, unraisable) -> None:
-        closed_loop = (
-            unraisable.exc_type is RuntimeError and str(unraisable.exc_value) == "Event loop is closed"
+        closed_loop = (  # asyncio's own error, raised while orbax's I/O may be pending
+            unraisable.exc_type is RuntimeError
+            and str(unraisable.exc_value) == "Event loop is closed"
+            and _raised_in(_ASYNCIO_DIR, unraisable.exc_traceback)
+            and _OrbaxIO.pending()
         )
         obj = unraisable.object
         orbax_io = inspect.iscoroutine(obj) and obj.cr_code.co_filename.startswith(_ORBAX_DIR)

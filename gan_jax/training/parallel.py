@@ -32,6 +32,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from gan_jax.errors import ConfigError
+
 AXIS = "data"
 ENV_FLAG = "GAN_JAX_DISTRIBUTED"
 _TRUE = ("1", "true", "yes", "on")
@@ -93,10 +95,13 @@ def make_mesh(num_devices: int | None = None) -> Mesh:
 
 
 def check_batch(batch_size: int, mesh: Mesh) -> None:
-    """A one-line error unless the batch splits evenly over the mesh's ``data`` axis."""
+    """A ``ConfigError`` (one line) unless the batch splits evenly over the mesh's ``data`` axis."""
     n = mesh.shape[AXIS]
     if batch_size % n:
-        raise ValueError(f"batch_size={batch_size} is not divisible by the {n} devices of the data axis")
+        raise ConfigError(
+            f"batch_size={batch_size} is not divisible by the {n} devices of the data axis "
+            f"(config.data_parallel): set config.batch_size to a multiple of {n}"
+        )
 
 
 def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:

@@ -10,8 +10,9 @@ from gan_jax import config as config_lib
 from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.game import games, optimizers, options, replicas, steps
+from gan_jax.metrics import evaluate
 from gan_jax.networks import latent, models
-from gan_jax.training import collapse, precision
+from gan_jax.training import collapse, parallel, precision
 
 NONFINITE = ("stop", "freeze")
 POSITIVE = ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps")
@@ -20,6 +21,7 @@ POSITIVE += ("steps_per_call", "num_replicas", "scan_unroll", "keep_checkpoints"
 
 def validate(config) -> None:
     """Raises ``ConfigError`` for the first field that is unknown, out of range, or inert."""
+    _choice(config, "game", list(games.GAMES))  # (before anything looks the game up)
     steps.check_update_scheme(config.update_scheme)
     options.check(config, games.get_game(config.game))
     for name in POSITIVE:
@@ -35,6 +37,11 @@ def validate(config) -> None:
     if config.data.name not in config_lib.DATASETS:
         raise ConfigError(
             f"unknown dataset {config.data.name!r}; choose one of: {', '.join(config_lib.DATASETS)}"
+        )
+    if config.eval_every and config.data.name not in evaluate.METRIC_DATASETS:  # (it would draw for nothing)
+        raise ConfigError(
+            f"config.eval_every={config.eval_every}, but dataset {config.data.name!r} has no metrics "
+            f"(evaluation measures {', '.join(evaluate.METRIC_DATASETS)}): set config.eval_every=0"
         )
     models.build_models(config)  # unknown model, dtype, conv_impl, d_norm or conditioning
     _check_noise(config.model)
@@ -52,6 +59,8 @@ def validate(config) -> None:
     _check_processes(config)
     if config.data_parallel and replicas.num_replicas(config) > 1:
         raise ConfigError("config.num_replicas > 1 and config.data_parallel cannot be combined")
+    if config.data_parallel:  # the batch is split over every device (train's mesh), found before any write
+        parallel.check_batch(config.batch_size, parallel.make_mesh())
 
 
 def _check_processes(config) -> None:
