@@ -14,22 +14,26 @@ MEAN, STD = 1.0, 0.7
 
 
 def test_converged_1d_run_has_d_one_half_and_matches_the_data(tmp_path):
+    """Trained to 8,000 steps, read every 500 from 4,000 on. SGD on finite batches does not settle: G's
+    mean keeps swinging around the data's (seed 0: 0.53 to 1.32 across these reads on jax 0.10.1; a
+    single read, as this test once made, depends on where the swing happens to stop, which moves with
+    the jax release), while D stays near 1/2. So D is checked at every read and G by its moments
+    averaged over the reads (seed 0: mean 1.055, std 0.731; data 1.0, 0.7)."""
     logging.set_verbosity(logging.WARNING)
     config = mixture1d.get_config()
     config.data.name, config.data.means, config.data.stds = "gauss1d", (MEAN,), (STD,)
-    config.num_steps, config.seed = 6000, 0
-    config.log_every = config.sample_every = config.ckpt_every = 6000
-    state = train.train(config, str(tmp_path))
+    config.seed = 0
+    config.log_every = config.sample_every = config.ckpt_every = 500
     setup = make_setup(config, config.data.num_train)
-
-    # D on mu ± 2 std, where the data has 95 % of its mass. Measured at step 6000: max |D - 1/2| =
-    # 0.048 (seed 0; 0.061 for seed 1); tolerance 0.15, since SGD on finite batches leaves D a few
-    # hundredths from 1/2. D is already near 1/2 at step 300 (0.084), so the check that separates an
-    # early from a converged run is G's: std 0.52 at step 300 vs 0.65 at step 6000 (data: 0.7).
-    x = np.linspace(MEAN - 2 * STD, MEAN + 2 * STD, 200, dtype=np.float32)[:, None]
-    d = jax.nn.sigmoid(setup.discriminator.apply({"params": state.d_params}, x, train=False))
-    assert float(np.abs(np.asarray(d) - 0.5).max()) < 0.15
-
+    x = np.linspace(MEAN - 2 * STD, MEAN + 2 * STD, 200, dtype=np.float32)[:, None]  # 95 % of the data
     z = latent.sample_noise(jax.random.PRNGKey(1), 20_000, 1)
-    g = np.asarray(setup.generator.apply({"params": state.g_params}, z))[:, 0]
-    assert abs(g.mean() - MEAN) < 0.1 and abs(g.std() - STD) < 0.1
+    means, stds = [], []
+    for steps in range(4000, 8001, 500):
+        config.num_steps = steps
+        state = train.train(config, str(tmp_path))  # resumes from the previous read's checkpoint
+        d = jax.nn.sigmoid(setup.discriminator.apply({"params": state.d_params}, x, train=False))
+        assert float(np.abs(np.asarray(d) - 0.5).max()) < 0.15, steps
+        g = np.asarray(setup.generator.apply({"params": state.g_params}, z))[:, 0]
+        means.append(g.mean())
+        stds.append(g.std())
+    assert abs(np.mean(means) - MEAN) < 0.1 and abs(np.mean(stds) - STD) < 0.1
