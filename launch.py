@@ -75,6 +75,14 @@ _NUM_SAMPLES = flags.DEFINE_integer(
     None,
     "Samples to draw (--mode=sample/evaluate); default: the dataset's protocol (10k; StackedMNIST 26k).",
 )
+_TRUNCATION = flags.DEFINE_float(
+    "truncation",
+    None,
+    "--mode=sample: draw z from the normal truncated at this many stds (a run of model.noise=normal).",
+)
+_INTERPOLATE = flags.DEFINE_integer(
+    "interpolate", None, "--mode=sample: also write interpolations.png, 10 paths of this many steps."
+)
 _DISTRIBUTED = flags.DEFINE_bool(
     "distributed",
     None,
@@ -134,6 +142,8 @@ def _check_mode_flags():
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
     if _LABELS.present and not _SAMPLES.present:
         raise errors.ConfigError("--labels go with --samples (the classes those samples were drawn for)")
+    if _MODE.value != "sample" and (_TRUNCATION.present or _INTERPOLATE.present):
+        raise errors.ConfigError("--truncation/--interpolate are for --mode=sample")
     if _NUM_SAMPLES.value is not None and _NUM_SAMPLES.value < 1:
         raise errors.ConfigError(f"--num_samples must be at least 1, got {_NUM_SAMPLES.value}")
 
@@ -143,7 +153,10 @@ def _run(config):
     if _MODE.value == "train":
         train.train(config, _WORKDIR.value)
     elif _MODE.value == "sample":
-        for path in evaluation.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value):
+        paths = evaluation.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value, _TRUNCATION.value or 0.0)
+        if _INTERPOLATE.value is not None:
+            paths += evaluation.interpolate_workdir(_WORKDIR.value, _INTERPOLATE.value)
+        for path in paths:
             print(f"wrote {path}")
     else:
         if _SAMPLES.value:

@@ -19,6 +19,7 @@ from gan_jax.networks import models
 
 # Independent random streams derived from the run key by fold_in.
 INIT_STREAM, DATA_STREAM, STEP_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3, 4
+INTERPOLATION_STREAM = 5  # the ends of --mode=sample --interpolate's paths
 
 
 class TrainState(flax.struct.PyTreeNode):

@@ -139,17 +139,20 @@ def sample_labels(num: int, num_classes: int) -> np.ndarray | None:
 
 
 def draw_samples(
-    setup, g_variables, key, num: int, model_config, batch_size: int = 1000, labels=None
+    setup, g_variables, key, num: int, model_config, batch_size: int = 1000, labels=None, truncation=0.0
 ) -> np.ndarray:
     """``num`` fair samples x = G(z) [num, data_dim] float32 of G in eval mode with ``g_variables``
     (``steps.sampling_variables(state)``); batch i uses z from fold_in(key, i). A conditional G takes
-    ``labels`` [num] (``sample_labels``)."""
+    ``labels`` [num] (``sample_labels``). ``truncation`` > 0 draws z from the truncated normal instead
+    (``latent.sample_truncated``; the truncation trick, for ``normal`` noise)."""
     sampler = steps.make_sampler(setup)
-    out = []
+    m, out = model_config, []
     for i, start in enumerate(range(0, num, batch_size)):
-        z = latent.sample_noise(
-            jax.random.fold_in(key, i), batch_size, model_config.z_dim, **latent.noise_kwargs(model_config)
-        )
+        key_i = jax.random.fold_in(key, i)
+        if truncation:
+            z = latent.sample_truncated(key_i, batch_size, m.z_dim, truncation, float(m.noise_scale))
+        else:
+            z = latent.sample_noise(key_i, batch_size, m.z_dim, **latent.noise_kwargs(m))
         y = None
         if labels is not None:  # padded to a full batch: one compiled shape
             y = np.resize(np.asarray(labels[start : start + batch_size], np.int32), batch_size)
@@ -157,14 +160,17 @@ def draw_samples(
     return np.concatenate(out).astype(np.float32)
 
 
-def draw_eval_samples(setup, state, config, num: int) -> tuple[np.ndarray, np.ndarray | None]:
+def draw_eval_samples(
+    setup, state, config, num: int, truncation: float = 0.0
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(samples, labels): ``num`` fair samples of the state's G (its EMA if it keeps one) with noise
     from the run key's eval stream, so every evaluation of a state draws the same samples, and the
     classes a conditional G drew them for (``sample_labels``; None when unconditional)."""
     key = jax.random.fold_in(state.rng, EVAL_STREAM)
     labels = sample_labels(num, models.num_classes(config.model))
     variables = steps.sampling_variables(state)
-    return draw_samples(setup, variables, key, num, config.model, labels=labels), labels
+    samples = draw_samples(setup, variables, key, num, config.model, labels=labels, truncation=truncation)
+    return samples, labels
 
 
 def toy_metrics(samples, data_config) -> dict:

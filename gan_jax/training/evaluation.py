@@ -6,6 +6,8 @@ import json
 import os
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -13,10 +15,11 @@ from gan_jax import config as config_lib
 from gan_jax.data import datasets, mnist, stacked_mnist
 from gan_jax.errors import EvalError
 from gan_jax.game import replicas
-from gan_jax.game.state import create_state, make_setup
+from gan_jax.game import steps as steps_lib
+from gan_jax.game.state import INTERPOLATION_STREAM, create_state, make_setup
 from gan_jax.metrics import evaluate
-from gan_jax.networks import models
-from gan_jax.training import precision
+from gan_jax.networks import latent, models
+from gan_jax.training import images, precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
 
 
@@ -66,33 +69,80 @@ class Drawn(NamedTuple):
     out_dir: str
 
 
-def draw_workdir(workdir: str, config, num: int) -> tuple[dict | None, list[Drawn]]:
-    """(the run's data splits, each replica's ``num`` evaluation samples) from the latest checkpoint
-    of ``workdir``, a run of ``config``. A replica's outputs go to ``replicas.dirs``."""
+def draw_workdir(workdir: str, config, num: int, truncation: float = 0.0) -> tuple[dict | None, list[Drawn]]:
+    """(the run's data splits, each replica's ``num`` evaluation samples, with ``truncation`` > 0 from
+    the truncated normal) from the latest checkpoint of ``workdir``, a run of ``config``. A replica's
+    outputs go to ``replicas.dirs``."""
     splits, num_train, mean = run_data(config)
     setup, state = restore_generator(workdir, config, mean, num_train)
     count = replicas.num_replicas(config)
     drawn = []
     with precision.scope(config):
         for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
-            samples, labels = evaluate.draw_eval_samples(setup, view, config, num)
+            samples, labels = evaluate.draw_eval_samples(setup, view, config, num, truncation)
             drawn.append(Drawn(samples, labels, int(view.step), out_dir))
     return splits, drawn
 
 
-def sample_workdir(workdir: str, num: int | None = None) -> list[str]:
+def sample_workdir(workdir: str, num: int | None = None, truncation: float = 0.0) -> list[str]:
     """Writes ``num`` (default: ``evaluate.protocol_samples``) evaluation samples of each replica's G,
     [num, data_dim] float32, to ``samples.npy`` in its directory (and, for a conditional G, their classes to
-    ``labels.npy``). Returns the paths written."""
+    ``labels.npy``). With ``truncation`` = t > 0 (a run of ``normal`` noise only) z comes from the normal
+    truncated to [-t s, t s] and the files are ``samples_truncated_<t>.npy`` (``labels_...``), beside the
+    fair ones. Returns the paths written."""
     config = load_run_config(workdir)
-    _, drawn = draw_workdir(workdir, config, evaluate.protocol_samples(config.data) if num is None else num)
+    check_truncation(config, truncation)
+    num = evaluate.protocol_samples(config.data) if num is None else num
+    _, drawn = draw_workdir(workdir, config, num, truncation)
+    tag = f"_truncated_{truncation:g}" if truncation else ""
     paths = []
     for d in drawn:
         os.makedirs(d.out_dir, exist_ok=True)
-        arrays = {"samples.npy": d.samples} | ({"labels.npy": d.labels} if d.labels is not None else {})
+        arrays = {f"samples{tag}.npy": d.samples}
+        arrays |= {f"labels{tag}.npy": d.labels} if d.labels is not None else {}
         for name, array in arrays.items():
             paths.append(os.path.join(d.out_dir, name))
             np.save(paths[-1], array)
+    return paths
+
+
+def check_truncation(config, truncation: float) -> None:
+    if truncation < 0 or (truncation and config.model.noise != "normal"):
+        raise EvalError(
+            f"truncation={truncation:g}: the truncation trick draws a truncated normal, for a run of "
+            f"model.noise=normal (this run's noise is {config.model.noise!r}) and a threshold > 0"
+        )
+
+
+def interpolate_workdir(workdir: str, steps: int, rows: int = 10) -> list[str]:
+    """Writes ``interpolations.png`` in each replica's directory: ``rows`` paths of ``steps`` samples of
+    its G (eval mode, the latest checkpoint), each between two z of the run's noise
+    (``latent.interpolate``: straight for uniform noise, the great circle for normal and spherical), row
+    r conditioned on class r mod K for a conditional G. Returns the paths written."""
+    config = load_run_config(workdir)
+    shape = models.image_shape(config.model)
+    if shape is None:
+        raise EvalError(f"--interpolate draws image grids; model {config.model.name!r} makes no images")
+    if steps < 2:
+        raise EvalError(f"--interpolate needs at least 2 steps a path, got {steps}")
+    _, num_train, mean = run_data(config)
+    setup, state = restore_generator(workdir, config, mean, num_train)
+    count, m, paths = replicas.num_replicas(config), config.model, []
+    sampler = steps_lib.make_sampler(setup)
+    classes = models.num_classes(m)
+    labels = np.repeat(np.arange(rows) % classes, steps).astype(np.int32) if classes else None
+    low, high = models.output_range(m)
+    with precision.scope(config):
+        for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+            key = jax.random.fold_in(view.rng, INTERPOLATION_STREAM)
+            ends = latent.sample_noise(key, 2 * rows, m.z_dim, **latent.noise_kwargs(m))
+            paths_z = [latent.interpolate(ends[2 * r], ends[2 * r + 1], steps, m.noise) for r in range(rows)]
+            z = jnp.concatenate(paths_z)
+            x = np.asarray(sampler(steps_lib.sampling_variables(view), z, labels))
+            grid = images.grid((x - low) / (high - low), rows, steps, shape[0], channels=shape[2])
+            os.makedirs(out_dir, exist_ok=True)
+            paths.append(os.path.join(out_dir, "interpolations.png"))
+            images.save_png(paths[-1], grid)
     return paths
 
 
