@@ -8,13 +8,16 @@ python launch.py --config=experiments/configs/smoke.py --config.num_steps=50 --w
 import os
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+# Before jax loads: C++ log lines below FATAL stay quiet (gan_jax/training/compile_cache.py says why).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from gan_jax import errors
-from gan_jax.game import games, steps
-from gan_jax.metrics import evaluate
-from gan_jax.training import evaluation, parallel, signals, train
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from gan_jax import errors  # noqa: E402
+from gan_jax.game import games, steps  # noqa: E402
+from gan_jax.metrics import evaluate  # noqa: E402
+from gan_jax.training import compile_cache, evaluation, parallel, signals, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
 
@@ -83,6 +86,12 @@ _TRUNCATION = flags.DEFINE_float(
 _INTERPOLATE = flags.DEFINE_integer(
     "interpolate", None, "--mode=sample: also write interpolations.png, 10 paths of this many steps."
 )
+_COMPILATION_CACHE = flags.DEFINE_string(
+    "compilation_cache",
+    None,
+    "Where compiled programs are kept between runs; default $JAX_COMPILATION_CACHE_DIR or "
+    "~/.cache/gan_jax/xla; '' turns it off.",
+)
 _DISTRIBUTED = flags.DEFINE_bool(
     "distributed",
     None,
@@ -111,6 +120,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     parallel.maybe_initialize_distributed(_DISTRIBUTED.value)
+    compile_cache.enable(_COMPILATION_CACHE.value)
     config = _CONFIG.value
     try:  # a config file that failed to load (not found) raises its error at the first access
         config.get("game")
