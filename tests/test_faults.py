@@ -11,6 +11,7 @@ import pytest
 from test_train import launch, one_line_error
 
 from experiments import configs
+from gan_jax.metrics import evaluate
 from gan_jax.training import checkpoints, validation
 
 EXPERIMENT_CONFIGS = sorted(m.name for m in pkgutil.iter_modules(configs.__path__))
@@ -47,7 +48,9 @@ def test_evaluation_on_a_dataset_without_metrics_is_refused_before_any_write(tmp
 
 @pytest.mark.parametrize("name", EXPERIMENT_CONFIGS)
 def test_every_committed_config_validates(name):
-    validation.validate(importlib.import_module(f"experiments.configs.{name}").get_config())
+    config = importlib.import_module(f"experiments.configs.{name}").get_config()
+    validation.validate(config)  # raises ConfigError on the first bad field
+    assert config.eval_every == 0 or config.data.name in evaluate.METRIC_DATASETS
 
 
 BUGGY_CONFIG = """from experiments.configs import smoke
