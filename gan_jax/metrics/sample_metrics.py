@@ -257,3 +257,42 @@ def precision_recall(real_feats, fake_feats, k: int = 3, *, batch_size: int = 10
             f"{fake.shape[0]} fake"
         )
     return _coverage(real, fake, k, batch_size), _coverage(fake, real, k, batch_size)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Density and coverage (Naeem et al. 2020)
+
+
+@jax.jit
+def _balls_holding(x: jax.Array, centres: jax.Array, centres_sq: jax.Array, radii_sq: jax.Array) -> jax.Array:
+    """For each row of x, the number of balls (centres, radii) that hold it strictly inside."""
+    return jnp.sum(_sq_dists(x, centres, centres_sq) < radii_sq[None, :], axis=1)
+
+
+@jax.jit
+def _nearest_sq(x: jax.Array, centres: jax.Array, centres_sq: jax.Array) -> jax.Array:
+    return jnp.min(_sq_dists(x, centres, centres_sq), axis=1)
+
+
+def density_coverage(real_feats, fake_feats, k: int = 5, *, batch_size: int = 1000) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020, ``prdc.compute_prdc``). r_i is real i's distance to its
+    k-th nearest real neighbour (itself excluded);
+
+        density = 1/(k M) sum_j sum_i 1[||y_j - x_i|| < r_i]   (M fakes y_j; about 1 when p_g = p_data,
+                                                                 above 1 where fakes crowd the reals),
+        coverage = 1/N sum_i 1[min_j ||y_j - x_i|| < r_i]      (N reals x_i; the share of real balls hit).
+
+    Strict inequalities, as prdc compares. Returns (density, coverage)."""
+    real, fake = _matrix("real_feats", real_feats), _matrix("fake_feats", fake_feats)
+    _same_dim(real, fake, "real_feats and fake_feats")
+    if k < 1 or k >= real.shape[0]:
+        raise ValueError(f"k must be in [1, number of real points), got k={k} for {real.shape[0]} real")
+    fake_c, real_dev, real_sq = _centre(fake, real)
+    real_c = np.asarray(real_dev)
+    radii_sq = jnp.asarray(
+        _map_chunks(functools.partial(_kth_neighbour_sq, k=k), real_c, batch_size, real_dev, real_sq)
+    )
+    held = _map_chunks(_balls_holding, fake_c, batch_size, real_dev, real_sq, radii_sq)
+    fake_dev = jnp.asarray(fake_c)
+    nearest = _map_chunks(_nearest_sq, real_c, batch_size, fake_dev, jnp.sum(fake_dev * fake_dev, axis=1))
+    return float(held.sum() / (k * fake.shape[0])), float(np.mean(nearest < np.asarray(radii_sq)))
