@@ -30,7 +30,7 @@ smoke: data
 test: data
 	$(BIN)/ruff check gan_jax tests experiments benchmarks examples docs launch.py
 	$(BIN)/ruff format --check gan_jax tests experiments benchmarks examples docs launch.py
-	$(BIN)/python -m pytest -q --durations=15 tests
+	$(BIN)/python -m pytest -q -n 2 --durations=15 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check gan_jax tests experiments benchmarks examples docs launch.py

@@ -5,8 +5,11 @@ import os
 import subprocess
 import sys
 
+import jax
 from conftest import ROOT
 from test_train import SMOKE, rows
+
+from gan_jax.training import compile_cache
 
 
 def entries(path) -> list[str]:
@@ -32,8 +35,16 @@ def test_a_run_fills_the_cache_the_next_reuses_it_and_empty_turns_it_off(tmp_pat
     assert second.stderr.count("cpu_aot_loader") == 0  # jaxlib 0.10.1's spurious load lines stay quiet
     assert rows(str(tmp_path / "a")) == rows(str(tmp_path / "b"))  # a loaded program computes the same
     assert set(stored) <= set(entries(cache))
-    off = tmp_path / "off"
-    env_off = env | {"JAX_COMPILATION_CACHE_DIR": str(off)}
-    third = launch(f"--workdir={tmp_path / 'c'}", "--compilation_cache=", **env_off)
-    assert third.returncode == 0, third.stderr
-    assert entries(off) == []
+
+
+def test_an_empty_flag_turns_the_cache_off(monkeypatch):
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/nonexistent/cache")
+    before = jax.config.jax_compilation_cache_dir, jax.config.jax_enable_compilation_cache
+    try:
+        assert compile_cache.enable("") is None
+        assert not jax.config.jax_enable_compilation_cache
+        assert compile_cache.enable(None) == "/nonexistent/cache"  # JAX's variable, when the flag is absent
+        assert jax.config.jax_compilation_cache_dir == "/nonexistent/cache"
+    finally:  # nothing compiles in between: the session's cache is back before the next test
+        jax.config.update("jax_compilation_cache_dir", before[0])
+        jax.config.update("jax_enable_compilation_cache", before[1])

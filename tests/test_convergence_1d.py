@@ -3,6 +3,7 @@ p_g ~ p_data and D ~ 1/2 on the data support (the paper's Figure 1 (d))."""
 
 import jax
 import numpy as np
+import pytest
 from absl import logging
 
 from experiments.configs import mixture1d
@@ -13,6 +14,7 @@ from gan_jax.training import train
 MEAN, STD = 1.0, 0.7
 
 
+@pytest.mark.slow  # 30 s: 8,000 steps read nine times
 def test_converged_1d_run_has_d_one_half_and_matches_the_data(tmp_path):
     """Trained to 8,000 steps, read every 500 from 4,000 on. SGD on finite batches does not settle: G's
     mean keeps swinging around the data's (seed 0: 0.53 to 1.32 across these reads on jax 0.10.1; a

@@ -174,7 +174,14 @@ def test_no_retrace_and_bit_identical_determinism(images, scheme):
     }
 
 
-@pytest.mark.parametrize("scheme", steps.UPDATES)
+# the joint schemes share simultaneous's fusing; extragradient's and optimistic's (28 s) run with -m slow
+SLOW_FUSED = ("extragradient", "optimistic")
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [pytest.param(s, marks=pytest.mark.slow) if s in SLOW_FUSED else s for s in steps.UPDATES],
+)
 def test_fused_steps_are_bit_identical_to_single_steps(images, scheme):
     """N steps fused in one dispatch (make_multi_step, with and without unrolling) give exactly the
     state and last metrics of N jitted single steps on CPU."""

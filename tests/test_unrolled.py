@@ -61,7 +61,7 @@ def hand_g_params(config, setup, state, x, unroll_steps: int):
     return sgd(state.g_params, jax.grad(g_loss)(state.g_params))
 
 
-@pytest.mark.parametrize("unroll_steps", [1, 3])
+@pytest.mark.parametrize("unroll_steps", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_g_steps_through_the_unrolled_discriminator(unroll_steps):
     x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
     config = sgd_config(unroll_steps)
