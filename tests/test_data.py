@@ -69,7 +69,7 @@ def test_missing_truncated_and_tampered_files_are_one_line_errors(tmp_path):
 def test_a_pickle_with_code_is_refused_even_past_the_hash(tmp_path, monkeypatch):
     """Defence in depth: were the hash check bypassed, the unpickler still refuses."""
     (tmp_path / mnist_io.PICKLE_NAME).write_bytes(gzip.compress(pickle.dumps(_Exploit(), protocol=2)))
-    monkeypatch.setattr(mnist_io, "_sha256", lambda path: mnist_io.PICKLE_SHA256)
+    monkeypatch.setattr(mnist_io, "file_sha256", lambda path: mnist_io.PICKLE_SHA256)
     assert "refusing" in one_line_error(mnist_io.load_hub, str(tmp_path))
 
 

