@@ -35,6 +35,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.g_lr_multiplier = 1.0  # two time scales: G's learning rate = its optimizer's x this
     c.unroll_steps = 0  # Unrolled GAN (Metz et al. 2017): G's loss through K look-ahead D updates
     c.reg = reg_config()
+    c.mmd = mmd_config()
 
     c.batch_size = 100
     # PacGAN (Lin et al. 2018): D judges m samples at once, m real or m fake concatenated (images along
@@ -108,6 +109,15 @@ def reg_config() -> ml_collections.ConfigDict:
     return r
 
 
+def mmd_config() -> ml_collections.ConfigDict:
+    """The kernel of the moment-matching games 'gmmn' and 'mmd_gan' (gan_jax/game/mmd.py): a sum of
+    Gaussians exp(-||a - b||^2 / (2 sigma)), each sigma a variance."""
+    k = ml_collections.ConfigDict()
+    k.sigmas = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # GMMN's MNIST data-space set (mmd.GMMN_MNIST_SIGMAS)
+    k.hinge_weight = 16.0  # mmd_gan: lambda_rg of the one-sided hinge on the feature means (Li et al. 2017)
+    return k
+
+
 def g_optim_config() -> ml_collections.ConfigDict:
     """G's optimizer where it differs from D's: a field left None is D's; another ``name`` starts from
     ``optim_config(name)`` and needs a ``learning_rate``."""
@@ -117,12 +127,13 @@ def g_optim_config() -> ml_collections.ConfigDict:
     )
 
 
-OPTIMIZERS = ("paper_sgd", "adam")
+OPTIMIZERS = ("paper_sgd", "adam", "step_sgd", "rmsprop")
 
 
 def optim_config(name: str) -> ml_collections.ConfigDict:
-    """An optimizer's complete defaults: 'paper_sgd' (mnist.yaml's SGD and schedules) or 'adam'
-    (Kingma & Ba 2015's defaults)."""
+    """An optimizer's complete defaults: 'paper_sgd' (mnist.yaml's SGD and schedules), 'adam'
+    (Kingma & Ba 2015's defaults), 'step_sgd' (SGD with momentum, both changed once: GMMN's schedule)
+    or 'rmsprop' (PyTorch's defaults at MMD-GAN's learning rate)."""
     o = ml_collections.ConfigDict()
     o.name = name
     if name == "paper_sgd":
@@ -137,6 +148,16 @@ def optim_config(name: str) -> ml_collections.ConfigDict:
         o.learning_rate = 1e-3
         o.b1 = 0.9
         o.b2 = 0.999
+    elif name == "step_sgd":  # yujiali/gmmn train.py: lr 2, momentum 0.9; from iteration 10k lr 0.2, 0.99
+        o.learning_rate = 2.0
+        o.momentum = 0.9
+        o.change_at = 10_000  # the update count from which the second values hold
+        o.learning_rate_after = 0.2
+        o.momentum_after = 0.99
+    elif name == "rmsprop":  # torch.optim.RMSprop: v <- a v + (1 - a) g^2, step lr g / (sqrt(v) + eps)
+        o.learning_rate = 5e-5  # MMD-GAN's (OctoberChang/MMD-GAN)
+        o.decay = 0.99
+        o.eps = 1e-8
     else:
         raise _unknown("optimizer", name, OPTIMIZERS)
     return o
@@ -182,6 +203,8 @@ def model_config(name: str) -> ml_collections.ConfigDict:
         m.g_batch_norm = False  # batch norm before each of G's ReLUs (PacGAN's toy G)
         m.d_pieces = 0  # > 0: D's hidden layers maxout with that many pieces a unit (PacGAN's toy D)
         m.init_std = 0.0  # > 0: every G and D weight N(0, std^2) (PacGAN's 0.02); 0: flax's LeCun normal
+        m.g_output = "linear"  # G's output activation: 'linear', or 'sigmoid' for data in [0, 1] (GMMN's)
+        m.d_features = 0  # > 0: D outputs that many features, not one logit (MMD-GAN's learned kernel)
     elif name == "dirac":  # Mescheder et al. 2018's Dirac-GAN: G(z) = theta, D(x) = psi x
         m.z_dim = 1
         m.data_dim = 1

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gan_jax.game import mmd
+
 # --- Goodfellow et al. (2014): the minimax game of Eq. 1 and the non-saturating G of Sec. 3 ---------
 
 
@@ -156,6 +158,39 @@ def blend_g_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array
     return 0.5 * (nonsaturating_g_loss(fake_logits=fake_logits) - d_objective)
 
 
+# --- Moment matching (gan_jax/game/mmd.py): the MMD between the samples, or between D's features --------
+# Here D's "logits" are what D outputs: the samples themselves for GMMN (no D: the identity), the learned
+# features [B, k] for MMD-GAN. The kernel's fields come from ``config.mmd`` (steps bind them).
+
+
+def gmmn_g_loss(*, real_logits: jax.Array, fake_logits: jax.Array, sigmas=mmd.GMMN_MNIST_SIGMAS) -> jax.Array:
+    """GMMN (Li, Swersky & Zemel 2015): sqrt(MMD^2_b(G(z), x)) under the mixture of Gaussians ``sigmas``
+    (variances), with GMMN's gradient grad MMD^2_b / (2 sqrt(MMD^2_b) + 1e-10) (``mmd.sqrt_mmd``)."""
+    return mmd.sqrt_mmd(fake_logits, real_logits, sigmas)
+
+
+def mmd_gan_g_loss(
+    *,
+    real_logits: jax.Array,
+    fake_logits: jax.Array,
+    sigmas=mmd.MMD_GAN_SIGMAS,
+    hinge_weight=mmd.MMD_GAN_HINGE,
+) -> jax.Array:
+    """MMD-GAN (Li et al. 2017): ``mmd.mmd_gan_loss`` of D's features of the real and fake batches."""
+    return mmd.mmd_gan_loss(real_logits, fake_logits, sigmas, hinge_weight)
+
+
+def mmd_gan_d_loss(
+    *,
+    real_logits: jax.Array,
+    fake_logits: jax.Array,
+    sigmas=mmd.MMD_GAN_SIGMAS,
+    hinge_weight=mmd.MMD_GAN_HINGE,
+) -> jax.Array:
+    """D maximises G's objective: -``mmd_gan_g_loss``."""
+    return -mmd.mmd_gan_loss(real_logits, fake_logits, sigmas, hinge_weight)
+
+
 class Game(NamedTuple):
     """A game: its two losses and what a train step must know about it.
 
@@ -168,6 +203,7 @@ class Game(NamedTuple):
     constraint: how to impose it (empty when none is needed).
     fixed_point: the documented equilibrium (optimal D for fixed G, the G optimum, losses there).
     reference: the paper.
+    discriminator: the game has a D to train; False (GMMN): G alone, D's state entries None.
     """
 
     d_loss: Callable[..., jax.Array]
@@ -179,6 +215,7 @@ class Game(NamedTuple):
     constraint: str = ""
     fixed_point: str = ""
     reference: str = ""
+    discriminator: bool = True
 
 
 _GOODFELLOW_FIXED_POINT = (
@@ -284,6 +321,30 @@ GAMES = {
         probability=True,
         fixed_point=_GOODFELLOW_FIXED_POINT + "; G's blended loss is (log 2 - log 2) / 2 = 0 there",
         reference="goodfeli/adversarial, AdversaryCost2 blend_obj (the 2014 code)",
+    ),
+    "gmmn": Game(
+        d_loss=None,
+        g_loss=gmmn_g_loss,
+        needs_real_for_g=True,
+        fixed_point=(
+            "no D; MMD^2 with a characteristic kernel is 0 iff p_g = p_data (Gretton et al. 2012, Thm. 5), "
+            "where G's loss is 0 (up to the minibatch estimate's bias)"
+        ),
+        reference="Li, Swersky & Zemel 2015, Generative moment matching networks",
+        discriminator=False,
+    ),
+    "mmd_gan": Game(
+        d_loss=mmd_gan_d_loss,
+        g_loss=mmd_gan_g_loss,
+        needs_real_for_g=True,
+        critic=True,
+        needs_lipschitz=True,
+        constraint="weight clipping of D's feature map to [-0.01, 0.01] (Li et al. 2017, their code)",
+        fixed_point=(
+            "min over G of max over the features f of MMD^2(f(x), f(G(z))); p_g = p_data makes it 0 for "
+            "every f, where both losses are 0"
+        ),
+        reference="Li, Chang, Cheng, Yang & Poczos 2017, MMD GAN",
     ),
 }
 

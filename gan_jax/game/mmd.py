@@ -20,6 +20,9 @@ import jax
 import jax.numpy as jnp
 
 GMMN_MNIST_SIGMAS = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # variances, pixels in [0, 1]
+# MMD-GAN's (OctoberChang/MMD-GAN) standard deviations {1, 2, 4, 8, 16} as variances
+MMD_GAN_SIGMAS = (1.0, 4.0, 16.0, 64.0, 256.0)
+MMD_GAN_HINGE = 16.0  # its lambda_rg
 SQRT_EPS = 1e-10  # GMMN's SqrtGaussianKernelMmdLoss
 
 
@@ -73,3 +76,24 @@ _gmmn_sqrt.defvjp(_gmmn_sqrt_fwd, _gmmn_sqrt_bwd)
 def sqrt_mmd(x: jax.Array, y: jax.Array, sigmas=GMMN_MNIST_SIGMAS) -> jax.Array:
     """GMMN's loss sqrt(MMD^2_b), with its gradient grad MMD^2_b / (2 sqrt(MMD^2_b) + 1e-10), finite at 0."""
     return _gmmn_sqrt(mmd2(x, y, sigmas))
+
+
+def sqrt_relu(m: jax.Array) -> jax.Array:
+    """sqrt(relu(m)), MMD-GAN's sqrt(relu(MMD^2_b)), with gradient 1 / (2 sqrt m) for m > 0 and 0 (not
+    NaN) for m <= 0."""
+    positive = m > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, m, 1.0)), 0.0)
+
+
+def mmd_gan_loss(
+    real: jax.Array, fake: jax.Array, sigmas=MMD_GAN_SIGMAS, hinge_weight: float = MMD_GAN_HINGE
+) -> jax.Array:
+    """MMD-GAN's objective on D's features f(x) [n, k] and f(G(z)) [m, k] (Li et al. 2017, Alg. 1, as
+    its code ``mmd_gan.py`` computes it):
+
+        sqrt(relu(MMD^2_b(f(x), f(G(z))))) + lambda_rg mean_j relu(mean_i f(G(z))_ij - mean_i f(x)_ij),
+
+    the second term the code's ``one_sided`` hinge on the difference of the feature means. G minimises
+    it; D maximises it (without the autoencoder term: docs/games.md)."""
+    hinge = jnp.mean(jax.nn.relu(jnp.mean(fake, 0) - jnp.mean(real, 0)))
+    return sqrt_relu(mmd2(fake, real, sigmas)) + hinge_weight * hinge

@@ -1,4 +1,5 @@
-"""D's and G's optax optimizers from the config: the 2014 code's SGD with its schedules, or Adam.
+"""D's and G's optax optimizers from the config: the 2014 code's SGD with its schedules, Adam, GMMN's
+SGD with a one-time change of learning rate and momentum, or RMSprop (MMD-GAN's).
 
 Both are wrapped in ``optax.inject_hyperparams``, so the current learning rate (and momentum or
 Adam's betas) live in the optimizer state: logged each step, and per replica in a grid.
@@ -40,11 +41,32 @@ def paper_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformati
     return optax.inject_hyperparams(classical_momentum)(learning_rate=lr, momentum=momentum)
 
 
+def step_optimizer(optim) -> optax.GradientTransformation:
+    """GMMN's SGD (yujiali/gmmn ``train.py``): classical momentum with lr ``learning_rate`` and momentum
+    ``momentum`` for the first ``change_at`` updates, ``learning_rate_after`` and ``momentum_after`` from
+    then on (MNIST: 2 and 0.9, then 0.2 and 0.99 from update 10,000)."""
+
+    def switched(before, after):
+        return lambda count: jnp.where(count < optim.change_at, before, after)
+
+    return optax.inject_hyperparams(classical_momentum)(
+        learning_rate=switched(optim.learning_rate, optim.learning_rate_after),
+        momentum=switched(optim.momentum, optim.momentum_after),
+    )
+
+
 def make_optimizer(optim, updates_per_epoch: int) -> optax.GradientTransformation:
-    """``optim.name``: 'paper_sgd' (the 2014 schedule above) or 'adam' (constant lr, b1, b2)."""
+    """``optim.name``: 'paper_sgd' (the 2014 schedule above), 'adam' (constant lr, b1, b2), 'step_sgd'
+    (``step_optimizer``) or 'rmsprop' (PyTorch's: eps outside the square root, no momentum)."""
     if optim.name == "adam":
         return optax.inject_hyperparams(optax.adam)(
             learning_rate=optim.learning_rate, b1=optim.b1, b2=optim.b2
+        )
+    if optim.name == "step_sgd":
+        return step_optimizer(optim)
+    if optim.name == "rmsprop":
+        return optax.inject_hyperparams(optax.rmsprop, static_args=("eps_in_sqrt",))(
+            learning_rate=optim.learning_rate, decay=optim.decay, eps=optim.eps, eps_in_sqrt=False
         )
     if optim.name != "paper_sgd":
         raise ConfigError(

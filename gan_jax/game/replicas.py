@@ -80,6 +80,8 @@ def with_hparams(state, config):
     for side, optim in (("d", config.optim), ("g", optimizers.g_optim(config))):
         field = f"{side}_opt_state"
         opt = getattr(state, field)
+        if opt is None:  # no D (GMMN)
+            continue
         values = dict(opt.hyperparams)
         for name in HPARAMS.get(optim.name, ()):
             values[name] = jnp.asarray(optim[name], values[name].dtype)

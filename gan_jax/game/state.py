@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from gan_jax.data import batches
-from gan_jax.game import optimizers, replicas
+from gan_jax.game import games, optimizers, replicas
 from gan_jax.networks import models
 
 # Independent random streams derived from the run key by fold_in.
@@ -42,16 +42,18 @@ class TrainState(flax.struct.PyTreeNode):
 
 
 class Setup(NamedTuple):
-    """The static half of a run: modules and optimizers."""
+    """The static half of a run: modules and optimizers (D's None in a game without D)."""
 
     generator: nn.Module
-    discriminator: nn.Module
+    discriminator: nn.Module | None
     g_tx: optax.GradientTransformation
-    d_tx: optax.GradientTransformation
+    d_tx: optax.GradientTransformation | None
 
 
 def make_setup(config, num_train: int) -> Setup:
     generator, discriminator = models.build_models(config)
+    if not games.get_game(config.game).discriminator:  # GMMN: G alone
+        return Setup(generator, None, optimizers.make_optimizer(optimizers.g_optim(config), 1), None)
     d_per_epoch = num_train // (config.batch_size * config.pack)  # D takes one real minibatch an update
     g_per_epoch = d_per_epoch
     if config.update_scheme == "alternating":
@@ -79,10 +81,13 @@ def create_train_state(
     g_params, g_state = models.split_variables(g_variables)
     if models.init_reads_mean(m):  # sigmoid output: start at the data's marginals
         g_params["out"]["bias"] = jnp.asarray(models.marginal_logit(mean_pixel))
-    d_variables = setup.discriminator.init(
-        d_key, jnp.zeros((1, m.data_dim * config.pack)), train=False, **labels
-    )
-    d_params, d_state = models.split_variables(d_variables)
+    d_params = d_state = d_opt_state = None  # a game without D (GMMN) keeps no D entries
+    if setup.discriminator is not None:
+        d_variables = setup.discriminator.init(
+            d_key, jnp.zeros((1, m.data_dim * config.pack)), train=False, **labels
+        )
+        d_params, d_state = models.split_variables(d_variables)
+        d_opt_state = setup.d_tx.init(d_params)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         data_index=jnp.zeros((), jnp.int32),
@@ -91,7 +96,7 @@ def create_train_state(
         g_params=g_params,
         d_params=d_params,
         g_opt_state=setup.g_tx.init(g_params),
-        d_opt_state=setup.d_tx.init(d_params),
+        d_opt_state=d_opt_state,
         rng=rng,
         g_ema=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None,
         g_state=g_state,

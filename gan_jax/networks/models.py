@@ -35,6 +35,7 @@ from gan_jax.errors import ConfigError
 from gan_jax.networks import dcgan, layers
 
 CONDITIONINGS = ("concat", "projection")
+MLP_OUTPUTS = ("linear", "sigmoid")  # the 'mlp' G's output activations
 
 
 class Generator(nn.Module):
@@ -124,6 +125,7 @@ class MLPGenerator(nn.Module):
     out_dim: int = 2
     batch_norm: bool = False
     init_std: float = 0.0
+    output: str = "linear"  # or 'sigmoid' (data in [0, 1]: GMMN's MNIST G)
 
     @nn.compact
     def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -131,7 +133,8 @@ class MLPGenerator(nn.Module):
         for width in self.hidden:
             h = nn.Dense(width, kernel_init=init)(h)
             h = nn.relu(layers.batch_norm(train)(h) if self.batch_norm else h)
-        return nn.Dense(self.out_dim, kernel_init=init, name="out")(h)
+        out = nn.Dense(self.out_dim, kernel_init=init, name="out")(h)
+        return nn.sigmoid(out) if self.output == "sigmoid" else out
 
 
 class MLPDiscriminator(nn.Module):
@@ -145,6 +148,7 @@ class MLPDiscriminator(nn.Module):
     minibatch_std: bool = False
     pieces: int = 0  # > 0: maxout hidden layers of that many pieces a unit (PacGAN's toy D) for ReLU
     init_std: float = 0.0
+    features: int = 0  # > 0: the output is [B, features] (MMD-GAN's learned feature map), not a logit
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
@@ -157,7 +161,8 @@ class MLPDiscriminator(nn.Module):
             else:
                 h = nn.relu(layers.spectral_normed(nn.Dense(width, kernel_init=init), sn, train)(h))
         h = layers.minibatch_std(h) if self.minibatch_std else h
-        return layers.spectral_normed(nn.Dense(1, kernel_init=init, name="out"), sn, train)(h)[..., 0]
+        out = layers.spectral_normed(nn.Dense(self.features or 1, kernel_init=init, name="out"), sn, train)(h)
+        return out if self.features else out[..., 0]
 
 
 class DiracGenerator(nn.Module):
@@ -207,7 +212,8 @@ def output_range(model_config) -> tuple[float, float] | None:
     name = model_config.name
     if name in config_lib.DCGAN_SHAPES:
         return dcgan.OUTPUT_RANGES.get(model_config.output)
-    return (0.0, 1.0) if name == "paper_mlp" else None
+    sigmoid = name == "paper_mlp" or (name == "mlp" and model_config.get("g_output") == "sigmoid")
+    return (0.0, 1.0) if sigmoid else None
 
 
 def init_reads_mean(model_config) -> bool:
@@ -329,10 +335,21 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
             raise ConfigError(
                 f"config.model.init_std must be >= 0 (0: flax's LeCun normal), got {m.init_std}"
             )
+        if m.g_output not in MLP_OUTPUTS or int(m.d_features) < 0:
+            raise ConfigError(
+                f"config.model.g_output must be one of {', '.join(MLP_OUTPUTS)} (got {m.g_output!r}) and "
+                f"config.model.d_features >= 0 (got {m.d_features})"
+            )
         d = MLPDiscriminator(
-            tuple(m.d_hidden), bool(m.spectral_norm), bool(m.d_minibatch_std), m.d_pieces, std
+            tuple(m.d_hidden),
+            bool(m.spectral_norm),
+            bool(m.d_minibatch_std),
+            m.d_pieces,
+            std,
+            int(m.d_features),
         )
-        return MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std), d
+        g = MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std, m.g_output)
+        return g, d
     if name != "paper_mlp":
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(config_lib.MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)

@@ -28,8 +28,9 @@ def figure1_panel(ax, x_grid, p_data, g_samples, d_values, z=None, gz=None, titl
     top = max(float(np.max(p_data)), float(np.max(hist)), 1.0) * 1.05
     ax.plot(x_grid, p_data, "k:", lw=2, label="p_data")
     ax.plot(0.5 * (edges[1:] + edges[:-1]), hist, "g-", lw=1.5, label="p_g")
-    ax.plot(x_grid, np.asarray(d_values) * top, "b--", lw=1.5, label="D(x) (axis top = 1)")
-    ax.axhline(0.5 * top, color="0.6", lw=0.6)  # D = 1/2
+    if d_values is not None:  # (None: a game without D, GMMN)
+        ax.plot(x_grid, np.asarray(d_values) * top, "b--", lw=1.5, label="D(x) (axis top = 1)")
+        ax.axhline(0.5 * top, color="0.6", lw=0.6)  # D = 1/2
     if z is not None and gz is not None:
         base = -0.35 * top
         z_pos = lo + (np.asarray(z) - np.min(z)) / max(np.ptp(z), 1e-12) * (hi - lo)

@@ -131,7 +131,9 @@ class Outputs:
         lo, hi = np.percentile(self.x_train, [0.1, 99.9]) + np.array([-1.0, 1.0]) * self.x_train.std()
         x_grid = np.linspace(lo, hi, 400, dtype=np.float32)
         packed = np.repeat(x_grid[:, None], self.config.pack, axis=1)  # (pack > 1: m copies of x)
-        d_values = jax.nn.sigmoid(self.critic(self.host(steps.d_eval_variables(view)), packed))
+        d_values = None  # (a game without D draws no D curve)
+        if view.d_params is not None:
+            d_values = jax.nn.sigmoid(self.critic(self.host(steps.d_eval_variables(view)), packed))
         p_data = datasets.toy_density(self.config.data, x_grid)
         figures.density_1d(path, x_grid, p_data, x[:, 0], d_values, title=f"step {step}")
 
@@ -150,9 +152,10 @@ class Outputs:
             with workdir.writing(self.dirs[r]):
                 self.writers[r].scalars(step, scalars)
             eta = time.strftime("%H:%M:%S", time.gmtime((total - step) / rate))
+            losses = " ".join(f"{k} {scalars[k]:.4f}" for k in ("d_loss", "g_loss") if k in scalars)
+            d_outputs = f"{self._d_outputs(scalars)} " if "d_real" in scalars else ""  # (none without D)
             print(
-                self._prefix(r) + f"step {step}/{total} d_loss {scalars['d_loss']:.4f} "
-                f"g_loss {scalars['g_loss']:.4f} {self._d_outputs(scalars)} {rate:.1f} steps/s ETA {eta}",
+                self._prefix(r) + f"step {step}/{total} {losses} {d_outputs}{rate:.1f} steps/s ETA {eta}",
                 flush=True,
             )
             warning = self.monitor.check(step, r, scalars, self._prefix(r))

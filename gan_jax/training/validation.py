@@ -9,7 +9,7 @@ import numpy as np
 from gan_jax import config as config_lib
 from gan_jax.data import datasets
 from gan_jax.errors import ConfigError, DataError
-from gan_jax.game import games, optimizers, options, replicas, steps
+from gan_jax.game import games, moment_matching, optimizers, options, replicas, steps
 from gan_jax.metrics import evaluate
 from gan_jax.networks import latent, models
 from gan_jax.training import collapse, parallel, precision
@@ -23,6 +23,7 @@ def validate(config) -> None:
     """Raises ``ConfigError`` for the first field that is unknown, out of range, or inert."""
     _choice(config, "game", list(games.GAMES))  # (before anything looks the game up)
     steps.check_update_scheme(config.update_scheme)
+    moment_matching.check(config)  # (first: a game without D refuses D's options by that name)
     options.check(config, games.get_game(config.game))
     for name in POSITIVE:
         if int(config[name]) < 1:
