@@ -1,0 +1,172 @@
+"""GMMN and MMD-GAN in the one train state (gan_jax/game/moment_matching.py): one GMMN step against SGD on
+the gradient of a float64 numpy MMD (central finite differences), no D entries anywhere, GMMN's and
+RMSprop's optimizers against hand-computed updates, the one-line refusals, and a tiny run stopped and
+resumed equal to the straight one, then sampled and evaluated."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from test_mmd import numpy_mmd2
+
+from experiments.configs import gmmn_ring, ring
+from gan_jax import config as config_lib
+from gan_jax.errors import ConfigError
+from gan_jax.game import games, moment_matching, optimizers, steps, updates
+from gan_jax.game.state import create_train_state, make_setup
+from gan_jax.training import evaluation, train, validation
+
+SIGMAS = (0.5, 2.0)
+
+
+def tiny_gmmn(**changes):
+    c = gmmn_ring.get_config()
+    c.model.g_hidden, c.model.z_dim = (3,), 2
+    c.batch_size = 4
+    c.mmd.sigmas = SIGMAS
+    c.optim = config_lib.optim_config("step_sgd")
+    c.optim.learning_rate = 0.1
+    for key, value in changes.items():
+        c[key] = value
+    return c
+
+
+def numpy_g(theta, z):
+    """The 'mlp' G of one hidden ReLU layer and a linear output, in float64."""
+    h = np.maximum(z @ theta["Dense_0"]["kernel"] + theta["Dense_0"]["bias"], 0.0)
+    return h @ theta["out"]["kernel"] + theta["out"]["bias"]
+
+
+def test_one_gmmn_step_is_sgd_on_the_float64_mmd_gradient():
+    """G's first update (momentum's trace is then the gradient) equals -lr x the central finite
+    differences of sqrt(MMD^2_b(G(z), x)) computed in float64 numpy on the step's batch and z; the
+    logged loss is that value; D's entries stay None and no D metric is logged."""
+    config = tiny_gmmn()
+    data = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
+    setup = make_setup(config, len(data))
+    state = create_train_state(config, setup, np.zeros(2, np.float32), len(data))
+    ctx = updates.Context(setup, moment_matching.bind(games.get_game("gmmn"), config), config, len(data))
+    _, x_real, _ = updates.real_batch(ctx, state.rng, state.data_perm, state.data_index, jnp.asarray(data))
+    z = np.asarray(updates.noise(ctx, updates.step_key(state)), np.float64)
+    x_real = np.asarray(x_real, np.float64)
+    leaves, treedef = jax.tree.flatten(state.g_params)
+    flat = np.concatenate([np.asarray(a, np.float64).ravel() for a in leaves])  # ravel_pytree's order
+    cuts = np.cumsum([a.size for a in leaves])[:-1]
+
+    def loss(v):  # float64 throughout (jax's unravel would round to float32)
+        pieces = [p.reshape(a.shape) for p, a in zip(np.split(v, cuts), leaves, strict=True)]
+        theta = jax.tree.unflatten(treedef, pieces)
+        return np.sqrt(numpy_mmd2(numpy_g(theta, z), x_real, SIGMAS, unbiased=False))
+
+    eps = 1e-6
+    grad = np.array([(loss(flat + eps * e) - loss(flat - eps * e)) / (2 * eps) for e in np.eye(len(flat))])
+    new, metrics = jax.jit(steps.make_step(config, setup, len(data)))(state, jnp.asarray(data))
+    got = np.concatenate([np.ravel(a) for a in jax.tree.leaves(new.g_params)])
+    np.testing.assert_allclose(got, flat - 0.1 * grad, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(metrics["g_loss"]), loss(flat), rtol=1e-5)
+    assert (new.d_params, new.d_state, new.d_opt_state) == (None, None, None)
+    assert not [k for k in metrics if k.startswith("d_")]
+    assert int(new.step) == 1 and int(new.data_index) == 1
+
+
+def test_step_sgd_changes_lr_and_momentum_at_change_at():
+    """Classical momentum inc <- mu inc - lr g with (lr, mu) = (2, 0.9) for updates 0, 1 and (0.2,
+    0.99) from update 2: constant gradient 1 moves a parameter by -2, -3.8, then -0.2 - 0.99 x 3.8."""
+    o = config_lib.optim_config("step_sgd")
+    o.change_at = 2
+    tx = optimizers.make_optimizer(o, 1)
+    p, state, moves = jnp.zeros(()), None, []
+    state = tx.init(p)
+    for _ in range(3):
+        updates_, state = tx.update(jnp.ones(()), state, p)
+        moves.append(float(updates_))
+    np.testing.assert_allclose(moves, [-2.0, -3.8, -0.2 - 0.99 * 3.8], rtol=1e-6)
+
+
+def test_rmsprop_is_pytorchs():
+    """v <- 0.99 v + 0.01 g^2, step -lr g / (sqrt(v) + eps), v from 0 (torch.optim.RMSprop's defaults)."""
+    o = config_lib.optim_config("rmsprop")
+    tx = optimizers.make_optimizer(o, 1)
+    p = jnp.zeros(())
+    state, v, want, got = tx.init(p), 0.0, [], []
+    for g in (1.0, -3.0):
+        v = 0.99 * v + 0.01 * g * g
+        want.append(-5e-5 * g / (np.sqrt(v) + 1e-8))
+        u, state = tx.update(jnp.asarray(g), state, p)
+        got.append(float(u))
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+REFUSED = {
+    "reg.r1_gamma": 1.0,
+    "reg.clip": 0.01,
+    "d_steps": 2,
+    "update_scheme": "alternating",
+    "pack": 2,
+    "d_loss_scale": 1.0,
+    "model.d_hidden": (64,),
+    "model.d_features": 4,
+    "replica_hparams": '{"d.learning_rate": [1e-4]}',
+}
+
+
+@pytest.mark.parametrize("field", sorted(REFUSED))
+def test_gmmn_refuses_every_option_of_a_discriminator(field):
+    config = tiny_gmmn()
+    config.update_from_flattened_dict({field: REFUSED[field]})
+    with pytest.raises(ConfigError, match="game 'gmmn' has no discriminator") as e:
+        validation.validate(config)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "game,field,value,message",
+    [
+        ("nonsaturating", "mmd.sigmas", (1.0,), "config.mmd.sigmas is the kernel of"),
+        ("nonsaturating", "model.d_features", 4, "needs D's one logit"),
+        ("gmmn", "mmd.sigmas", (1.0, -1.0), "variances > 0"),
+        ("gmmn", "mmd.hinge_weight", 1.0, "MMD-GAN's"),
+        ("mmd_gan", "reg.clip", 0.01, "learns a feature map"),
+    ],
+)
+def test_kernel_and_feature_refusals(game, field, value, message):
+    config = gmmn_ring.get_config() if game in moment_matching.MMD_GAMES else ring.get_config()
+    config.game = game
+    config.update_from_flattened_dict({field: value})
+    with pytest.raises(ConfigError, match=message):
+        validation.validate(config)
+
+
+def tiny_run(workdir, num_steps):
+    c = gmmn_ring.get_config()
+    c.model.g_hidden = (16, 16)
+    c.update_from_flattened_dict(
+        {"num_steps": num_steps, "ckpt_every": 6, "log_every": 3, "sample_every": 6, "eval_every": 0}
+    )
+    c.optim.learning_rate = 1e-2
+    return train.train(c, str(workdir))
+
+
+def rows(workdir):
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        return [{k: v for k, v in json.loads(line).items() if k != "steps_per_sec"} for line in f]
+
+
+@pytest.mark.slow  # three runs, a sampling and an evaluation: ~25 s of CPU
+def test_a_gmmn_run_resumed_is_the_straight_run_and_samples_and_evaluates(tmp_path):
+    """Six steps, then six more in the same workdir: the 12-step run's state and metrics rows exactly;
+    then --mode=sample and --mode=evaluate's functions on the workdir."""
+    straight = tiny_run(tmp_path / "straight", 12)
+    tiny_run(tmp_path / "resumed", 6)
+    resumed = tiny_run(tmp_path / "resumed", 12)
+    jax.tree.map(np.testing.assert_array_equal, resumed, straight)
+    assert rows(tmp_path / "resumed") == rows(tmp_path / "straight")
+    assert "g_loss" in rows(tmp_path / "straight")[-1] and "d_loss" not in rows(tmp_path / "straight")[-1]
+    assert resumed.d_params is None
+    [path] = evaluation.sample_workdir(str(tmp_path / "resumed"), 50)
+    assert np.load(path).shape == (50, 2)
+    [(_, report)] = evaluation.evaluate_workdir(str(tmp_path / "resumed"), 2_500)
+    assert report["step"] == 12 and report["num_modes"] == 8
