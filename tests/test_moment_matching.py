@@ -1,7 +1,8 @@
 """GMMN and MMD-GAN in the one train state (gan_jax/game/moment_matching.py): one GMMN step against SGD on
 the gradient of a float64 numpy MMD (central finite differences), no D entries anywhere, GMMN's and
-RMSprop's optimizers against hand-computed updates, the one-line refusals, and a tiny run stopped and
-resumed equal to the straight one, then sampled and evaluated."""
+RMSprop's optimizers against hand-computed updates, the one-line refusals, a tiny run stopped and
+resumed equal to the straight one, then sampled and evaluated; one MMD-GAN step's losses against the
+float64 formula on its D's features, and the objective's gradient against finite differences."""
 
 import json
 import os
@@ -12,10 +13,10 @@ import numpy as np
 import pytest
 from test_mmd import numpy_mmd2
 
-from experiments.configs import gmmn_ring, ring
+from experiments.configs import gmmn_mnist, gmmn_ring, mmd_gan_mnist, ring
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
-from gan_jax.game import games, moment_matching, optimizers, steps, updates
+from gan_jax.game import games, mmd, moment_matching, optimizers, steps, updates
 from gan_jax.game.state import create_train_state, make_setup
 from gan_jax.training import evaluation, train, validation
 
@@ -170,3 +171,81 @@ def test_a_gmmn_run_resumed_is_the_straight_run_and_samples_and_evaluates(tmp_pa
     assert np.load(path).shape == (50, 2)
     [(_, report)] = evaluation.evaluate_workdir(str(tmp_path / "resumed"), 2_500)
     assert report["step"] == 12 and report["num_modes"] == 8
+
+
+def numpy_mmd_gan(real, fake, sigmas, hinge_weight):
+    """MMD-GAN's objective in float64: sqrt(relu(MMD^2_b)) + lambda mean_j relu(mean fake_j - mean real_j)."""
+    m = numpy_mmd2(fake, real, sigmas, unbiased=False)
+    return np.sqrt(max(m, 0.0)) + hinge_weight * np.mean(np.maximum(fake.mean(0) - real.mean(0), 0.0))
+
+
+def tiny_mmd_gan():
+    c = mmd_gan_mnist.get_config()
+    c.update_scheme, c.d_steps = "simultaneous", 1  # one D and one G gradient at the same point
+    c.model.data_dim, c.model.z_dim = 3, 2
+    c.model.g_hidden, c.model.d_hidden, c.model.d_features = (4,), (5,), 3
+    c.batch_size = 6
+    c.mmd.sigmas, c.mmd.hinge_weight = SIGMAS, 3.0
+    return c
+
+
+def test_one_mmd_gan_step_losses_are_the_float64_formula_on_its_features():
+    """The step's D and G losses are -/+ the numpy float64 objective on D's features of the step's real
+    batch and fakes (D has no dropout: its features are D(x)); D is clipped to [-0.01, 0.01] after."""
+    config = tiny_mmd_gan()
+    validation.validate(config)
+    data = np.random.default_rng(1).uniform(size=(24, 3)).astype(np.float32)
+    setup = make_setup(config, len(data))
+    state = create_train_state(config, setup, np.zeros(3, np.float32), len(data))
+    ctx = updates.Context(setup, moment_matching.bind(games.get_game("mmd_gan"), config), config, len(data))
+    _, (x_real, _, z), _ = steps.joint_inputs(ctx, state, jnp.asarray(data))
+    x_fake = setup.generator.apply({"params": state.g_params}, z)
+
+    def features(x):
+        return np.asarray(setup.discriminator.apply({"params": state.d_params}, x, train=True), np.float64)
+
+    want = numpy_mmd_gan(features(x_real), features(x_fake), SIGMAS, 3.0)
+    new, metrics = jax.jit(steps.make_step(config, setup, len(data)))(state, jnp.asarray(data))
+    np.testing.assert_allclose(float(metrics["g_loss"]), want, rtol=1e-4)  # float32 MMD
+    np.testing.assert_allclose(float(metrics["d_loss"]), -want, rtol=1e-4)
+    assert features(x_real).shape == (6, 3)
+    assert max(float(jnp.max(jnp.abs(w))) for w in jax.tree.leaves(new.d_params)) <= 0.01
+
+
+def test_mmd_gan_loss_gradient_is_its_finite_differences():
+    """grad of ``mmd.mmd_gan_loss`` in the fake features against central differences of the float64
+    numpy objective (both terms active: the fakes' means sit above the reals')."""
+    rng = np.random.default_rng(2)
+    real, fake = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)) + 0.5
+    with jax.enable_x64():
+        got = np.asarray(jax.grad(lambda f: mmd.mmd_gan_loss(jnp.asarray(real), f, SIGMAS, 3.0))(fake))
+    eps, want = 1e-6, np.zeros_like(fake)
+    for idx in np.ndindex(fake.shape):
+        e = np.zeros_like(fake)
+        e[idx] = eps
+        f = numpy_mmd_gan
+        want[idx] = (f(real, fake + e, SIGMAS, 3.0) - f(real, fake - e, SIGMAS, 3.0)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_the_published_configs_validate_with_their_protocols():
+    """gmmn_mnist: GMMN's kernel, batch 1,000, U(-1, 1)^10, 10 -> 64 -> 256 -> 256 -> 1024 -> 784 sigmoid,
+    SGD 2 / 0.9 then 0.2 / 0.99 from 10k, 40k steps; mmd_gan_mnist: stds {1..16}, lambda_rg 16, N(0, 1)^10,
+    10 features, RMSprop 5e-5, batch 64, 5 D steps, clip 0.01."""
+    g, m = gmmn_mnist.get_config(), mmd_gan_mnist.get_config()
+    for c in (g, m, gmmn_ring.get_config()):
+        validation.validate(c)
+    assert tuple(g.mmd.sigmas) == mmd.GMMN_MNIST_SIGMAS and g.batch_size == 1000 and g.num_steps == 40_000
+    assert (g.model.noise, g.model.noise_scale, g.model.z_dim) == ("uniform", 1.0, 10)
+    assert tuple(g.model.g_hidden) == (64, 256, 256, 1024) and g.model.g_output == "sigmoid"
+    assert (g.optim.learning_rate, g.optim.momentum, g.optim.change_at) == (2.0, 0.9, 10_000)
+    assert (g.optim.learning_rate_after, g.optim.momentum_after) == (0.2, 0.99)
+    assert tuple(np.sqrt(m.mmd.sigmas)) == (1, 2, 4, 8, 16) and m.mmd.hinge_weight == 16
+    assert (m.model.noise, m.model.z_dim, m.model.d_features, m.batch_size, m.d_steps) == (
+        "normal",
+        10,
+        10,
+        64,
+        5,
+    )
+    assert (m.optim.name, m.optim.learning_rate, m.reg.clip) == ("rmsprop", 5e-5, 0.01)
