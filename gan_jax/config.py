@@ -115,6 +115,7 @@ def mmd_config() -> ml_collections.ConfigDict:
     k = ml_collections.ConfigDict()
     k.sigmas = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # GMMN's MNIST data-space set (mmd.GMMN_MNIST_SIGMAS)
     k.hinge_weight = 16.0  # mmd_gan: lambda_rg of the one-sided hinge on the feature means (Li et al. 2017)
+    k.autoencoder = ""  # GMMN+AE (model 'gmmn_ae'): the workdir of its trained autoencoder run
     return k
 
 
@@ -168,7 +169,7 @@ DCGAN_SHAPES = {
     "dcgan32": ((32, 32, 3), "tanh"),
     "dcgan64": ((64, 64, 3), "tanh"),
 }
-MODELS = ("paper_mlp", "mlp", "dirac", *DCGAN_SHAPES)
+MODELS = ("paper_mlp", "mlp", "dirac", *DCGAN_SHAPES, "autoencoder", "gmmn_ae")
 
 
 def model_config(name: str) -> ml_collections.ConfigDict:
@@ -223,6 +224,17 @@ def model_config(name: str) -> ml_collections.ConfigDict:
         m.d_minibatch_std = False  # the batch's feature spread as a D channel (Karras et al. 2018)
         # the convolutions' gradients: 'canonical' (fast on XLA's CPU), 'lax', 'auto' (canonical on CPU)
         m.conv_impl = "auto"
+    elif name == "autoencoder":  # GMMN+AE's autoencoder (gan_jax/networks/autoencoder.py); z is its code
+        m.z_dim = 32
+        m.ae_hidden = 1024
+        m.ae_input_drop = 0.2  # dropout probabilities of the encoder's inputs (pynn's ``dropout``)
+        m.ae_hidden_drop = 0.5
+    elif name == "gmmn_ae":  # GMMN+AE's generator: a code G, decoded by the trained autoencoder's decoder
+        m.z_dim = 10
+        m.g_hidden = (64, 256, 256, 1024)
+        m.code_dim = 32
+        m.ae_hidden = 1024
+        m.init_std = 0.0
     else:
         raise _unknown("model", name, MODELS)
     return m

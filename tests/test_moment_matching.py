@@ -6,6 +6,7 @@ float64 formula on its D's features, and the objective's gradient against finite
 
 import json
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from test_mmd import numpy_mmd2
 
-from experiments.configs import gmmn_mnist, gmmn_ring, mmd_gan_mnist, ring
+from experiments.configs import gmmn_ae_mnist, gmmn_mnist, gmmn_ring, mmd_gan_mnist, ring
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
 from gan_jax.game import games, mmd, moment_matching, optimizers, steps, updates
@@ -249,3 +250,112 @@ def test_the_published_configs_validate_with_their_protocols():
         5,
     )
     assert (m.optim.name, m.optim.learning_rate, m.reg.clip) == ("rmsprop", 5e-5, 0.01)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def numpy_encode(p, x):
+    return sigmoid(
+        sigmoid(x @ p["enc_hidden"]["kernel"] + p["enc_hidden"]["bias"]) @ p["enc_code"]["kernel"]
+        + p["enc_code"]["bias"]
+    )
+
+
+def numpy_decode(p, code):
+    h = sigmoid(code @ p["dec_hidden"]["kernel"] + p["dec_hidden"]["bias"])
+    return sigmoid(h @ p["dec_out"]["kernel"] + p["dec_out"]["bias"])
+
+
+def tiny_autoencoder(**changes):
+    c = gmmn_ae_mnist.get_config("autoencoder")
+    c.model.z_dim, c.model.ae_hidden = 3, 8
+    c.update_from_flattened_dict(
+        {"num_steps": 4, "ckpt_every": 2, "log_every": 1, "sample_every": 4} | changes
+    )
+    return c
+
+
+def test_an_autoencoder_step_is_the_float64_cross_entropy_of_its_reconstruction():
+    """Without dropout, the logged loss is the numpy float64 binary cross-entropy of the reconstruction of
+    the step's minibatch, summed over pixels, averaged over the batch; no D entries."""
+    config = tiny_autoencoder(**{"model.ae_input_drop": 0.0, "model.ae_hidden_drop": 0.0, "batch_size": 5})
+    data = np.random.default_rng(3).uniform(size=(15, 784)).astype(np.float32)
+    setup = make_setup(config, len(data))
+    state = create_train_state(config, setup, np.zeros(784, np.float32), len(data))
+    ctx = updates.Context(setup, games.get_game("autoencoder"), config, len(data))
+    _, x, _ = updates.real_batch(ctx, state.rng, state.data_perm, state.data_index, jnp.asarray(data))
+    x = np.asarray(x, np.float64)
+    p = jax.tree.map(lambda a: np.asarray(a, np.float64), state.g_params)
+    r = numpy_decode(p, numpy_encode(p, x))
+    want = np.mean(np.sum(-(x * np.log(r) + (1 - x) * np.log(1 - r)), axis=1))
+    new, metrics = jax.jit(steps.make_step(config, setup, len(data)))(state, jnp.asarray(data))
+    np.testing.assert_allclose(float(metrics["g_loss"]), want, rtol=1e-5)
+    assert new.d_params is None and not [k for k in metrics if k.startswith("d_")]
+
+
+def test_gmmn_ae_refuses_a_missing_or_unfinished_autoencoder(tmp_path):
+    config = gmmn_ae_mnist.get_config()
+    config.mmd.autoencoder = ""
+    with pytest.raises(ConfigError, match="needs its trained autoencoder"):
+        validation.validate(config)
+    config.mmd.autoencoder = str(tmp_path)
+    with pytest.raises(ConfigError, match="holds no run"):
+        validation.validate(config)
+    ring_config = ring.get_config()
+    ring_config.mmd.autoencoder = str(tmp_path)
+    with pytest.raises(ConfigError, match="GMMN\\+AE's"):
+        validation.validate(ring_config)
+
+
+@pytest.mark.slow  # an autoencoder run, its resumed twin, GMMN+AE runs: ~30 s of CPU
+def test_gmmn_ae_runs_on_its_autoencoders_codes_and_decodes_with_its_decoder(tmp_path):
+    """The autoencoder run resumed equals its straight run; an unfinished one is refused in one line;
+    GMMN+AE's data are the float64 numpy encoder's codes of the training images, its samples the numpy
+    decoder of its G's codes, and its run stopped and resumed equals the straight one."""
+    ae_dir = tmp_path / "ae"
+    train.train(tiny_autoencoder(num_steps=2, ckpt_every=1), str(ae_dir))
+    shutil.rmtree(ae_dir / "checkpoints" / "2")  # as if stopped after step 1 of 2
+    gmmn = gmmn_ae_mnist.get_config()
+    gmmn.model.code_dim, gmmn.model.ae_hidden, gmmn.model.g_hidden = 3, 8, (8,)
+    gmmn.mmd.autoencoder = str(ae_dir)
+    gmmn.update_from_flattened_dict({"num_steps": 6, "ckpt_every": 3, "log_every": 3, "sample_every": 3})
+    gmmn.eval_every = 0
+    with pytest.raises(ConfigError, match="not finished"):
+        validation.validate(gmmn)
+    ae = train.train(tiny_autoencoder(), str(ae_dir))
+    jax.tree.map(
+        np.testing.assert_array_equal, ae, train.train(tiny_autoencoder(), str(tmp_path / "ae_straight"))
+    )
+
+    from gan_jax.data import datasets
+    from gan_jax.training import autoencoder as ae_stage
+
+    x = datasets.load_dataset(gmmn.data)["train"][0]
+    setup = make_setup(gmmn, len(x))
+    state, codes = ae_stage.prepare(gmmn, create_train_state(gmmn, setup, None, len(x)), jnp.asarray(x))
+    p = jax.tree.map(lambda a: np.asarray(a, np.float64), ae.g_params)
+    rows_ = np.array([0, 1, 12_345, len(x) - 1])
+    np.testing.assert_allclose(codes[rows_], numpy_encode(p, np.asarray(x[rows_], np.float64)), atol=1e-5)
+    z = np.random.default_rng(4).uniform(-1, 1, size=(7, 10)).astype(np.float32)
+    variables = {"params": state.g_params, **state.g_state}
+    code = np.asarray(setup.generator.apply(variables, z, method="code"), np.float64)
+    np.testing.assert_allclose(setup.generator.apply(variables, z), numpy_decode(p, code), atol=1e-5)
+
+    straight = train.train(gmmn, str(tmp_path / "straight"))
+    gmmn.num_steps = 3
+    train.train(gmmn, str(tmp_path / "resumed"))
+    gmmn.num_steps = 6
+    jax.tree.map(np.testing.assert_array_equal, train.train(gmmn, str(tmp_path / "resumed")), straight)
+    assert rows(tmp_path / "resumed") == rows(tmp_path / "straight")
+
+
+def test_the_moment_matching_losses_vanish_when_the_samples_agree():
+    """The records' fixed points: G's loss 0 (MMD-GAN's D loss too) for equal samples or features."""
+    x = jnp.asarray(np.random.default_rng(5).normal(size=(6, 3)), jnp.float32)
+    assert float(games.GAMES["gmmn"].g_loss(real_logits=x, fake_logits=x)) == pytest.approx(0.0, abs=1e-3)
+    for loss in (games.GAMES["mmd_gan"].g_loss, games.GAMES["mmd_gan"].d_loss):
+        assert float(loss(real_logits=x, fake_logits=x)) == pytest.approx(0.0, abs=1e-3)
+    for name in ("gmmn", "mmd_gan", "autoencoder"):
+        assert games.GAMES[name].fixed_point and games.GAMES[name].reference

@@ -333,6 +333,13 @@ GAMES = {
         reference="Li, Swersky & Zemel 2015, Generative moment matching networks",
         discriminator=False,
     ),
+    "autoencoder": Game(
+        d_loss=None,
+        g_loss=None,
+        fixed_point="no D: G is an autoencoder minimising its reconstructions' cross-entropy",
+        reference="Li, Swersky & Zemel 2015, GMMN+AE's autoencoder",
+        discriminator=False,
+    ),
     "mmd_gan": Game(
         d_loss=mmd_gan_d_loss,
         g_loss=mmd_gan_g_loss,

@@ -19,9 +19,10 @@ from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
 from gan_jax.game import games, optimizers, options
 from gan_jax.game.state import TrainState
-from gan_jax.game.updates import Context, all_finite, apply_updates, g_forward, noise, real_batch, step_key
+from gan_jax.game.updates import Context, all_finite, apply_train, apply_updates, noise, real_batch, step_key
 
 MMD_GAMES = ("gmmn", "mmd_gan")
+AE_MODELS = {"autoencoder": "autoencoder", "gmmn_ae": "gmmn"}  # GMMN+AE's models and their games
 # the fields of a run that act on D only, each refused off its default when the game has no D
 D_FIELDS = ("update_scheme", "d_steps", "g_steps", "order", "d_loss_scale", "unroll_steps", "pack")
 
@@ -41,15 +42,38 @@ def bind(game: games.Game, config) -> games.Game:
 
 def gmmn_step(ctx: Context, state: TrainState, dataset):
     """One GMMN iteration (yujiali/gmmn ``train.py``): a real minibatch and fresh z, G's loss
-    sqrt(MMD^2_b(G(z), x)) (``ctx.game.g_loss``), one step of G's optimizer, then the G EMA. Metrics: G's
-    loss, gradient norm and optimizer values (``g_lr``, ``g_momentum`` / ``g_b1``...); nothing of a D."""
-    perm, x_real, y = real_batch(ctx, state.rng, state.data_perm, state.data_index, dataset)
+    sqrt(MMD^2_b(G(z), x)) (``ctx.game.g_loss``), one step of G's optimizer, then the G EMA. GMMN+AE
+    (model 'gmmn_ae'): G's codes against the minibatch's, ``dataset`` the encoded training set."""
+    perm, x_real, _ = real_batch(ctx, state.rng, state.data_perm, state.data_index, dataset)
     z = noise(ctx, step_key(state))
+    method = {"method": "code"} if ctx.config.model.name == "gmmn_ae" else {}
 
     def loss_fn(g_params):
-        x_fake, g_state = g_forward(ctx, g_params, state.g_state, z, y)
+        x_fake, g_state = apply_train(ctx.setup.generator, g_params, state.g_state, z, **method)
         return ctx.game.g_loss(real_logits=x_real, fake_logits=x_fake), g_state
 
+    return _update_g(ctx, state, loss_fn, perm)
+
+
+def autoencoder_step(ctx: Context, state: TrainState, dataset):
+    """One step of GMMN+AE's autoencoder: on a real minibatch x, the binary cross-entropy of its
+    reconstruction, summed over pixels and averaged over the batch, with the encoder's dropout."""
+    perm, x_real, _ = real_batch(ctx, state.rng, state.data_perm, state.data_index, dataset)
+    key = step_key(state)
+
+    def loss_fn(g_params):
+        logits, g_state = apply_train(
+            ctx.setup.generator, g_params, state.g_state, x_real, rngs={"dropout": key}, method="reconstruct"
+        )
+        return jnp.mean(jnp.sum(optax.sigmoid_binary_cross_entropy(logits, x_real), axis=1)), g_state
+
+    return _update_g(ctx, state, loss_fn, perm)
+
+
+def _update_g(ctx: Context, state: TrainState, loss_fn, perm):
+    """G's update by ``loss_fn(g_params) -> (loss, g_state)``: the next state (G's optimizer step, the G
+    EMA, the data position) and the metrics: G's loss, gradient norm and optimizer values (``g_lr``,
+    ``g_momentum`` / ``g_b1``...); nothing of a D."""
     (loss, g_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
     g_params, g_opt_state = apply_updates(ctx.setup.g_tx, grads, state.g_opt_state, state.g_params)
     norm = optax.tree.norm(grads)
@@ -70,14 +94,25 @@ def gmmn_step(ctx: Context, state: TrainState, dataset):
     return new, metrics | {f"g_{k}": values[k] for k in ("momentum", "b1", "b2", "decay") if k in values}
 
 
+ALONE = {"gmmn": gmmn_step, "autoencoder": autoencoder_step}  # the steps of the games without D
+
+
 def check(config) -> None:
     """One-line ConfigError for a kernel field off its default outside the moment-matching games, a bad
     kernel, MMD-GAN without a feature D, and, for a game without D (GMMN), any field that acts on D."""
     name, game = config.game, games.get_game(config.game)
     default = config_lib.get_config()
+    model = config.model.name
+    if (name == "autoencoder" or model in AE_MODELS) and AE_MODELS.get(model) != name:
+        raise ConfigError(
+            f"game {name!r} with model {model!r}: GMMN+AE trains model 'autoencoder' with game "
+            "'autoencoder', then model 'gmmn_ae' with game 'gmmn' (experiments/configs/gmmn_ae_mnist.py)"
+        )
+    if config.mmd.autoencoder and model != "gmmn_ae":
+        raise ConfigError("config.mmd.autoencoder is GMMN+AE's: set config.model to model_config('gmmn_ae')")
     features = int(config.model.get("d_features", 0))
     if name not in MMD_GAMES:
-        for key, value in config.mmd.items():
+        for key, value in config.mmd.items():  # (incl. the autoencoder: 'gmmn_ae' alone reads it)
             if _differs(value, default.mmd[key]):
                 raise ConfigError(
                     f"config.mmd.{key} is the kernel of the games {', '.join(MMD_GAMES)}, not {name!r}"
@@ -86,6 +121,8 @@ def check(config) -> None:
             raise ConfigError(
                 f"config.model.d_features={features}: game {name!r} needs D's one logit; set it to 0"
             )
+        if not game.discriminator:  # GMMN+AE's autoencoder
+            _check_no_discriminator(config, default)
         return
     sigmas = tuple(config.mmd.sigmas)
     if not sigmas or not all(float(s) > 0 for s in sigmas):

@@ -8,7 +8,7 @@ A step draws its own minibatch (``batches.next_batch_indices`` at ``state.data_i
 - ``alternating``: Algorithm 1's k D updates, then G's through the updated D (``order='g_first'``: G's
   first, on the real minibatch and labels that D then takes);
 - ``extragradient`` (Korpelevich 1976; Gidel et al. 2019) and ``optimistic`` (Daskalakis et al. 2018).
-A game without D (GMMN) takes ``moment_matching.gmmn_step`` instead: G's update alone.
+A game without D (GMMN, GMMN+AE's autoencoder) takes its ``moment_matching.ALONE`` step: G's update alone.
 ``config.reg.consensus`` adds consensus optimisation (Mescheder et al. 2017) to the joint-gradient schemes.
 """
 
@@ -237,7 +237,7 @@ def make_step(config, setup: Setup, num_train: int, batch_sharding=None) -> Call
     game = moment_matching.bind(games.get_game(config.game), config)
     ctx = Context(setup, game, config, num_train, batch_sharding)
     check_update_scheme(config.update_scheme)
-    scheme = SCHEMES[config.update_scheme] if game.discriminator else moment_matching.gmmn_step
+    scheme = SCHEMES[config.update_scheme] if game.discriminator else moment_matching.ALONE[config.game]
 
     def step(state: TrainState, dataset):
         return scheme(ctx, state, dataset)

@@ -212,7 +212,8 @@ def output_range(model_config) -> tuple[float, float] | None:
     name = model_config.name
     if name in config_lib.DCGAN_SHAPES:
         return dcgan.OUTPUT_RANGES.get(model_config.output)
-    sigmoid = name == "paper_mlp" or (name == "mlp" and model_config.get("g_output") == "sigmoid")
+    sigmoid = name in ("paper_mlp", "autoencoder", "gmmn_ae")
+    sigmoid |= name == "mlp" and model_config.get("g_output") == "sigmoid"
     return (0.0, 1.0) if sigmoid else None
 
 
@@ -350,6 +351,14 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
         )
         g = MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std, m.g_output)
         return g, d
+    if name in ("autoencoder", "gmmn_ae"):  # GMMN+AE's, G alone (no D)
+        from gan_jax.networks import autoencoder  # (it builds on this module's MLP G)
+
+        if name == "autoencoder":
+            ae = autoencoder.Autoencoder(m.data_dim, m.ae_hidden, m.z_dim, m.ae_input_drop, m.ae_hidden_drop)
+            return ae, None
+        g = autoencoder.CodeGenerator(tuple(m.g_hidden), m.code_dim, m.ae_hidden, m.data_dim, m.init_std)
+        return g, None
     if name != "paper_mlp":
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(config_lib.MODELS)}")
     k, dtype = num_classes(m), compute_dtype(m)

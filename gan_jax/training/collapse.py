@@ -44,9 +44,9 @@ class Monitor:
         c = self.config
         norm = float(scalars["g_grad_norm"])
         self.peak[r] = max(self.peak.get(r, 0.0), norm)
-        signs = [f"G's gradient norm {norm:.2g} ({norm / self.peak[r]:.2g} of its peak {self.peak[r]:.2g})"]
-        if not norm < c.collapse_grad_drop * self.peak[r]:
+        if not norm < c.collapse_grad_drop * self.peak[r]:  # (never, while the peak is 0)
             return None
+        signs = [f"G's gradient norm {norm:.2g} ({norm / self.peak[r]:.2g} of its peak {self.peak[r]:.2g})"]
         if self.probability:
             if not scalars["d_fake"] < c.collapse_d_fake:
                 return None

@@ -19,7 +19,7 @@ from gan_jax.game import replicas
 from gan_jax.game.state import TrainState, create_state, make_setup
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
-from gan_jax.training import parallel, precision, validation, workdir
+from gan_jax.training import autoencoder, parallel, precision, validation, workdir
 from gan_jax.training.jitting import make_train_step
 from gan_jax.training.outputs import Outputs
 from gan_jax.training.run_checkpoints import Checkpoints
@@ -73,6 +73,9 @@ def _train(config, path: str) -> TrainState:
     state = create_state(
         config, setup, models.init_mean_pixel(config.model, x_train), run_data.num_train, jit=True
     )
+    dataset = run_data.on_device
+    if config.model.name == "gmmn_ae":  # GMMN+AE: the trained decoder into G's state, the data into codes
+        state, dataset = autoencoder.prepare(config, state, dataset)
     if mesh is not None:  # the restore target then carries the mesh sharding too
         state = parallel.put_replicated(state, mesh)
     with Checkpoints(path, config) as ckpt:
@@ -93,7 +96,7 @@ def _train(config, path: str) -> TrainState:
             )
             evaluate_fn = functools.partial(_evaluate, setup, run_data.splits, config, mesh)
             with Signals() as signals:
-                run = Run(config, train_step, run_data.on_device, out, ckpt, signals, evaluate_fn)
+                run = Run(config, train_step, dataset, out, ckpt, signals, evaluate_fn)
                 state = loop(run, state, start)
         finally:
             out.close()

@@ -12,7 +12,7 @@ from gan_jax.errors import ConfigError, DataError
 from gan_jax.game import games, moment_matching, optimizers, options, replicas, steps
 from gan_jax.metrics import evaluate
 from gan_jax.networks import latent, models
-from gan_jax.training import collapse, parallel, precision
+from gan_jax.training import autoencoder, collapse, parallel, precision
 
 NONFINITE = ("stop", "freeze")
 POSITIVE = ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps")
@@ -24,6 +24,7 @@ def validate(config) -> None:
     _choice(config, "game", list(games.GAMES))  # (before anything looks the game up)
     steps.check_update_scheme(config.update_scheme)
     moment_matching.check(config)  # (first: a game without D refuses D's options by that name)
+    autoencoder.check(config)  # GMMN+AE's trained autoencoder
     options.check(config, games.get_game(config.game))
     for name in POSITIVE:
         if int(config[name]) < 1:
