@@ -16,7 +16,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import errors  # noqa: E402
 from gan_jax.game import games, steps  # noqa: E402
-from gan_jax.metrics import evaluate  # noqa: E402
+from gan_jax.metrics import evaluate, kid, set_metrics  # noqa: E402
 from gan_jax.training import compile_cache, evaluation, parallel, signals, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
@@ -105,6 +105,18 @@ _SAMPLES = flags.DEFINE_string(
 _LABELS = flags.DEFINE_string(
     "labels", None, "With --samples: a [N] .npy of the classes they were drawn for (conditional metrics)."
 )
+_REFERENCE = flags.DEFINE_string(
+    "reference",
+    None,
+    "With --samples: Inception FID/KID, precision/recall, density/coverage against this set: a .npy of "
+    "images, or [dataset:]split[:count] (e.g. test, fashion_mnist:train:10000) of --config's dataset.",
+)
+_RESIZE = flags.DEFINE_string(
+    "resize", None, "With --reference: the resize to 299x299 (default: the network's)."
+)
+_KID_SUBSET_SIZE = flags.DEFINE_integer(
+    "kid_subset_size", None, "With --reference: KID's subset size (default 1,000, torch-fidelity's)."
+)
 
 
 def parse_flags(argv):
@@ -150,6 +162,12 @@ def _check_mode_flags():
         )
     if _SAMPLES.present and _NUM_SAMPLES.present:
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
+    if (_REFERENCE.present or _RESIZE.present or _KID_SUBSET_SIZE.present) and not _SAMPLES.present:
+        raise errors.ConfigError("--reference/--resize/--kid_subset_size go with --samples")
+    if (_RESIZE.present or _KID_SUBSET_SIZE.present) and not _REFERENCE.present:
+        raise errors.ConfigError("--resize/--kid_subset_size go with --reference (the Inception metrics)")
+    if _REFERENCE.present and _LABELS.present:
+        raise errors.ConfigError("--labels are for MNIST's conditional metrics, not for --reference")
     if _LABELS.present and not _SAMPLES.present:
         raise errors.ConfigError("--labels go with --samples (the classes those samples were drawn for)")
     if _MODE.value != "sample" and (_TRUNCATION.present or _INTERPOLATE.present):
@@ -169,6 +187,14 @@ def _run(config):
         for path in paths:
             print(f"wrote {path}")
     else:
+        if _REFERENCE.value is not None:
+            kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
+            path, report = evaluation.evaluate_sets_file(
+                _SAMPLES.value, _REFERENCE.value, config.data, resize=_RESIZE.value, kid_protocol=kid_protocol
+            )
+            print(set_metrics.format_report(report))
+            print(f"wrote {path}")
+            return
         if _SAMPLES.value:
             reports = [evaluation.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
         else:

@@ -1,6 +1,7 @@
 """What ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws samples
 from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``, measured by
-gan_jax/metrics/evaluate.py); or measures a .npy of samples from any model."""
+gan_jax/metrics/evaluate.py); or measures a .npy of samples from any model, alone (MNIST's metrics) or
+against a reference set (``evaluate_sets_file``: gan_jax/metrics/set_metrics.py)."""
 
 import json
 import os
@@ -17,7 +18,7 @@ from gan_jax.errors import EvalError
 from gan_jax.game import replicas
 from gan_jax.game import steps as steps_lib
 from gan_jax.game.state import INTERPOLATION_STREAM, create_state, make_setup
-from gan_jax.metrics import evaluate
+from gan_jax.metrics import evaluate, image_sets, set_metrics
 from gan_jax.networks import latent, models
 from gan_jax.training import images, precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
@@ -195,6 +196,38 @@ def evaluate_samples_file(
         floors = evaluate.real_data_floors(splits, conditional=labels is not None)
     path = os.path.splitext(samples_path)[0] + ".eval.json"
     return path, _write_report(path, results, None, len(samples), floors)
+
+
+def evaluate_sets_file(
+    samples_path: str,
+    reference: str,
+    data_config=None,
+    *,
+    resize: str | None = None,
+    kid_protocol: set_metrics.KidProtocol = set_metrics.TORCH_FIDELITY_KID,
+    make_extractor=None,
+    cache_dir: str | None = None,
+) -> tuple[str, dict]:
+    """Measures the images in ``samples_path`` against a reference set (``set_metrics.evaluate_sets``:
+    FID, KID, precision/recall, density/coverage on Inception features, with the protocol) and writes
+    ``<samples>.eval.json`` beside them; returns (path, what it holds). ``reference`` is a .npy of images
+    or ``[dataset:]split[:count]`` (``image_sets.parse_reference``; the dataset defaults to
+    ``data_config``'s), whose features are cached under ``cache_dir``. Both sets are read and checked
+    before the network's weights load; any refusal writes nothing. ``make_extractor`` replaces the
+    Inception features (with ``resize``: its name of a resize, default the network's)."""
+    samples = image_sets.check_images(_load_npy(samples_path), "samples", samples_path)
+    split = image_sets.parse_reference(reference, data_config.name if data_config else "mnist")
+    if split is None:
+        ref_set = image_sets.check_images(_load_npy(reference), "reference", reference)
+    else:
+        ref_set = image_sets.load_reference_split(split, data_config)
+    if make_extractor is None:
+        make_extractor = lambda: set_metrics.inception_extractor(resize, cache_dir)  # noqa: E731
+    report = set_metrics.evaluate_sets(samples, ref_set, make_extractor, kid_protocol, split, cache_dir)
+    path = os.path.splitext(samples_path)[0] + ".eval.json"
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    return path, report
 
 
 def _load_npy(path: str) -> np.ndarray:
