@@ -1,6 +1,7 @@
 """Sample-quality metrics: Parzen windows, Fréchet distance, classifier score and precision/recall
 (``sample_metrics``), the toys' mode metrics (``mode_metrics``), StackedMNIST's (``stacked_modes``), the
-shipped MNIST classifier they use (``classifier``), and the protocol that measures a generator
-(``evaluate``).
+shipped MNIST classifier they use (``classifier``), KID (``kid``), the protocol that measures a generator
+(``evaluate``), and metrics between any two image sets with their protocol (``set_metrics``, on sets
+read by ``image_sets``, with a dataset's reference features cached by ``reference_cache``).
 
 Imports the data, the networks and the game (to draw samples); never the training loop."""
