@@ -114,6 +114,12 @@ _REFERENCE = flags.DEFINE_string(
 _RESIZE = flags.DEFINE_string(
     "resize", None, "With --reference: the resize to 299x299 (default: the network's)."
 )
+_FEATURES = flags.DEFINE_enum(
+    "features",
+    None,
+    list(set_metrics.FEATURES),
+    "With --reference: the feature network (default inception; classifier: MNIST's, 28x28 grey, cheap).",
+)
 _KID_SUBSET_SIZE = flags.DEFINE_integer(
     "kid_subset_size", None, "With --reference: KID's subset size (default 1,000, torch-fidelity's)."
 )
@@ -162,10 +168,13 @@ def _check_mode_flags():
         )
     if _SAMPLES.present and _NUM_SAMPLES.present:
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
-    if (_REFERENCE.present or _RESIZE.present or _KID_SUBSET_SIZE.present) and not _SAMPLES.present:
-        raise errors.ConfigError("--reference/--resize/--kid_subset_size go with --samples")
-    if (_RESIZE.present or _KID_SUBSET_SIZE.present) and not _REFERENCE.present:
-        raise errors.ConfigError("--resize/--kid_subset_size go with --reference (the Inception metrics)")
+    set_flags = _RESIZE.present or _KID_SUBSET_SIZE.present or _FEATURES.present
+    if (_REFERENCE.present or set_flags) and not _SAMPLES.present:
+        raise errors.ConfigError("--reference/--features/--resize/--kid_subset_size go with --samples")
+    if set_flags and not _REFERENCE.present:
+        raise errors.ConfigError(
+            "--features/--resize/--kid_subset_size go with --reference (two-set metrics)"
+        )
     if _REFERENCE.present and _LABELS.present:
         raise errors.ConfigError("--labels are for MNIST's conditional metrics, not for --reference")
     if _LABELS.present and not _SAMPLES.present:
@@ -190,7 +199,12 @@ def _run(config):
         if _REFERENCE.value is not None:
             kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
             path, report = evaluation.evaluate_sets_file(
-                _SAMPLES.value, _REFERENCE.value, config.data, resize=_RESIZE.value, kid_protocol=kid_protocol
+                _SAMPLES.value,
+                _REFERENCE.value,
+                config.data,
+                features=_FEATURES.value or "inception",
+                resize=_RESIZE.value,
+                kid_protocol=kid_protocol,
             )
             print(set_metrics.format_report(report))
             print(f"wrote {path}")

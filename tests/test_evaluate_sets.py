@@ -39,7 +39,7 @@ def projection(images) -> np.ndarray:
     return flat @ w
 
 
-def extractor(calls=None, resize="test-resize", key="inception"):
+def extractor(calls=None, resize="test-resize", side=None):
     """A FeatureExtractor of ``projection``; ``calls`` collects the number of images of each call."""
 
     def fn(images):
@@ -47,7 +47,7 @@ def extractor(calls=None, resize="test-resize", key="inception"):
             calls.append(len(images))
         return projection(images)
 
-    return lambda: set_metrics.FeatureExtractor("projection", "ab" * 32, resize, fn, key)
+    return lambda: set_metrics.FeatureExtractor("projection", "ab" * 32, resize, fn, "inception", side)
 
 
 def uint8_images(seed, n, shape=(12, 12, 1), bright=0):
@@ -283,7 +283,7 @@ def test_unreadable_file_and_unsized_images_are_refused(tmp_path):
         errors.EvalError, match="samples: 12x12 images; without a resize the network takes 299x299"
     ):
         evaluation.evaluate_sets_file(
-            a_path, a_path, make_extractor=extractor(calls, resize=None), kid_protocol=SMALL_KID
+            a_path, a_path, make_extractor=extractor(calls, "none", 299), kid_protocol=SMALL_KID
         )
     assert calls == [] and not os.path.exists(tmp_path / "a.eval.json")
 
@@ -364,8 +364,11 @@ def test_launch_measures_two_files_and_refuses_missing_weights_in_one_line(tmp_p
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--reference=b.npy"], "--reference/--resize/--kid_subset_size go with --samples"),
-        (["--samples=a.npy", "--resize=bicubic"], "--resize/--kid_subset_size go with --reference"),
+        (["--reference=b.npy"], "--reference/--features/--resize/--kid_subset_size go with --samples"),
+        (
+            ["--samples=a.npy", "--resize=bicubic"],
+            "--features/--resize/--kid_subset_size go with --reference",
+        ),
         (["--samples=a.npy", "--reference=b.npy", "--labels=l.npy"], "--labels are for MNIST's conditional"),
         (
             ["--mode=sample", "--reference=b.npy"],
@@ -380,6 +383,44 @@ def test_flag_misuse_is_one_line(args, message, capsys):
     assert exit_info.value.code == 2
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert line.startswith("error: ") and re.search(message, line)
+
+
+def test_classifier_features_through_launch_and_their_refusals(tmp_path, capsys):
+    """--features=classifier: the shipped MNIST classifier's features of x * 255 / 256 (the uint8 / 256
+    pixels it was trained on), 28x28 grey only."""
+    from gan_jax.metrics import classifier
+
+    a, b = uint8_images(12, 24, (28, 28, 1), bright=40), uint8_images(13, 24, (28, 28, 1))
+    a_path, b_path = save(tmp_path, "a.npy", a), save(tmp_path, "b.npy", b.reshape(24, 784))
+    launch_in_process(
+        "--mode=evaluate",
+        f"--samples={a_path}",
+        f"--reference={b_path}",
+        "--features=classifier",
+        "--kid_subset_size=12",
+    )
+    with open(tmp_path / "a.eval.json") as f:
+        report = json.load(f)
+    params = classifier.load_classifier()
+    feats = [classifier.features_and_probs(params, x.reshape(24, 784) / np.float32(256))[0] for x in (a, b)]
+    want = set_metrics.compare_features(*feats, set_metrics.KidProtocol(subset_size=12))
+    assert report["classifier_fid"] == pytest.approx(want["fid"], rel=1e-5)
+    assert report["classifier_kid_mean"] == pytest.approx(want["kid_mean"], rel=1e-4, abs=1e-9)
+    p = report["protocol"]
+    assert p["features_sha256"] == classifier.WEIGHTS_SHA256 and p["feature_dim"] == 128
+    assert p["resize"] == "none" and p["kid_subsets"] == 100
+    for bad, message in (
+        (uint8_images(14, 24, (28, 28, 3)), "samples: 3 channels; these features take 1"),
+        (
+            uint8_images(15, 24, (32, 32, 1)),
+            "samples: 32x32 images; without a resize the network takes 28x28",
+        ),
+    ):
+        np.save(a_path, bad)
+        with pytest.raises(errors.EvalError, match=message):
+            evaluation.evaluate_sets_file(a_path, b_path, features="classifier", kid_protocol=SMALL_KID)
+    with pytest.raises(errors.EvalError, match="--resize=bilinear: the classifier's features take 28x28"):
+        evaluation.evaluate_sets_file(a_path, b_path, features="classifier", resize="bilinear")
 
 
 # ------------------------------------------------------------------ the dataset's reference and its cache
@@ -399,40 +440,42 @@ def test_reference_specs_parse():
 def test_dataset_reference_is_cached_by_protocol(tmp_path, monkeypatch):
     """--reference=test:30: MNIST's first 30 test images (their original bytes), whose features a second
     evaluation reads from the cache instead of computing; another resize is another cache entry."""
-    from gan_jax.data import mnist
+    from gan_jax.data import datasets
 
+    real_load, loaded = datasets.load_dataset, []
+
+    def load_once(data_config):  # MNIST read once (seconds), then shared by the evaluations below
+        assert data_config.name == "mnist"
+        loaded[:] = loaded or [real_load(data_config)]
+        return loaded[0]
+
+    monkeypatch.setattr(datasets, "load_dataset", load_once)
+    ref = image_sets.load_reference_split(image_sets.ReferenceSplit("mnist", "test", 30))
+    np.testing.assert_array_equal(ref.images.reshape(30, 784) / 256.0, loaded[0]["test"][0][:30])
+    assert ref.source == "mnist test[:30]" and ref.images.dtype == np.uint8
     a_path = save(tmp_path, "a.npy", uint8_images(11, 20, (28, 28, 1)))
-    cache = str(tmp_path / "cache")
-    calls = []
-    _, first = evaluation.evaluate_sets_file(
-        a_path, "test:30", make_extractor=extractor(calls), kid_protocol=SMALL_KID, cache_dir=cache
-    )
+    cache, calls = str(tmp_path / "cache"), []
+
+    def run(spec, **kwargs):
+        return evaluation.evaluate_sets_file(
+            a_path, spec, make_extractor=extractor(calls, **kwargs), kid_protocol=SMALL_KID, cache_dir=cache
+        )[1]
+
+    first = run("test:30")
     assert calls == [20, 30]
     protocol = first["protocol"]
     assert protocol["reference"] == "mnist test[:30]" and protocol["n_reference"] == 30
     assert protocol["reference_cache"].startswith(
         f"written to {cache}/{reference_cache.SUBDIR}/mnist_test_30_"
     )
-    x_test = mnist.load_mnist()["test"][0][:30]
-    ref = image_sets.load_reference_split(image_sets.ReferenceSplit("mnist", "test", 30))
-    np.testing.assert_array_equal(ref.images.reshape(30, 784) / 256.0, x_test)
-    _, second = evaluation.evaluate_sets_file(
-        a_path, "mnist:test:30", make_extractor=extractor(calls), kid_protocol=SMALL_KID, cache_dir=cache
-    )
+    second = run("mnist:test:30")
     assert calls == [20, 30, 20]
     assert second["protocol"]["reference_cache"] == protocol["reference_cache"].replace(
         "written to", "read from"
     )
-    assert {k: v for k, v in second.items() if k != "protocol" and k != "protocol_line"} == {
-        k: v for k, v in first.items() if k != "protocol" and k != "protocol_line"
-    }
-    evaluation.evaluate_sets_file(
-        a_path,
-        "test:30",
-        make_extractor=extractor(calls, resize="other"),
-        kid_protocol=SMALL_KID,
-        cache_dir=cache,
-    )
+    numbers = lambda report: {k: v for k, v in report.items() if isinstance(v, float)}  # noqa: E731
+    assert numbers(second) == numbers(first)
+    run("test:30", resize="other")
     assert calls == [20, 30, 20, 20, 30]
     assert len(os.listdir(os.path.join(cache, reference_cache.SUBDIR))) == 2
 

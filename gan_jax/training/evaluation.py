@@ -203,6 +203,7 @@ def evaluate_sets_file(
     reference: str,
     data_config=None,
     *,
+    features: str = "inception",
     resize: str | None = None,
     kid_protocol: set_metrics.KidProtocol = set_metrics.TORCH_FIDELITY_KID,
     make_extractor=None,
@@ -213,16 +214,17 @@ def evaluate_sets_file(
     ``<samples>.eval.json`` beside them; returns (path, what it holds). ``reference`` is a .npy of images
     or ``[dataset:]split[:count]`` (``image_sets.parse_reference``; the dataset defaults to
     ``data_config``'s), whose features are cached under ``cache_dir``. Both sets are read and checked
-    before the network's weights load; any refusal writes nothing. ``make_extractor`` replaces the
-    Inception features (with ``resize``: its name of a resize, default the network's)."""
+    before the network's weights load; any refusal writes nothing. The features are ``features``'
+    (``set_metrics.extractor_factory``: Inception's with ``resize``, its name of a resize, default the
+    network's; or the MNIST classifier's), unless ``make_extractor`` replaces them."""
+    if make_extractor is None:
+        make_extractor = set_metrics.extractor_factory(features, resize, cache_dir)
     samples = image_sets.check_images(_load_npy(samples_path), "samples", samples_path)
     split = image_sets.parse_reference(reference, data_config.name if data_config else "mnist")
     if split is None:
         ref_set = image_sets.check_images(_load_npy(reference), "reference", reference)
     else:
         ref_set = image_sets.load_reference_split(split, data_config)
-    if make_extractor is None:
-        make_extractor = lambda: set_metrics.inception_extractor(resize, cache_dir)  # noqa: E731
     report = set_metrics.evaluate_sets(samples, ref_set, make_extractor, kid_protocol, split, cache_dir)
     path = os.path.splitext(samples_path)[0] + ".eval.json"
     with open(path, "w") as f:
