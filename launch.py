@@ -100,7 +100,8 @@ _DISTRIBUTED = flags.DEFINE_bool(
 _SAMPLES = flags.DEFINE_string(
     "samples",
     None,
-    "A float32 .npy of samples to evaluate instead: [N, 784] MNIST, [N, 2352] with a StackedMNIST --config.",
+    "A float32 .npy of samples to evaluate instead: [N, 784] MNIST, [N, 2352] with a StackedMNIST --config; "
+    "with --reference, images of any size (docs/evaluation.md).",
 )
 _LABELS = flags.DEFINE_string(
     "labels", None, "With --samples: a [N] .npy of the classes they were drawn for (conditional metrics)."

@@ -437,6 +437,18 @@ def test_reference_specs_parse():
         image_sets.parse_reference("test", "ring")
 
 
+def test_a_split_too_short_for_the_count_is_refused(monkeypatch):
+    from gan_jax.data import datasets
+
+    x = np.arange(5 * 784).reshape(5, 784) % 256 / 256.0
+    monkeypatch.setattr(datasets, "load_dataset", lambda data_config: {"test": (x, None)})
+    with pytest.raises(errors.EvalError, match="asks for 6 fashion_mnist test images; it has 5"):
+        image_sets.load_reference_split(image_sets.ReferenceSplit("fashion_mnist", "test", 6))
+    got = image_sets.load_reference_split(image_sets.ReferenceSplit("fashion_mnist", "test", 0))
+    assert got.source == "fashion_mnist test[:5]" and got.images.shape == (5, 28, 28, 1)
+    np.testing.assert_array_equal(got.images.reshape(5, 784), np.arange(5 * 784).reshape(5, 784) % 256)
+
+
 def test_dataset_reference_is_cached_by_protocol(tmp_path, monkeypatch):
     """--reference=test:30: MNIST's first 30 test images (their original bytes), whose features a second
     evaluation reads from the cache instead of computing; another resize is another cache entry."""
