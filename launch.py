@@ -16,7 +16,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import errors  # noqa: E402
 from gan_jax.game import games, steps  # noqa: E402
-from gan_jax.metrics import evaluate, kid, set_metrics  # noqa: E402
+from gan_jax.metrics import evaluate, feature_extractors, kid, set_metrics  # noqa: E402
 from gan_jax.training import compile_cache, evaluation, parallel, signals, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
@@ -118,7 +118,7 @@ _RESIZE = flags.DEFINE_string(
 _FEATURES = flags.DEFINE_enum(
     "features",
     None,
-    list(set_metrics.FEATURES),
+    list(feature_extractors.FEATURES),
     "With --reference: the feature network (default inception; classifier: MNIST's, 28x28 grey, cheap).",
 )
 _KID_SUBSET_SIZE = flags.DEFINE_integer(

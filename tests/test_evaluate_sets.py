@@ -1,5 +1,6 @@
 """``--mode=evaluate --samples=A.npy --reference=B.npy``: metrics between any two image sets with the
-protocol beside them (gan_jax/metrics/set_metrics.py, image_sets.py, reference_cache.py).
+protocol beside them (gan_jax/metrics/set_metrics.py, image_sets.py, feature_extractors.py,
+reference_cache.py).
 
 The feature network is replaced by a fixed random projection (cheap, deterministic), so the files,
 checks, protocol fields and cache are tested here in seconds; the metrics on fixed features are checked
@@ -23,7 +24,7 @@ from absl import flags
 import gan_jax.data
 import gan_jax.metrics
 from gan_jax import errors
-from gan_jax.metrics import image_sets, reference_cache, set_metrics
+from gan_jax.metrics import feature_extractors, image_sets, reference_cache, set_metrics
 from gan_jax.training import evaluation
 
 SMALL_KID = set_metrics.KidProtocol(subsets=5, subset_size=10, seed=3)
@@ -47,7 +48,7 @@ def extractor(calls=None, resize="test-resize", side=None):
             calls.append(len(images))
         return projection(images)
 
-    return lambda: set_metrics.FeatureExtractor("projection", "ab" * 32, resize, fn, "inception", side)
+    return lambda: feature_extractors.FeatureExtractor("projection", "ab" * 32, resize, fn, "inception", side)
 
 
 def uint8_images(seed, n, shape=(12, 12, 1), bright=0):
@@ -330,7 +331,7 @@ def test_launch_measures_two_files_and_refuses_missing_weights_in_one_line(tmp_p
         report = json.load(f)
     assert report["protocol"]["features_sha256"] == "digest:params/w"
     assert report["protocol"]["resize"] == "bilinear" and report["protocol"]["kid_subset_size"] == 12
-    assert report["protocol"]["features"] == set_metrics.INCEPTION_NAME
+    assert report["protocol"]["features"] == feature_extractors.INCEPTION_NAME
     assert (
         f"wrote {tmp_path / 'a.eval.json'}" in out and "inception_fid" in out and "protocol: features" in out
     )

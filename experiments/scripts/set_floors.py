@@ -20,9 +20,11 @@ from absl import app, flags
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from gan_jax.metrics import image_sets, set_metrics  # noqa: E402
+from gan_jax.metrics import feature_extractors, image_sets, set_metrics  # noqa: E402
 
-_FEATURES = flags.DEFINE_enum("features", "classifier", list(set_metrics.FEATURES), "The feature network.")
+_FEATURES = flags.DEFINE_enum(
+    "features", "classifier", list(feature_extractors.FEATURES), "The feature network."
+)
 _NUM = flags.DEFINE_integer("num", 10_000, "Test images (samples) and training images (reference) per set.")
 _DATASETS = flags.DEFINE_list("datasets", list(image_sets.REFERENCE_DATASETS), "Datasets to measure.")
 _OUT = flags.DEFINE_string("out", os.path.join(ROOT, "experiments/results/set_floors"), "Records go here.")
@@ -38,7 +40,7 @@ def floor(dataset: str, num: int, make_extractor) -> dict:
 
 def main(argv):
     del argv
-    make_extractor = set_metrics.extractor_factory(_FEATURES.value)
+    make_extractor = feature_extractors.extractor_factory(_FEATURES.value)
     out_dir = os.path.join(_OUT.value, _FEATURES.value)
     os.makedirs(out_dir, exist_ok=True)
     command = " ".join(["python experiments/scripts/set_floors.py", *sys.argv[1:]])

