@@ -26,16 +26,17 @@ _FEATURES = flags.DEFINE_enum(
     "features", "classifier", list(feature_extractors.FEATURES), "The feature network."
 )
 _NUM = flags.DEFINE_integer("num", 10_000, "Test images (samples) and training images (reference) per set.")
+_KID_SUBSET_SIZE = flags.DEFINE_integer("kid_subset_size", 1000, "KID's subset size (at most --num).")
 _DATASETS = flags.DEFINE_list("datasets", list(image_sets.REFERENCE_DATASETS), "Datasets to measure.")
 _OUT = flags.DEFINE_string("out", os.path.join(ROOT, "experiments/results/set_floors"), "Records go here.")
 
 
-def floor(dataset: str, num: int, make_extractor) -> dict:
+def floor(dataset: str, num: int, make_extractor, kid_protocol) -> dict:
     """The report of ``dataset``'s test[:num] against its train[:num] (train features cached)."""
     samples = image_sets.load_reference_split(image_sets.ReferenceSplit(dataset, "test", num))
     reference_split = image_sets.ReferenceSplit(dataset, "train", num)
     reference = image_sets.load_reference_split(reference_split)
-    return set_metrics.evaluate_sets(samples, reference, make_extractor, split=reference_split)
+    return set_metrics.evaluate_sets(samples, reference, make_extractor, kid_protocol, reference_split)
 
 
 def main(argv):
@@ -46,7 +47,8 @@ def main(argv):
     command = " ".join(["python experiments/scripts/set_floors.py", *sys.argv[1:]])
     for dataset in _DATASETS.value:
         start = time.perf_counter()
-        report = floor(dataset, _NUM.value, make_extractor)
+        kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value)
+        report = floor(dataset, _NUM.value, make_extractor, kid_protocol)
         report["protocol"]["reference_cache"] = None  # a local path: not part of the record
         record = report | {"command": command, "seconds": round(time.perf_counter() - start, 1)}
         path = os.path.join(out_dir, f"{dataset}_n{_NUM.value}.json")
