@@ -296,7 +296,7 @@ def fake_inception(monkeypatch, load_variables):
         RESIZES=("bilinear", "bicubic"),
         DEFAULT_RESIZE="bilinear",
         load_variables=load_variables,
-        inception_features=lambda images, *, variables, resize, value_range: (
+        inception_features=lambda images, *, variables, batch_size, resize, value_range: (
             projection(images) * variables["params"]["w"]
         ),
     )
