@@ -319,14 +319,15 @@ def inception_features(
     progress: bool | Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """[N, 2048] float32 pool3 features of images [N, H, W, C] in [0, 1] (see ``to_network_input``),
-    ``batch_size`` at a time through one jitted program (the last batch zero-padded, so it compiles
-    once). ``progress``: a callback ``(done, total)`` after each batch, or True for a line on stderr
+    ``batch_size`` (at most N) at a time through one jitted program (the last batch zero-padded, so it
+    compiles once). ``progress``: a callback ``(done, total)`` after each batch, or True for a line on stderr
     every 10 s."""
     check_images(images)
     check_choices(resize, value_range)
     variables = load_variables() if variables is None else variables
     report = _progress_line(time.perf_counter()) if progress is True else progress or None
     n = len(images)
+    batch_size = max(1, min(batch_size, n))
     out = np.empty((n, NUM_FEATURES), np.float32)
     for start in range(0, n, batch_size):
         batch = np.asarray(images[start : start + batch_size], np.float32)
