@@ -9,7 +9,9 @@ feature, 6 * 2^-23 = 7e-7), so the two differ by at most their sum, ~8e-6; the t
 max |difference| (12x that) and 1e-5 in relative Frobenius error. For scale: pytorch-fid#17 reports a
 1.2e-3 mean |difference| from resizing the same images two ways, and a 1/128 change of the input range
 (pytorch-fid's 2x - 1 instead of (x - 128) / 128) moves features by 6e-3 (checked below: > 1e-3).
-The float64 test compiles the network a second time (~10 s), the price of the structure proof.
+The float64 test compiles the network a second time (~10 s), the price of the structure proof; the slow
+tests compile three wrong networks (padding counted in the pools, eps 1e-5, avg pool in Mixed_7c) and
+check that each misses the float32 bound.
 """
 
 import io
@@ -210,3 +212,31 @@ def test_conversion_is_the_recorded_one_and_refuses_misfits(torchscript_bytes, m
     bad[key] = bad[key].transpose(3, 2, 0, 1)
     monkeypatch.setattr(iw, "load_arrays", lambda cache_dir=None: bad)
     assert "do not fit" in one_line_error(inc.load_variables)
+
+
+def _wrong_networks():
+    """The seeded bugs EVAL_NOTES' test plan names, each as a monkeypatch of the module."""
+
+    def include_pad(m):
+        m.setattr(inc, "_avg_pool", lambda x: inc.nn.avg_pool(x, (3, 3), (1, 1), "SAME"))
+
+    def eps_1e5(m):
+        m.setattr(inc, "BN_EPSILON", 1e-5)
+
+    def avg_in_7c(m):
+        right = inc.InceptionE
+        m.setattr(inc, "InceptionE", lambda pool, name: right("avg", name=name))
+
+    return {"count_include_pad": include_pad, "bn_eps_1e-5": eps_1e5, "avg_pool_in_Mixed_7c": avg_in_7c}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(_wrong_networks()))
+def test_the_float32_tolerance_catches_seeded_bugs(bug, variables, torchscript_bytes, monkeypatch):
+    """Power of the float32 bound: each wrong network (one compile each, ~10 s) misses it."""
+    rgb = probe_images()[0][:2]
+    with torch.no_grad():
+        ref = load_torchscript(torchscript_bytes)(torch_input(rgb)).numpy()
+    _wrong_networks()[bug](monkeypatch)
+    got = np.asarray(jax.jit(inc.InceptionV3().apply)(variables, inc.to_network_input(rgb)))
+    assert np.abs(got - ref).max() > 10 * F32_MAX_ABS
