@@ -25,6 +25,7 @@ CPU_B = "cpu_bench/bench_steps_zen4_*.json"  # CPU-B: 2-core Zen 4, bench_steps 
 NO_RECORD = "no record; rerun with `{}`"
 GPU_STEPS = "python -m benchmarks.bench_steps --steps_per_call=1,100,500 --windows=3 --json_out=FILE"
 PARZEN = "python -m benchmarks.bench_parzen --json_out=FILE"
+INCEPTION = "cpu_bench/bench_inception.json"  # python -m benchmarks.bench_inception --n=64 --batch_size=32
 
 
 def load(path: str) -> dict:
@@ -139,7 +140,56 @@ def current_table() -> str:
             "–",
         ],
     ]
+    rows.append(inception_current_row())
     return tables.markdown(["machine", "workload", "gan_jax", "reference", "ratio", "target", "met"], rows)
+
+
+def inception_rows(record: dict) -> tuple[dict, dict]:
+    """(gan_jax row, TorchScript row) of a bench_inception record."""
+    by_impl = {r["impl"]: r for r in record["results"]}
+    return by_impl["gan_jax"], by_impl["torchscript"]
+
+
+def inception_current_row() -> list:
+    record = load(INCEPTION)
+    jax_row, torch_row = inception_rows(record)
+    return [
+        "CPU-C (2-core EPYC, family 26)",
+        f"Inception pool3 features, 28→299 px, batch {record['args']['batch_size']}",
+        f"{jax_row['features_per_s']:.2f} features/s",
+        f"TorchScript {torch_row['features_per_s']:.2f}",
+        f"**{record['ratio']:.2f}×**",
+        "≥ 1× TorchScript",
+        "yes" if record["ratio"] >= 1 else "no",
+    ]
+
+
+def inception_table() -> str:
+    record = load(INCEPTION)
+    jax_row, torch_row = inception_rows(record)
+    args = record["args"]
+    threads = record["torch_threads"]
+    rows = [
+        [
+            f"{record['cpu']}, {record['cpus']} cores",
+            f"{args['n']} × {args['windows']} passes, batch {args['batch_size']}",
+            f"{jax_row['features_per_s']:.2f} ({jax_row['first_call_s']:.1f})",
+            f"{torch_row['features_per_s']:.2f} ({torch_row['first_call_s']:.1f}; {threads} threads)",
+            f"{record['ratio']:.2f}×",
+            f"{record['max_abs_diff']:.1e}",
+            f"{record['load_end'][0]:.1f}",
+        ]
+    ]
+    header = [
+        "machine",
+        "images",
+        "gan_jax features/s (first call s)",
+        "TorchScript features/s (first call s)",
+        "ratio",
+        "max \\|Δ feature\\|",
+        "load at the end",
+    ]
+    return tables.markdown(header, rows)
 
 
 def cpu_b_table() -> str:
@@ -303,6 +353,7 @@ def get_tables() -> dict:
         (DOC, "bf16_speed"): bf16_speed_table(),
         (DOC, "bf16_quality"): bf16_quality_table(),
         (DOC, "profile"): profile_table(),
+        (DOC, "inception"): inception_table(),
     }
 
 
