@@ -390,6 +390,7 @@ def get_tables() -> dict:
         (DOC, "bf16_speed"): bf16_speed_table(),
         (DOC, "bf16_quality"): bf16_quality_table(),
         (DOC, "profile"): profile_table(),
+        (DOC, "startup"): startup_table(),
     }
 
 
