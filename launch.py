@@ -119,7 +119,7 @@ _FEATURES = flags.DEFINE_enum(
     "features",
     None,
     list(feature_extractors.FEATURES),
-    "With --reference: the feature network (default inception; classifier: MNIST's, 28x28 grey, cheap).",
+    "With --reference: the feature network (default inception; classifier: the dataset's, 28x28 grey).",
 )
 _KID_SUBSET_SIZE = flags.DEFINE_integer(
     "kid_subset_size", None, "With --reference: KID's subset size (default 1,000, torch-fidelity's)."

@@ -16,6 +16,7 @@ import re
 import sys
 import types
 
+import ml_collections
 import numpy as np
 import pytest
 import scipy.linalg
@@ -389,8 +390,8 @@ def test_flag_misuse_is_one_line(args, message, capsys):
 
 
 def test_classifier_features_through_launch_and_their_refusals(tmp_path, capsys):
-    """--features=classifier: the shipped MNIST classifier's features of x * 255 / 256 (the uint8 / 256
-    pixels it was trained on), 28x28 grey only."""
+    """--features=classifier: the shipped classifier's features of x * 255 / 256 (the uint8 / 256 pixels
+    it was trained on), 28x28 grey only; the reference's dataset picks the classifier."""
     from gan_jax.metrics import classifier
 
     a, b = uint8_images(12, 24, (28, 28, 1), bright=40), uint8_images(13, 24, (28, 28, 1))
@@ -410,7 +411,8 @@ def test_classifier_features_through_launch_and_their_refusals(tmp_path, capsys)
     assert report["classifier_fid"] == pytest.approx(want["fid"], rel=1e-5)
     assert report["classifier_kid_mean"] == pytest.approx(want["kid_mean"], rel=1e-4, abs=1e-9)
     p = report["protocol"]
-    assert p["features_sha256"] == classifier.WEIGHTS_SHA256 and p["feature_dim"] == 128
+    assert p["features_sha256"] == classifier.WEIGHTS_SHA256["mnist"] and p["feature_dim"] == 128
+    assert p["features"] == "gan_jax mnist classifier, penultimate layer"
     assert p["resize"] == "none" and p["kid_subsets"] == 100
     for bad, message in (
         (uint8_images(14, 24, (28, 28, 3)), "samples: 3 channels; these features take 1"),
@@ -424,6 +426,18 @@ def test_classifier_features_through_launch_and_their_refusals(tmp_path, capsys)
             evaluation.evaluate_sets_file(a_path, b_path, features="classifier", kid_protocol=SMALL_KID)
     with pytest.raises(errors.EvalError, match="--resize=bilinear: the classifier's features take 28x28"):
         evaluation.evaluate_sets_file(a_path, b_path, features="classifier", resize="bilinear")
+    cifar = ml_collections.ConfigDict({"name": "cifar10"})
+    with pytest.raises(errors.EvalError, match="no shipped classifier for 'cifar10'; there are: mnist"):
+        evaluation.evaluate_sets_file(a_path, b_path, cifar, features="classifier", kid_protocol=SMALL_KID)
+    _, report = evaluation.evaluate_sets_file(
+        save(tmp_path, "a.npy", a),
+        "fashion_mnist:test:12",
+        features="classifier",
+        kid_protocol=SMALL_KID,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    assert report["protocol"]["features_sha256"] == classifier.WEIGHTS_SHA256["fashion_mnist"]
+    assert report["protocol"]["features"] == "gan_jax fashion_mnist classifier, penultimate layer"
 
 
 # ------------------------------------------------------------------ the dataset's reference and its cache

@@ -5,9 +5,8 @@ can be read beside what real held-out data scores under the same protocol.
   python experiments/scripts/set_floors.py --features=classifier --num=10000
   # -> experiments/results/set_floors/<features>/<dataset>_n<num>.json (the report and the command)
 
-The classifier is the shipped MNIST classifier (its features on Fashion-MNIST are an MNIST network's
-view of clothing: a floor for that protocol only). --features=inception needs gan_jax.metrics.inception
-and its weights (hours on 2 CPU cores at N = 10,000; minutes on a GPU).
+--features=classifier: each dataset's own shipped classifier. --features=inception needs the Inception
+weights (``make data``; hours on 2 CPU cores at N = 10,000, minutes on a GPU).
 """
 
 import json
@@ -41,12 +40,12 @@ def floor(dataset: str, num: int, make_extractor, kid_protocol) -> dict:
 
 def main(argv):
     del argv
-    make_extractor = feature_extractors.extractor_factory(_FEATURES.value)
     out_dir = os.path.join(_OUT.value, _FEATURES.value)
     os.makedirs(out_dir, exist_ok=True)
     command = " ".join(["python experiments/scripts/set_floors.py", *sys.argv[1:]])
     for dataset in _DATASETS.value:
         start = time.perf_counter()
+        make_extractor = feature_extractors.extractor_factory(_FEATURES.value, dataset=dataset)
         kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value)
         report = floor(dataset, _NUM.value, make_extractor, kid_protocol)
         report["protocol"]["reference_cache"] = None  # a local path: not part of the record

@@ -1,7 +1,7 @@
 """The feature networks of the two-set metrics (``set_metrics``), each as a ``FeatureExtractor`` that
 carries its name and weights digest into the protocol: Inception-v3's pool3 features
 (``gan_jax.metrics.inception``, imported when first used: the FID features of pytorch-fid, clean-fid and
-StyleGAN) or the shipped MNIST classifier's penultimate layer (28 x 28 grey images; cheap on a CPU).
+StyleGAN) or a dataset's shipped classifier's penultimate layer (28 x 28 grey images; cheap on a CPU).
 ``extract`` runs one over a set, a chunk at a time.
 """
 
@@ -64,31 +64,42 @@ def inception_extractor(
     return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", side)
 
 
-def classifier_extractor() -> FeatureExtractor:
-    """The shipped MNIST classifier's 128 penultimate features (``classifier``; FCD's), of 28 x 28 grey
-    images only. It was trained on uint8 / 256 pixels, so images in [0, 1] (uint8 / 255) enter as
-    x * 255 / 256, the bytes it saw."""
-    params = classifier.load_classifier()
+def classifier_extractor(dataset: str = "mnist") -> FeatureExtractor:
+    """The 128 penultimate features of ``dataset``'s shipped classifier (``classifier``; FCD's), of
+    28 x 28 grey images only. It was trained on uint8 / 256 pixels, so images in [0, 1] (uint8 / 255)
+    enter as x * 255 / 256, the bytes it saw. EvalError for a dataset without a shipped classifier."""
+    if dataset not in classifier.WEIGHTS_SHA256:
+        raise EvalError(
+            f"--features=classifier: no shipped classifier for {dataset!r}; there are: "
+            f"{', '.join(classifier.WEIGHTS_SHA256)}"
+        )
+    params = classifier.load_classifier(dataset)
 
     def fn(images):
         return classifier.features_and_probs(params, images * np.float32(255 / 256))[0]
 
-    name = "gan_jax MNIST classifier, penultimate layer"
-    return FeatureExtractor(name, classifier.WEIGHTS_SHA256, "none", fn, "classifier", 28, (1,))
+    name = f"gan_jax {dataset} classifier, penultimate layer"
+    return FeatureExtractor(name, classifier.WEIGHTS_SHA256[dataset], "none", fn, "classifier", 28, (1,))
 
 
 FEATURES = ("inception", "classifier")
 
 
-def extractor_factory(features: str = "inception", resize: str | None = None, cache_dir: str | None = None):
+def extractor_factory(
+    features: str = "inception",
+    resize: str | None = None,
+    cache_dir: str | None = None,
+    dataset: str = "mnist",
+):
     """What makes the ``features`` extractor: ``inception_extractor(resize, cache_dir)`` or
-    ``classifier_extractor`` (no resize: EvalError if one is asked). Nothing is loaded until it is called."""
+    ``classifier_extractor(dataset)`` (no resize: EvalError if one is asked). Nothing is loaded until it
+    is called."""
     if features == "inception":
         return lambda: inception_extractor(resize, cache_dir)
     if features == "classifier":
         if resize is not None:
             raise EvalError(f"--resize={resize}: the classifier's features take 28x28 images as they are")
-        return classifier_extractor
+        return lambda: classifier_extractor(dataset)
     raise EvalError(f"unknown features {features!r}; choose one of {', '.join(FEATURES)}")
 
 
