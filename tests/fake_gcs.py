@@ -14,16 +14,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 ENV = "GAN_JAX_FAKE_GCS"
 
-# launch.py's main with the stand-in registered (run from the repository's root)
-LAUNCH = """
-import sys
-sys.path.insert(0, "tests")
-import fake_gcs
-fake_gcs.register()
-from absl import app
-import launch
-app.run(launch.main, flags_parser=launch.parse_flags)
-"""
+# launch.py's main with the stand-in registered: python -c LAUNCH ARGS (in the repository's root)
+LAUNCH = 'import sys; sys.path.insert(0, "tests"); import fake_gcs; fake_gcs.launch_main()'
 
 
 class FakeGCS(LocalFileSystem):
@@ -45,6 +37,16 @@ class FakeGCS(LocalFileSystem):
 def register() -> None:
     for protocol in FakeGCS.protocol:
         fsspec.register_implementation(protocol, FakeGCS, clobber=True)
+
+
+def launch_main() -> None:
+    """launch.py's main on the stand-in (its flags from sys.argv)."""
+    from absl import app
+
+    import launch
+
+    register()
+    app.run(launch.main, flags_parser=launch.parse_flags)
 
 
 def local(url: str) -> str:

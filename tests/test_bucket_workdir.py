@@ -13,13 +13,14 @@ import sys
 import fake_gcs
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, tiny_config
+from test_evaluate import launch_in_process
 from test_resume import SMOKE, assert_same_run, smoke_straight, stop_at  # noqa: F401 (a fixture)
 from test_train import checkpoints
 
 from gan_jax.errors import WorkdirError
 from gan_jax.training import checkpoints as checkpoints_lib
-from gan_jax.training import storage
+from gan_jax.training import storage, train
 
 URL = "gs://bkt/runs/r"
 
@@ -147,8 +148,9 @@ def launch_on(*args):
     return proc
 
 
-# ~60 s on 2 cores (the straight run, the killed one, its resume, a sample): the one test of a whole
-# bucket run, its preemption (a kill, the lease left by a dead process) and its resume
+# ~60 s on 2 cores (the straight run, the killed one, its resume, a sample); the default suite kills and
+# resumes a bucket run through launch.py in test_sweep's queued-resource test, on this stand-in
+@pytest.mark.slow
 def test_a_bucket_run_killed_and_resumed_is_the_straight_run(bucket, smoke_straight):  # noqa: F811
     """launch.py on gs://bkt/runs/r (the stand-in): SIGKILLed after step 17's log line, when the bucket
     holds the steps pushed so far and the lease of a dead process, resumed from the newest of them to
@@ -168,6 +170,23 @@ def test_a_bucket_run_killed_and_resumed_is_the_straight_run(bucket, smoke_strai
     assert f"wrote {URL}/samples.npy" in sampled.stdout
     assert np.load(os.path.join(remote, "samples.npy")).shape == (200, 784)
     assert len(os.listdir(bucket / "staging")) == 1  # the killed run's alone: the others were removed
+
+
+def test_train_and_sample_modes_on_a_bucket_workdir(bucket, capsys):
+    """Training in this process on gs:// (the stand-in): a run of 4 steps lands config.json,
+    metrics, the grid, TensorBoard events and its committed checkpoint in the bucket, its lease gone;
+    launch.py --mode=sample (its main, here) reads it and writes samples.npy there."""
+    train.train(tiny_config(num_steps=4, ckpt_every=2, log_every=2), URL)
+    remote = fake_gcs.local(URL)
+    assert checkpoints(remote) == [2, 4]
+    assert {"config.json", "metrics.jsonl", "samples/step_0000004.png"} <= set(tree(remote))
+    assert any(name.startswith("tb/events.out.tfevents.") for name in tree(remote))
+    with open(os.path.join(remote, "metrics.jsonl")) as f:
+        assert [json.loads(line)["step"] for line in f] == [2, 4]
+    assert not os.path.exists(os.path.join(remote, ".lock"))
+    launch_in_process("--mode=sample", "--num_samples=50", f"--workdir={URL}")
+    assert f"wrote {URL}/samples.npy" in capsys.readouterr().out
+    assert np.load(os.path.join(remote, "samples.npy")).shape == (50, 784)
 
 
 @pytest.mark.slow  # ~40 s: 10,000 samples and the real-data floors

@@ -2,15 +2,19 @@ r"""Runs a sweep (experiments/sweeps/*.py): every trial is launch.py with its ov
 
 Locally, N trials at a time, each one's output in <workdir>/log.txt:
   python experiments/scripts/sweep.py --sweep=experiments/sweeps/smoke.py --root=/tmp/sweep_smoke --parallel=2
-On Cloud TPU VMs (--num_tpus VMs made, set up, given trials round robin, deleted; --dry_run prints
-the gcloud commands and runs nothing):
+On Cloud TPU through queued resources (--num_tpus of them, created or reused, given trials round robin,
+deleted at the end if created here; --dry_run prints the commands and runs nothing):
   python experiments/scripts/sweep.py --sweep=experiments/sweeps/seeds.py --backend=tpu \
-      --root=gs://BUCKET/seeds --project=PROJECT --zone=us-central2-b --num_tpus=2 --evaluate --dry_run
-A TPU VM is one host (a multi-host --accelerator_type is refused); --data_parallel trains each trial
-over all its chips (one chip otherwise). A TPU trial trains in ~/gan_jax/runs/<trial> on the VM
-(train.py writes with open(), not to gs://) and is copied to <root>/<trial> with `gcloud storage rsync`
-when it ends, failed or not. The code goes up as `git archive HEAD` (commit first), or is cloned from
---repo_url. Tabulate with experiments/reports/collect.py.
+      --root=gs://BUCKET/seeds --project=PROJECT --zone=us-central2-b --num_tpus=2 --spot --evaluate --dry_run
+A TPU is one host (a multi-host --accelerator_type is refused); the same command starts on every worker
+(`tpu-vm ssh --worker=all`); --data_parallel trains each trial over all its chips (one chip otherwise).
+A trial's workdir is <root>/<trial> in the bucket itself (gan_jax/training/storage.py: pushed at each
+checkpoint), so when its TPU is preempted (the trial's ssh fails and the queued resource's state is no
+longer ACTIVE: SUSPENDING / SUSPENDED once a Spot TPU is reclaimed, or FAILED), the queued resource is
+deleted and created again, the dead VM's lease on the workdir deleted, and the trial rerun: it resumes
+from its last checkpoint in the bucket. The code goes up as `git archive HEAD` (commit first), or is
+cloned from --repo_url. Each queued resource's commands and output: <tmp>/gan_jax_sweep_*/<name>.log.
+Tabulate with experiments/reports/collect.py (after `gcloud storage cp -r` of the root).
 """
 
 import concurrent.futures
@@ -35,7 +39,7 @@ REMOTE_PYTHON = ".venv/bin/python"  # made by DEFAULT_SETUP; a custom --setup mu
 DEFAULT_SETUP = (
     "curl -LsSf https://astral.sh/uv/install.sh | sh"
     " && ~/.local/bin/uv venv --seed --python=3.11 .venv"
-    " && ~/.local/bin/uv pip install --python=.venv/bin/python -c constraints.txt -e . 'jax[tpu]'"
+    " && ~/.local/bin/uv pip install --python=.venv/bin/python -c constraints.txt -e . 'jax[tpu]' gcsfs"
     " && .venv/bin/python -m gan_jax.data"
 )
 
@@ -50,9 +54,21 @@ _PARALLEL = flags.DEFINE_integer("parallel", 1, "Local trials at a time.")
 _EVALUATE = flags.DEFINE_bool("evaluate", False, "Run launch.py --mode=evaluate after each trial trains.")
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the commands; run nothing.")
 _TPU_PREFIX = flags.DEFINE_string(
-    "tpu_name_prefix", "gan-jax-sweep", "TPU VMs are <prefix>-0, <prefix>-1, ..."
+    "tpu_name_prefix",
+    "gan-jax-sweep",
+    "Queued resources (and their TPU nodes) are <prefix>-0, <prefix>-1, ...",
 )
-_NUM_TPUS = flags.DEFINE_integer("num_tpus", 1, "TPU VMs working in parallel; each runs its trials in turn.")
+_NUM_TPUS = flags.DEFINE_integer(
+    "num_tpus", 1, "Queued resources working in parallel; each runs its trials in turn."
+)
+_SPOT = flags.DEFINE_bool("spot", False, "Spot TPUs (cheaper, preemptible: a preempted trial resumes).")
+_MAX_PREEMPTIONS = flags.DEFINE_integer(
+    "max_preemptions", 5, "Recreations of a queued resource for one trial before the trial is given up."
+)
+_POLL_S = flags.DEFINE_float("poll_s", 30.0, "Seconds between the checks of a queued resource's state.")
+_MAX_WAIT_S = flags.DEFINE_float(
+    "max_wait_s", 24 * 3600.0, "Give up a queued resource not ACTIVE after this long."
+)
 _ZONE = flags.DEFINE_string("zone", "us-central2-b", "TPU zone.")
 _ACCELERATOR = flags.DEFINE_string(
     "accelerator_type",
@@ -65,13 +81,15 @@ _DATA_PARALLEL = flags.DEFINE_bool(
     "Each trial trains over all its machine's devices (--config.data_parallel=True: the batch split "
     "over them, the data by rows); off, a trial uses one device (one chip of a TPU VM).",
 )
-_VERSION = flags.DEFINE_string("version", "tpu-ubuntu2204-base", "TPU VM runtime version.")
+_VERSION = flags.DEFINE_string(
+    "version", "tpu-ubuntu2204-base", "TPU runtime version (v5e: v2-alpha-tpuv5-lite; v6e: v2-alpha-tpuv6e)."
+)
 _PROJECT = flags.DEFINE_string("project", None, "GCP project (default: gcloud's).")
 _REPO_URL = flags.DEFINE_string("repo_url", None, "git clone this on the VMs instead of copying HEAD up.")
 _SETUP = flags.DEFINE_string(
     "setup", DEFAULT_SETUP, "Shell command run in the code's directory on every worker."
 )
-_KEEP_TPUS = flags.DEFINE_bool("keep_tpus", False, "Do not delete the TPU VMs at the end.")
+_KEEP_TPUS = flags.DEFINE_bool("keep_tpus", False, "Do not delete the queued resources at the end.")
 
 
 class SweepError(ValueError):
@@ -215,21 +233,21 @@ def check_accelerator(accelerator_type: str) -> None:
         )
 
 
-def gcloud(verb: str, *args: str, zone: str, project: str | None) -> list[str]:
+ACTIVE = "ACTIVE"  # a queued resource's state once its TPU is allocated (queued-resources describe)
+LOST = ("SUSPENDING", "SUSPENDED", "FAILED")  # its TPU reclaimed (a Spot TPU preempted) or never given
+STATE_FORMAT = "--format=value(state.state)"
+
+
+def gcloud(group: str, verb: str, *args: str, zone: str, project: str | None) -> list[str]:
+    """``gcloud compute tpus GROUP VERB ARGS --zone=Z [--project=P]`` (GROUP: tpu-vm, queued-resources)."""
     extra = [f"--project={project}"] if project else []
-    return ["gcloud", "compute", "tpus", "tpu-vm", verb, *args, f"--zone={zone}", *extra]
+    return ["gcloud", "compute", "tpus", group, verb, *args, f"--zone={zone}", *extra]
 
 
-def remote_trial_command(config: str, overrides: dict, name: str, gcs_workdir: str, evaluate: bool) -> str:
-    """Shell for the VM: train (and evaluate) in runs/<name> with log.txt, rsync it to GCS; its status."""
-    local = f"runs/{name}"
-    runs = " && ".join(display(a) for a in trial_argvs(REMOTE_PYTHON, config, overrides, local, evaluate))
-    log = shlex.quote(f"{local}/log.txt")
-    return (
-        f"cd {REMOTE_DIR} && mkdir -p {shlex.quote(local)} && {{ {runs}; }} >> {log} 2>&1; rc=$?; "
-        f"gcloud storage rsync --recursive {shlex.quote(local)} {shlex.quote(gcs_workdir)}; "
-        f"tail -n 1 {log}; exit $rc"
-    )
+def remote_trial_command(config: str, overrides: dict, workdir: str, evaluate: bool) -> str:
+    """Shell for every worker: train (and evaluate) the trial in its bucket ``workdir``; a rerun resumes."""
+    runs = " && ".join(display(a) for a in trial_argvs(REMOTE_PYTHON, config, overrides, workdir, evaluate))
+    return f"cd {REMOTE_DIR} && {runs}"
 
 
 def tarball_path(prefix: str) -> str:
@@ -237,10 +255,12 @@ def tarball_path(prefix: str) -> str:
 
 
 def tpu_plan(config: str, trials: list[tuple[str, dict]], root: str, **tpu) -> tuple[list, list[dict]]:
-    """(local commands, one plan per TPU VM: name, create, setup commands, (trial, ssh) pairs, delete).
+    """(local commands, one plan per queued resource). A plan holds its name (the queued resource's and
+    its TPU node's), the commands to describe (its state), create, set up (every worker), run each
+    trial (trial, workdir, ssh), drop a trial's lease (a dead VM's) and delete (None with keep_tpus).
 
-    ``tpu`` holds prefix, num_tpus, zone, accelerator_type, version, project, repo_url, setup, evaluate,
-    keep_tpus. Every command is an argv list.
+    ``tpu`` holds prefix, num_tpus, zone, accelerator_type, version, spot, project, repo_url, setup,
+    evaluate, keep_tpus. Every command is an argv list.
     """
     prefix, local = tpu["prefix"], []
     if tpu["repo_url"]:
@@ -250,28 +270,49 @@ def tpu_plan(config: str, trials: list[tuple[str, dict]], root: str, **tpu) -> t
         local.append(["git", "-C", ROOT, "archive", "--format=tar.gz", f"--output={tarball}", "HEAD"])
         fetch = f"rm -rf {REMOTE_DIR} && mkdir {REMOTE_DIR} && tar -xzf {REMOTE_DIR}.tar.gz -C {REMOTE_DIR}"
 
-    def cmd(verb, *args):
-        return gcloud(verb, *args, zone=tpu["zone"], project=tpu["project"])
+    def vm(verb, *args):
+        return gcloud("tpu-vm", verb, *args, zone=tpu["zone"], project=tpu["project"])
+
+    def queued(verb, *args):
+        return gcloud("queued-resources", verb, *args, zone=tpu["zone"], project=tpu["project"])
 
     plans = []
     for i in range(min(tpu["num_tpus"], len(trials))):
         name = f"{prefix}-{i}"
-        setup = (
-            [] if tpu["repo_url"] else [cmd("scp", tarball, f"{name}:{REMOTE_DIR}.tar.gz", "--worker=all")]
-        )
+        setup = [] if tpu["repo_url"] else [vm("scp", tarball, f"{name}:{REMOTE_DIR}.tar.gz", "--worker=all")]
         setup.append(
-            cmd("ssh", name, "--worker=all", f"--command={fetch} && cd {REMOTE_DIR} && {tpu['setup']}")
+            vm("ssh", name, "--worker=all", f"--command={fetch} && cd {REMOTE_DIR} && {tpu['setup']}")
         )
         runs = []
         for trial, overrides in trials[i :: tpu["num_tpus"]]:
-            command = remote_trial_command(config, overrides, trial, join_path(root, trial), tpu["evaluate"])
-            runs.append((trial, cmd("ssh", name, "--worker=all", f"--command={command}")))
-        create = cmd(
-            "create", name, f"--accelerator-type={tpu['accelerator_type']}", f"--version={tpu['version']}"
+            workdir = join_path(root, trial)
+            command = remote_trial_command(config, overrides, workdir, tpu["evaluate"])
+            runs.append((trial, workdir, vm("ssh", name, "--worker=all", f"--command={command}")))
+        create = queued(
+            "create",
+            name,
+            f"--node-id={name}",
+            f"--accelerator-type={tpu['accelerator_type']}",
+            f"--runtime-version={tpu['version']}",
+            *(["--spot"] if tpu["spot"] else []),
         )
-        delete = None if tpu["keep_tpus"] else cmd("delete", name, "--quiet")
-        plans.append({"name": name, "create": create, "setup": setup, "trials": runs, "delete": delete})
+        plans.append(
+            {
+                "name": name,
+                "describe": queued("describe", name, STATE_FORMAT),
+                "create": create,
+                "setup": setup,
+                "trials": runs,
+                "delete": queued("delete", name, "--force", "--quiet"),
+                "keep": tpu["keep_tpus"],
+            }
+        )
     return local, plans
+
+
+def unlock_command(workdir: str) -> list[str]:
+    """Deletes a trial's lease (gan_jax/training/storage.py), left by a VM known to be gone."""
+    return ["gcloud", "storage", "rm", join_path(workdir, ".lock")]
 
 
 def quote(text: str) -> str:
@@ -291,14 +332,24 @@ def display(argv: list[str]) -> str:
 
 
 def plan_lines(local: list, plans: list[dict]) -> list[str]:
-    """The plan as printed by --dry_run: commands in the order they run, '#' comments between."""
+    """The plan as printed by --dry_run: commands in the order they run, '#' comments between; the
+    commands of a preemption's recovery are printed as comments (they run only then)."""
     lines = (["# here: package the code (HEAD)"] + [display(a) for a in local]) if local else []
     for plan in plans:
-        lines += [f"# {plan['name']}: {len(plan['trials'])} trial(s), in turn", display(plan["create"])]
+        lines += [
+            f"# {plan['name']}: {len(plan['trials'])} trial(s), in turn; reused if it exists (state below)",
+            display(plan["describe"]),
+            display(plan["create"]),
+            f"# until its state is {ACTIVE}:",
+            display(plan["describe"]),
+        ]
         lines += [display(a) for a in plan["setup"]]
-        for trial, argv in plan["trials"]:
+        for trial, workdir, argv in plan["trials"]:
             lines += [f"# trial {trial}", display(argv)]
-        if plan["delete"]:
+            lines.append(f"# if it fails and the state is one of {', '.join(LOST)} (preempted): rerun after")
+            for argv in (plan["delete"], unlock_command(workdir), plan["create"]):
+                lines.append("#   " + display(argv))
+        if not plan["keep"]:
             lines.append(display(plan["delete"]))
     return lines
 
@@ -350,34 +401,96 @@ def run_local(config: str, trials: list[tuple[str, dict]], root: str, parallel: 
         return {name: failure for name, failure in pool.map(one, trials) if failure}
 
 
-def run_tpu_plan(plan: dict, log_path: str) -> dict:
-    """One VM's plan: create, set up, trials (all tried), delete if it was made; {trial: failure}."""
-    names = [trial for trial, _ in plan["trials"]]
-    failure = run_logged([plan["create"]], log_path)
-    if failure:
-        return dict.fromkeys(names, f"create {plan['name']}: {failure}")
-    failures = {}
-    setup_failure = run_logged(plan["setup"], log_path)
-    for trial, argv in plan["trials"]:
-        failure = f"setup {plan['name']}: {setup_failure}" if setup_failure else run_logged([argv], log_path)
-        print(f"{'FAILED' if failure else 'done'} {trial} on {plan['name']}", flush=True)
+def describe(plan: dict, log_path: str) -> str | None:
+    """The queued resource's state (None when it does not exist), the command logged."""
+    result = subprocess.run(plan["describe"], cwd=ROOT, capture_output=True, text=True)
+    with open(log_path, "a") as log:
+        log.write(f"$ {display(plan['describe'])}\n{result.stdout}{result.stderr}")
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+class Lost(Exception):
+    """A queued resource that cannot be had (creation failed, FAILED, or not ACTIVE in time)."""
+
+
+def bring_up(plan: dict, log_path: str, poll_s: float, max_wait_s: float) -> bool:
+    """Makes the queued resource ACTIVE (creating it unless it exists and is not lost) and sets up its
+    workers; whether it was created here. ``Lost`` if it cannot be had."""
+    state, created = describe(plan, log_path), False
+    if state in LOST:
+        run_logged([plan["delete"]], log_path)
+    if state is None or state in LOST:
+        failure = run_logged([plan["create"]], log_path)
         if failure:
-            failures[trial] = failure
-    if plan["delete"]:
+            raise Lost(f"create {plan['name']}: {failure}")
+        created = True
+    start = time.time()
+    while (state := describe(plan, log_path)) != ACTIVE:
+        if state == "FAILED" or time.time() - start > max_wait_s:
+            raise Lost(f"queued resource {plan['name']} is {state} (not {ACTIVE})")
+        time.sleep(poll_s)
+    failure = run_logged(plan["setup"], log_path)
+    if failure:
+        raise Lost(f"setup {plan['name']}: {failure}")
+    return created
+
+
+def run_trial(plan: dict, trial: tuple, log_path: str, tpu: dict) -> tuple[str | None, bool]:
+    """Runs one trial, recreating the queued resource and rerunning the trial (it resumes from its
+    bucket) each time it is lost under it, up to ``max_preemptions``: (failure or None, created)."""
+    name, workdir, argv = trial
+    created = False
+    for preemptions in range(tpu["max_preemptions"] + 1):
+        failure = run_logged([argv], log_path)
+        if failure is None:
+            return None, created
+        state = describe(plan, log_path)
+        if state == ACTIVE:
+            return failure, created
+        if preemptions == tpu["max_preemptions"]:
+            break
+        print(f"{plan['name']} is {state} during {name}: recreating it; the trial resumes", flush=True)
+        run_logged([plan["delete"]], log_path)
+        run_logged([unlock_command(workdir)], log_path)  # (fails harmlessly when there is no lease)
+        created = bring_up(plan, log_path, tpu["poll_s"], tpu["max_wait_s"]) or created
+    return f"lost {plan['name']} {tpu['max_preemptions'] + 1} times: {failure}", created
+
+
+def run_tpu_plan(plan: dict, log_path: str, tpu: dict) -> dict:
+    """One queued resource's plan: bring it up, run its trials (all tried), delete it if it was created
+    here; {trial: failure}."""
+    names = [trial for trial, _, _ in plan["trials"]]
+    try:
+        created = bring_up(plan, log_path, tpu["poll_s"], tpu["max_wait_s"])
+    except Lost as e:
+        return dict.fromkeys(names, str(e))
+    failures = {}
+    for i, trial in enumerate(plan["trials"]):
+        try:
+            failure, recreated = run_trial(plan, trial, log_path, tpu)
+        except Lost as e:
+            failures |= dict.fromkeys(names[i:], str(e))
+            created = True
+            break
+        created |= recreated
+        print(f"{'FAILED' if failure else 'done'} {trial[0]} on {plan['name']}", flush=True)
+        if failure:
+            failures[trial[0]] = failure
+    if created and not plan["keep"]:
         run_logged([plan["delete"]], log_path)
     return failures
 
 
-def run_tpu(local: list, plans: list[dict]) -> dict:
-    """Packages the code, then runs the VMs' plans in parallel; {trial: failure}."""
+def run_tpu(local: list, plans: list[dict], tpu: dict) -> dict:
+    """Packages the code, then runs the queued resources' plans in parallel; {trial: failure}."""
     log_dir = tempfile.mkdtemp(prefix="gan_jax_sweep_")
     failure = run_logged(local, os.path.join(log_dir, "package.log")) if local else None
     if failure:
         raise SweepError(f"packaging the code failed: {failure}")
     logs = {p["name"]: os.path.join(log_dir, f"{p['name']}.log") for p in plans}
-    print(f"commands and output of each TPU VM in {log_dir}/<name>.log", flush=True)
+    print(f"commands and output of each queued resource in {log_dir}/<name>.log", flush=True)
     with concurrent.futures.ThreadPoolExecutor(len(plans)) as pool:
-        results = pool.map(lambda p: run_tpu_plan(p, logs[p["name"]]), plans)
+        results = pool.map(lambda p: run_tpu_plan(p, logs[p["name"]], tpu), plans)
         return {trial: failure for result in results for trial, failure in result.items()}
 
 
@@ -413,25 +526,27 @@ def main(argv):
             if _PARALLEL.value != 1:
                 raise SweepError("--parallel is for --backend=local; on TPUs --num_tpus VMs work in parallel")
             check_accelerator(_ACCELERATOR.value)
-            local, plans = tpu_plan(
-                config,
-                trials,
-                root,
+            tpu = dict(
                 prefix=_TPU_PREFIX.value,
                 num_tpus=_NUM_TPUS.value,
                 zone=_ZONE.value,
                 accelerator_type=_ACCELERATOR.value,
                 version=_VERSION.value,
+                spot=_SPOT.value,
                 project=_PROJECT.value,
                 repo_url=_REPO_URL.value,
                 setup=_SETUP.value,
                 evaluate=_EVALUATE.value,
                 keep_tpus=_KEEP_TPUS.value,
             )
+            local, plans = tpu_plan(config, trials, root, **tpu)
             if _DRY_RUN.value:
                 print("\n".join(plan_lines(local, plans)))
                 return
-            failures = run_tpu(local, plans)
+            runs = dict(
+                max_preemptions=_MAX_PREEMPTIONS.value, poll_s=_POLL_S.value, max_wait_s=_MAX_WAIT_S.value
+            )
+            failures = run_tpu(local, plans, runs)
     except SweepError as e:
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         sys.exit(2)
