@@ -426,7 +426,7 @@ def bring_up(plan: dict, log_path: str, poll_s: float, max_wait_s: float) -> boo
         created = True
     start = time.time()
     while (state := describe(plan, log_path)) != ACTIVE:
-        if state == "FAILED" or time.time() - start > max_wait_s:
+        if state in LOST or time.time() - start > max_wait_s:
             raise Lost(f"queued resource {plan['name']} is {state} (not {ACTIVE})")
         time.sleep(poll_s)
     failure = run_logged(plan["setup"], log_path)

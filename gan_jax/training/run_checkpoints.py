@@ -73,6 +73,8 @@ class Checkpoints:
 
     def save(self, state, step: int, wait: bool) -> None:
         self.check_finite(state)
+        # a bucket workdir awaits each save, so that its push carries this step (not only the one before)
+        wait = wait or self.on_saved is not None
         checkpoints.save(self.mngr, step, state, wait=wait)  # (awaits the save before, if any)
         self._saved()
 

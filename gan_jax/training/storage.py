@@ -1,7 +1,8 @@
 """A workdir in object storage (``gs://BUCKET/...``): the run works in a local staging directory that is
-pulled from the bucket at the start and pushed to it after every checkpoint and at the end, every
-byte through ``etils.epath`` (on GCS: gcsfs through fsspec, or ``tf.io.gfile`` where TensorFlow is
-installed; any fsspec file system registered for the scheme, as the tests' stand-in is).
+pulled from the bucket at the start and pushed to it after every checkpoint (each save awaited:
+``run_checkpoints.Checkpoints``) and at the end, the files through ``etils.epath`` (on GCS: gcsfs
+through fsspec, or ``tf.io.gfile`` where TensorFlow is installed; the lease below needs fsspec's file
+system, gcsfs), or any fsspec file system registered for the scheme, as the tests' stand-in is.
 
 Why a staging copy rather than each file written in place: metrics.jsonl is appended row by row and
 TensorBoard's event files grow, and an object cannot be appended to; orbax's arrays go through
