@@ -104,9 +104,11 @@ def _step_of(relative: str) -> int | None:
 
 
 def _copy(source, target) -> None:
-    """One file from ``source`` to ``target`` (epath or local paths), parents made."""
+    """One file from ``source`` to ``target`` (epath or local paths), a local target's parents made (an
+    object store has no directories: gcsfs's makedirs would even create a missing bucket)."""
+    if not is_remote(target):
+        os.makedirs(os.path.dirname(os.fspath(target)), exist_ok=True)
     target = epath.Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     with epath.Path(source).open("rb") as f, target.open("wb") as g:
         shutil.copyfileobj(f, g, 1 << 20)
 
@@ -237,7 +239,6 @@ class Lease:
 
         with io_errors(f"lock workdir {self.workdir}"):
             fs, path = fsspec.core.url_to_fs(os.fspath(self.path))
-            fs.makedirs(fs._parent(path), exist_ok=True)
             try:
                 with fs.open(path, "xb") as f:
                     f.write(json.dumps(self.owner).encode())
