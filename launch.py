@@ -17,7 +17,7 @@ from ml_collections import config_flags  # noqa: E402
 from gan_jax import errors  # noqa: E402
 from gan_jax.game import games, steps  # noqa: E402
 from gan_jax.metrics import evaluate, feature_extractors, kid, set_metrics  # noqa: E402
-from gan_jax.training import compile_cache, evaluation, parallel, signals, train  # noqa: E402
+from gan_jax.training import compile_cache, evaluation, parallel, signals, storage, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
 
@@ -191,32 +191,40 @@ def _run(config):
     if _MODE.value == "train":
         train.train(config, _WORKDIR.value)
     elif _MODE.value == "sample":
-        paths = evaluation.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value, _TRUNCATION.value or 0.0)
-        if _INTERPOLATE.value is not None:
-            paths += evaluation.interpolate_workdir(_WORKDIR.value, _INTERPOLATE.value)
+        with storage.staged(_WORKDIR.value) as staged:  # (a gs:// workdir: read and written back)
+            paths = evaluation.sample_workdir(staged.local, _NUM_SAMPLES.value, _TRUNCATION.value or 0.0)
+            if _INTERPOLATE.value is not None:
+                paths += evaluation.interpolate_workdir(staged.local, _INTERPOLATE.value)
         for path in paths:
-            print(f"wrote {path}")
+            print(f"wrote {staged.path(path)}")
     else:
         if _REFERENCE.value is not None:
-            kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
-            path, report = evaluation.evaluate_sets_file(
-                _SAMPLES.value,
-                _REFERENCE.value,
-                config.data,
-                features=_FEATURES.value or "inception",
-                resize=_RESIZE.value,
-                kid_protocol=kid_protocol,
-            )
-            print(set_metrics.format_report(report))
-            print(f"wrote {path}")
+            _evaluate_two_sets(config)
             return
+        staged = storage.Staged(None)
         if _SAMPLES.value:
             reports = [evaluation.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
         else:
-            reports = evaluation.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
+            with storage.staged(_WORKDIR.value) as staged:
+                reports = evaluation.evaluate_workdir(staged.local, _NUM_SAMPLES.value)
         for path, report in reports:
             print(evaluate.format_table(report, report["real_data"]))
-            print(f"wrote {path}")
+            print(f"wrote {staged.path(path)}")
+
+
+def _evaluate_two_sets(config):
+    """--samples against --reference: FID, KID, precision/recall, density/coverage on one feature set."""
+    kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
+    path, report = evaluation.evaluate_sets_file(
+        _SAMPLES.value,
+        _REFERENCE.value,
+        config.data,
+        features=_FEATURES.value or "inception",
+        resize=_RESIZE.value,
+        kid_protocol=kid_protocol,
+    )
+    print(set_metrics.format_report(report))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
