@@ -28,6 +28,8 @@ EXPERIMENT_CONFIGS = (
     "ring",
     "grid",
     "mixture1d",
+    "nonneural_mnist",
+    "nonneural_ring",
 )
 
 # Where a field applies beyond "every run" (what validation.py refuses otherwise). Keys must be fields
