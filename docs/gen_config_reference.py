@@ -51,6 +51,11 @@ APPLIES = {
     "reg.dragan_weight": "any game; not a batch-norm D",
     "reg.clip": "`game=wasserstein`",
     "reg.label_smoothing": "`game=minimax`, `nonsaturating`",
+    "instance_noise_steps": "`instance_noise` > 0",
+    "g_grad_target": "not with `reg.consensus`",
+    "model.discriminator": "unconditional float32 models without spectral norm (`random_fourier`)",
+    "model.rff_features": "`model.discriminator=random_fourier`",
+    "model.rff_bandwidth": "`model.discriminator=random_fourier`",
 }
 
 # Meanings of fields that have no comment in config.py (the source's comment wins where there is one).

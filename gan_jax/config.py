@@ -34,6 +34,13 @@ def get_config() -> ml_collections.ConfigDict:
     c.ema_start = 0  # the EMA copies G until G's update count reaches this
     c.g_lr_multiplier = 1.0  # two time scales: G's learning rate = its optimizer's x this
     c.unroll_steps = 0  # Unrolled GAN (Metz et al. 2017): G's loss through K look-ahead D updates
+    # Instance noise (the 2014 code's noise_both; Sonderby et al. 2016): N(0, std^2) added to D's real and
+    # fake inputs in both players' losses (gan_jax/game/options.py instance_noise)
+    c.instance_noise = 0.0
+    c.instance_noise_steps = 0  # > 0: the std annealed linearly to 0 over this many D updates
+    # > 0: the 2014 code's scale_grads with this target_scale: G's gradient x max(1, target / ||dL_G/dS||),
+    # S the minibatch of samples G(z) (gan_jax/game/options.py rescale_g_grads)
+    c.g_grad_target = 0.0
     c.reg = reg_config()
 
     c.batch_size = 100
