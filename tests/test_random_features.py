@@ -83,8 +83,22 @@ def test_the_configs_build_and_bad_values_are_one_line():
         ("discriminator", "kernel", "unknown config.model.discriminator"),
         ("num_classes", 10, "unconditional float32"),
         ("rff_bandwidth", 0.0, "rff_bandwidth > 0"),
+        ("spectral_norm", True, "spectral_norm=False"),
     ]:
         config = rff_config()
         config.model[field] = value
         with pytest.raises(ConfigError, match=words):
             validation.validate(config)
+
+
+def test_options_of_the_network_d_are_refused():
+    config = rff_config()
+    config.reg.r1_gamma, config.reg.penalty_dropout = 1.0, False
+    with pytest.raises(ConfigError, match="does not have"):
+        validation.validate(config)
+    from experiments.configs import nonneural_ring
+
+    config = nonneural_ring.get_config()
+    config.model.d_minibatch_std = True
+    with pytest.raises(ConfigError, match="d_minibatch_std"):
+        validation.validate(config)
