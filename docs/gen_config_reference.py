@@ -53,9 +53,12 @@ APPLIES = {
     "reg.label_smoothing": "`game=minimax`, `nonsaturating`",
     "instance_noise_steps": "`instance_noise` > 0",
     "g_grad_target": "not with `reg.consensus`",
-    "model.discriminator": "unconditional float32 models without spectral norm (`random_fourier`)",
+    "model.discriminator": "unconditional float32 models without spectral norm; `random_conv`: images",
     "model.rff_features": "`model.discriminator=random_fourier`",
     "model.rff_bandwidth": "`model.discriminator=random_fourier`",
+    "model.rconv_channels": "`model.discriminator=random_conv`",
+    "model.rconv_kernel": "`model.discriminator=random_conv`",
+    "model.rconv_stride": "`model.discriminator=random_conv`",
 }
 
 # Meanings of fields that have no comment in config.py (the source's comment wins where there is one).

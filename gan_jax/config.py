@@ -171,11 +171,15 @@ def model_config(name: str) -> ml_collections.ConfigDict:
     m.conditioning = "concat"  # D's: 'concat' (Mirza & Osindero 2014) or 'projection' (Miyato 2018)
     m.dtype = "float32"  # 'bfloat16': bf16 matmuls (parameters and losses stay float32)
     m.spectral_norm = False  # every D layer spectrally normalised (Miyato et al. 2018)
-    # D: 'network' (the family's own) or 'random_fourier', a logistic head on fixed random Fourier
-    # features sqrt(2/M) cos(W x + b), W ~ N(0, 1/sigma^2), b ~ U(0, 2 pi) (networks/random_features.py)
+    # D: 'network' (the family's own) or a logistic head on fixed random features (random_features.py):
+    # 'random_fourier', sqrt(2/M) cos(W x + b), W ~ N(0, 1/sigma^2), b ~ U(0, 2 pi); 'random_conv',
+    # relu(K * x), one fixed random convolution of the image
     m.discriminator = "network"
     m.rff_features = 4096  # M, the random features (only the head's M weights and bias train)
     m.rff_bandwidth = 1.0  # sigma, the Gaussian kernel's bandwidth in the data's units
+    m.rconv_channels = 32  # 'random_conv': F fixed filters, K ~ N(0, 1/(k^2 C)), no bias
+    m.rconv_kernel = 5  # k, each filter k x k
+    m.rconv_stride = 2  # the convolution's stride ('SAME' padding)
     if name == "paper_mlp":
         m.g_hidden = (1200, 1200)
         m.g_init_scale = 0.05

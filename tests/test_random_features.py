@@ -47,6 +47,27 @@ def test_logits_are_a_float64_logistic_model_on_the_stored_features():
     assert abs(w.std() * 3.0 - 1.0) < 0.02  # entries N(0, 1/sigma^2), sigma = 3 (50,176 draws)
 
 
+def test_conv_logits_are_a_float64_logistic_model_on_the_fixed_convolution():
+    config = rff_config()
+    config.model.discriminator = "random_conv"
+    config.model.rconv_channels, config.model.rconv_kernel, config.model.rconv_stride = 4, 5, 2
+    _, d = models.build_models(config)
+    variables = d.init(jax.random.PRNGKey(2), jnp.zeros((1, 784)), train=False)
+    k = np.asarray(variables[FIXED]["filters"], np.float64)  # [5, 5, 1, 4]
+    assert k.shape == (5, 5, 1, 4) and set(variables) == {"params", FIXED}
+    rng = np.random.default_rng(1)
+    head = {"kernel": rng.normal(size=(14 * 14 * 4, 1)).astype(np.float32), "bias": np.float32([-0.2])}
+    x = rng.uniform(size=(3, 784)).astype(np.float32)
+    got = np.asarray(d.apply({"params": {"out": head}, FIXED: variables[FIXED]}, x, train=True))
+
+    # 'SAME' at stride 2 on 28: 14 outputs, (14 - 1) 2 + 5 - 28 = 3 padded pixels, 1 before and 2 after
+    padded = np.pad(x.astype(np.float64).reshape(3, 28, 28), ((0, 0), (1, 2), (1, 2)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (5, 5), axis=(1, 2))[:, ::2, ::2]
+    phi = np.maximum(np.einsum("bijuv,uvf->bijf", windows, k[:, :, 0]), 0).reshape(3, -1)
+    np.testing.assert_allclose(got, phi @ head["kernel"][:, 0].astype(np.float64) - 0.2, rtol=1e-4, atol=1e-5)
+    assert abs(k.std() * 5.0 - 1.0) < 0.2  # N(0, 1/(k^2 C)) = N(0, 1/25), 100 draws
+
+
 def test_features_estimate_the_gaussian_kernel_of_their_bandwidth():
     sigma, m = 1.5, 20_000
     d = random_features.RandomFourierDiscriminator(m, sigma)
@@ -58,9 +79,13 @@ def test_features_estimate_the_gaussian_kernel_of_their_bandwidth():
     np.testing.assert_allclose(phi @ phi.T, np.exp(-sq / (2 * sigma**2)), atol=0.03)
 
 
-@pytest.mark.parametrize("scheme", ["simultaneous", "alternating"])
-def test_a_step_trains_the_head_and_leaves_the_features_alone(scheme, images):
+@pytest.mark.parametrize(
+    "scheme, kind",
+    [("simultaneous", "random_fourier"), ("alternating", "random_fourier"), ("alternating", "random_conv")],
+)
+def test_a_step_trains_the_head_and_leaves_the_features_alone(scheme, kind, images):
     config = rff_config(update_scheme=scheme)
+    config.model.discriminator = kind
     setup = make_setup(config, 500)
     state = create_train_state(config, setup, images.mean(0), 500)
     assert jax.tree.structure(state.d_params) == jax.tree.structure({"out": {"kernel": 0, "bias": 0}})
@@ -101,4 +126,11 @@ def test_options_of_the_network_d_are_refused():
     config = nonneural_ring.get_config()
     config.model.d_minibatch_std = True
     with pytest.raises(ConfigError, match="d_minibatch_std"):
+        validation.validate(config)
+    config.model.d_minibatch_std, config.model.discriminator = False, "random_conv"
+    with pytest.raises(ConfigError, match="convolves images"):
+        validation.validate(config)
+    config = rff_config()
+    config.model.discriminator, config.model.rconv_kernel = "random_conv", 0
+    with pytest.raises(ConfigError, match="rconv_kernel and rconv_stride must be >= 1"):
         validation.validate(config)

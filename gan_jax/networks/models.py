@@ -313,7 +313,9 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
     'network' replaces the family's D by a logistic head on fixed random features
     (gan_jax/networks/random_features.py)."""
     g, d = family_models(config)
-    return g, random_features.build(config.model) or d
+    shape = image_shape(config.model)
+    d_shape = None if shape is None else (*shape[:2], shape[2] * config.pack)  # PacGAN: along the channels
+    return g, random_features.build(config.model, d_shape) or d
 
 
 def family_models(config) -> tuple[nn.Module, nn.Module]:
