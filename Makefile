@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WORKDIR ?= /tmp/gan_jax/paper_mnist
 ARGS ?=
 
-.PHONY: setup data run smoke test lint format clean
+.PHONY: setup data run smoke notebook test lint format clean
 
 # The test extra holds torch for the parity test (tests/test_torch_reference.py), pinned to 2.13.0: that
 # version resolves to the CPU-only wheel here (under 1 GB), an unpinned torch to the CUDA build (~6 GB).
@@ -26,6 +26,10 @@ run: data
 
 smoke: data
 	$(BIN)/python launch.py --config=experiments/configs/smoke.py --workdir=/tmp/gan_jax/smoke $(ARGS)
+
+# Re-executes the quick-start notebook in place, storing its outputs (a few minutes on a CPU).
+notebook: data
+	$(BIN)/jupyter-execute --inplace --timeout=1800 examples/quickstart.ipynb
 
 test: data
 	$(BIN)/ruff check gan_jax tests experiments benchmarks examples docs launch.py

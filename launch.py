@@ -16,8 +16,8 @@ from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import errors  # noqa: E402
 from gan_jax.game import games, steps  # noqa: E402
-from gan_jax.metrics import evaluate  # noqa: E402
-from gan_jax.training import compile_cache, evaluation, parallel, signals, train  # noqa: E402
+from gan_jax.metrics import evaluate, feature_extractors, kid, set_metrics  # noqa: E402
+from gan_jax.training import compile_cache, evaluation, parallel, signals, storage, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
 
@@ -100,10 +100,29 @@ _DISTRIBUTED = flags.DEFINE_bool(
 _SAMPLES = flags.DEFINE_string(
     "samples",
     None,
-    "A float32 .npy of samples to evaluate instead: [N, 784] MNIST, [N, 2352] with a StackedMNIST --config.",
+    "A float32 .npy of samples to evaluate instead: [N, 784] MNIST, [N, 2352] with a StackedMNIST --config; "
+    "with --reference, images of any size (docs/evaluation.md).",
 )
 _LABELS = flags.DEFINE_string(
     "labels", None, "With --samples: a [N] .npy of the classes they were drawn for (conditional metrics)."
+)
+_REFERENCE = flags.DEFINE_string(
+    "reference",
+    None,
+    "With --samples: Inception FID/KID, precision/recall, density/coverage against this set: a .npy of "
+    "images, or [dataset:]split[:count] (e.g. test, fashion_mnist:train:10000) of --config's dataset.",
+)
+_RESIZE = flags.DEFINE_string(
+    "resize", None, "With --reference: the resize to 299x299 (default: the network's)."
+)
+_FEATURES = flags.DEFINE_enum(
+    "features",
+    None,
+    list(feature_extractors.FEATURES),
+    "With --reference: the feature network (default inception; classifier: the dataset's, 28x28 grey).",
+)
+_KID_SUBSET_SIZE = flags.DEFINE_integer(
+    "kid_subset_size", None, "With --reference: KID's subset size (default 1,000, torch-fidelity's)."
 )
 
 
@@ -150,6 +169,15 @@ def _check_mode_flags():
         )
     if _SAMPLES.present and _NUM_SAMPLES.present:
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
+    set_flags = _RESIZE.present or _KID_SUBSET_SIZE.present or _FEATURES.present
+    if (_REFERENCE.present or set_flags) and not _SAMPLES.present:
+        raise errors.ConfigError("--reference/--features/--resize/--kid_subset_size go with --samples")
+    if set_flags and not _REFERENCE.present:
+        raise errors.ConfigError(
+            "--features/--resize/--kid_subset_size go with --reference (two-set metrics)"
+        )
+    if _REFERENCE.present and _LABELS.present:
+        raise errors.ConfigError("--labels are for MNIST's conditional metrics, not for --reference")
     if _LABELS.present and not _SAMPLES.present:
         raise errors.ConfigError("--labels go with --samples (the classes those samples were drawn for)")
     if _MODE.value != "sample" and (_TRUNCATION.present or _INTERPOLATE.present):
@@ -163,19 +191,40 @@ def _run(config):
     if _MODE.value == "train":
         train.train(config, _WORKDIR.value)
     elif _MODE.value == "sample":
-        paths = evaluation.sample_workdir(_WORKDIR.value, _NUM_SAMPLES.value, _TRUNCATION.value or 0.0)
-        if _INTERPOLATE.value is not None:
-            paths += evaluation.interpolate_workdir(_WORKDIR.value, _INTERPOLATE.value)
+        with storage.staged(_WORKDIR.value) as staged:  # (a gs:// workdir: read and written back)
+            paths = evaluation.sample_workdir(staged.local, _NUM_SAMPLES.value, _TRUNCATION.value or 0.0)
+            if _INTERPOLATE.value is not None:
+                paths += evaluation.interpolate_workdir(staged.local, _INTERPOLATE.value)
         for path in paths:
-            print(f"wrote {path}")
+            print(f"wrote {staged.path(path)}")
     else:
+        if _REFERENCE.value is not None:
+            _evaluate_two_sets(config)
+            return
+        staged = storage.Staged(None)
         if _SAMPLES.value:
             reports = [evaluation.evaluate_samples_file(_SAMPLES.value, _LABELS.value, config.data)]
         else:
-            reports = evaluation.evaluate_workdir(_WORKDIR.value, _NUM_SAMPLES.value)
+            with storage.staged(_WORKDIR.value) as staged:
+                reports = evaluation.evaluate_workdir(staged.local, _NUM_SAMPLES.value)
         for path, report in reports:
             print(evaluate.format_table(report, report["real_data"]))
-            print(f"wrote {path}")
+            print(f"wrote {staged.path(path)}")
+
+
+def _evaluate_two_sets(config):
+    """--samples against --reference: FID, KID, precision/recall, density/coverage on one feature set."""
+    kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
+    path, report = evaluation.evaluate_sets_file(
+        _SAMPLES.value,
+        _REFERENCE.value,
+        config.data,
+        features=_FEATURES.value or "inception",
+        resize=_RESIZE.value,
+        kid_protocol=kid_protocol,
+    )
+    print(set_metrics.format_report(report))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

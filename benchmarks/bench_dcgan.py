@@ -28,9 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiments.configs import dcgan_mnist  # noqa: E402
 from gan_jax.game.state import create_state, make_setup  # noqa: E402
-from gan_jax.training import (
-    jitting,  # noqa: E402
-)
+from gan_jax.training import jitting, precision  # noqa: E402
 
 _PER_CALL = flags.DEFINE_list(
     "steps_per_call", ["1", "5"], "Steps fused in one dispatch (lax.scan when > 1)."
@@ -63,7 +61,8 @@ def variants(per_call: list[int], replicas: int) -> list[dict]:
 
 
 def build_torch(images, steps: int):
-    """(call, first-call seconds) of the PyTorch eager reference: ``call()`` runs ``steps`` steps."""
+    """(call, first-call seconds, torch's float32 matmul precision) of the PyTorch eager reference:
+    ``call()`` runs ``steps`` steps."""
     import torch
 
     from benchmarks import torch_dcgan
@@ -81,11 +80,12 @@ def build_torch(images, steps: int):
     start = time.perf_counter()
     metrics = call()
     assert np.isfinite(metrics["d_loss"]).all()
-    return call, time.perf_counter() - start
+    return call, time.perf_counter() - start, torch.get_float32_matmul_precision()
 
 
 def build(variant: dict, images):
-    """(call, first-call seconds): ``call()`` runs one window of the variant's steps."""
+    """(call, first-call seconds, matmul precision): ``call()`` runs one window of the variant's steps,
+    traced and run at the config's ``matmul_precision`` (outside it jit would trace anew)."""
     if variant["conv_impl"] == "torch eager":
         return build_torch(images, variant["steps_per_call"])
     config = dcgan_mnist.get_config()
@@ -96,14 +96,15 @@ def build(variant: dict, images):
     train_step, n = jitting.make_train_step(config, setup, len(images)), variant["steps_per_call"]
 
     def call():
-        holder["state"], metrics = train_step(holder["state"], images, n)
+        with precision.scope(config):
+            holder["state"], metrics = train_step(holder["state"], images, n)
         jax.block_until_ready((holder["state"], metrics))
         return metrics
 
     start = time.perf_counter()
     metrics = call()
     assert np.isfinite(np.asarray(metrics["d_loss"])).all()
-    return call, time.perf_counter() - start
+    return call, time.perf_counter() - start, config.matmul_precision
 
 
 def main(argv):
@@ -114,8 +115,8 @@ def main(argv):
     print(f"{where}, jax {jax.__version__}, {os.cpu_count()} CPUs")
     runs = []
     for v in variants([int(n) for n in _PER_CALL.value], _REPLICAS.value):
-        call, first = build(v, images)
-        runs.append((v, call, first, []))
+        call, first, matmul_precision = build(v, images)
+        runs.append((v | {"matmul_precision": matmul_precision}, call, first, []))
     for _ in range(_WINDOWS.value):
         for v, call, _, rates in runs:
             start = time.perf_counter()

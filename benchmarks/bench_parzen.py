@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from gan_jax.metrics import sample_metrics as sm
+from gan_jax.training import precision
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,6 +35,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sigma", type=float, default=0.2, help="the fixed bandwidth")
     p.add_argument("--batch_size", type=int, default=1000, help="test points per chunk (both)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--matmul_precision",
+        choices=precision.PRECISIONS,
+        default="default",
+        help="float32 products of the JAX side (default: the backend's, as --mode=evaluate's metrics)",
+    )
     p.add_argument("--skip_numpy", action="store_true")
     p.add_argument("--json_out", default="")
     return p.parse_args(argv)
@@ -146,7 +153,8 @@ def main(argv=None) -> dict:
         f"{jax.devices()[0].device_kind}, numpy {np.__version__}, load {os.getloadavg()}"
     )
     print(f"M={args.n} samples, {args.n} test, {args.n_valid} valid, d={args.dim}, sigma={args.sigma}")
-    times, jax_res = time_jax(test, valid, samples, args.sigma, args.batch_size)
+    with precision.scope(args):  # reads args.matmul_precision
+        times, jax_res = time_jax(test, valid, samples, args.sigma, args.batch_size)
     np_res = diff = None
     if not args.skip_numpy:
         np_times, np_res = time_numpy(test, valid, samples, args.sigma, args.batch_size)
@@ -154,7 +162,13 @@ def main(argv=None) -> dict:
         diff = differences(jax_res, np_res)
     print_report(times, jax_res, np_res, diff)
     print(f"load at the end: {os.getloadavg()}")
-    summary = {"args": vars(args), "times_s": times, "jax_evaluate": jax_res["evaluate"], "diff": diff}
+    summary = {
+        "matmul_precision": args.matmul_precision,
+        "args": vars(args),
+        "times_s": times,
+        "jax_evaluate": jax_res["evaluate"],
+        "diff": diff,
+    }
     if np_res is not None:
         summary["numpy_evaluate"] = np_res["evaluate"]
     if args.json_out:

@@ -26,9 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from experiments.configs import paper_mnist  # noqa: E402
 from gan_jax.game import steps
 from gan_jax.game.state import create_state, make_setup  # noqa: E402
-from gan_jax.training import (
-    jitting,  # noqa: E402
-)
+from gan_jax.training import jitting, precision  # noqa: E402
 
 _REPLICAS = flags.DEFINE_list("replicas", ["1", "8"], "Replica counts to time.")
 _PER_CALL = flags.DEFINE_integer("steps_per_call", 100, "Steps fused in one dispatch.")
@@ -43,10 +41,18 @@ _JSON = flags.DEFINE_string("json_out", None, "Also write the results here.")
 def time_replicas(
     replicas: int, images, per_call: int, windows: int, unroll: int = 1, options: dict | None = None
 ) -> dict:
-    """Compile seconds and the median steps/s (one replica's steps) of ``replicas`` seeds in one program."""
+    """Compile seconds and the median steps/s (one replica's steps) of ``replicas`` seeds in one program,
+    traced and run at the config's ``matmul_precision``."""
     config = paper_mnist.get_config()
     config.update_scheme, config.num_replicas = _UPDATE.value, replicas
     config.scan_unroll = unroll
+    with precision.scope(config):  # every call inside: outside it jit would trace anew
+        row = _time_steps(config, images, per_call, windows, options)
+    return {"replicas": replicas, "scan_unroll": unroll, "matmul_precision": config.matmul_precision} | row
+
+
+def _time_steps(config, images, per_call: int, windows: int, options: dict | None) -> dict:
+    """The first call's seconds, then the median of ``windows`` timed calls of ``per_call`` steps."""
     setup = make_setup(config, len(images))
     state = create_state(config, setup, np.asarray(images).mean(axis=0), len(images))
     train_step = jitting.make_train_step(config, setup, len(images), compiler_options=options)
@@ -61,9 +67,8 @@ def time_replicas(
         jax.block_until_ready((state, metrics))
         rates.append(per_call / (time.perf_counter() - start))
     rate = statistics.median(rates)
+    replicas = config.num_replicas
     return {
-        "replicas": replicas,
-        "scan_unroll": unroll,
         "first_call_s": compile_s,
         "compile_s": max(0.0, compile_s - per_call / rate),  # the first call less one median window
         "steps_per_s": rate,

@@ -34,7 +34,7 @@ import numpy as np
 from experiments.configs import paper_mnist
 from gan_jax.game import steps
 from gan_jax.game.state import create_train_state, make_setup
-from gan_jax.training import jitting
+from gan_jax.training import jitting, precision
 
 NUM_TRAIN, DIM = 50_000, 784
 DEFAULTS = {  # device -> (steps_per_call, window_steps)
@@ -141,9 +141,9 @@ def median_rate(times: list[float], steps_per_window: int) -> dict:
 
 
 def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, xla: tuple = ("", None)):
-    """Compiles the jitted ``make_multi_step(step, num_steps, unroll)`` (state donated; ``xla`` = (name,
-    compiler_options), ("", None) for XLA's defaults), makes the first call and the warm-up. Returns
-    (row of compile times, window(): runs ~window_steps steps and syncs)."""
+    """Compiles the jitted ``make_multi_step(step, num_steps, unroll)`` at ``config.matmul_precision``
+    (state donated; ``xla`` = (name, compiler_options), ("", None) for XLA's defaults), makes the first
+    call and the warm-up. Returns (row of compile times, window(): runs ~window_steps steps and syncs)."""
     with jax.default_device(device):
         setup = make_setup(config, NUM_TRAIN)
         state = create_train_state(config, setup, images.mean(axis=0), NUM_TRAIN)
@@ -152,7 +152,8 @@ def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, x
     fn = jitting.jit_step(steps.make_multi_step(step, num_steps, unroll), compiler_options=xla[1])
 
     t0 = time.perf_counter()
-    lowered = fn.lower(state, images_dev)
+    with precision.scope(config):  # traced at config.matmul_precision, as training traces it
+        lowered = fn.lower(state, images_dev)
     t1 = time.perf_counter()
     compiled = lowered.compile()
     t2 = time.perf_counter()
@@ -175,6 +176,7 @@ def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, x
         "impl": label,
         "unroll": unroll,
         "dtype": config.model.dtype,
+        "matmul_precision": config.matmul_precision,
         "xla_options": xla[0],
         "steps_per_call": num_steps,
         "lower_s": t1 - t0,
@@ -188,6 +190,8 @@ def prepare_jax(config, images, device, num_steps: int, args, unroll: int = 1, x
 def prepare_torch(config, images, device, jax_device, args):
     """The eager reference from the same initial parameters as gan_jax's state, after its first step
     and the warm-up. Returns (row, window())."""
+    import torch
+
     from benchmarks import torch_reference as ref
 
     with jax.default_device(jax_device):
@@ -208,6 +212,7 @@ def prepare_torch(config, images, device, jax_device, args):
     run(args.warmup_steps)
     row = {
         "impl": "torch eager",
+        "matmul_precision": torch.get_float32_matmul_precision(),
         "steps_per_call": 1,
         "lower_s": 0.0,
         "compile_s": 0.0,

@@ -28,6 +28,8 @@ EXPERIMENT_CONFIGS = (
     "ring",
     "grid",
     "mixture1d",
+    "nonneural_mnist",
+    "nonneural_ring",
 )
 
 # Where a field applies beyond "every run" (what validation.py refuses otherwise). Keys must be fields
@@ -49,6 +51,14 @@ APPLIES = {
     "reg.dragan_weight": "any game; not a batch-norm D",
     "reg.clip": "`game=wasserstein`",
     "reg.label_smoothing": "`game=minimax`, `nonsaturating`",
+    "instance_noise_steps": "`instance_noise` > 0",
+    "g_grad_target": "not with `reg.consensus`",
+    "model.discriminator": "unconditional float32 models without spectral norm; `random_conv`: images",
+    "model.rff_features": "`model.discriminator=random_fourier`",
+    "model.rff_bandwidth": "`model.discriminator=random_fourier`",
+    "model.rconv_channels": "`model.discriminator=random_conv`",
+    "model.rconv_kernel": "`model.discriminator=random_conv`",
+    "model.rconv_stride": "`model.discriminator=random_conv`",
 }
 
 # Meanings of fields that have no comment in config.py (the source's comment wins where there is one).

@@ -34,6 +34,13 @@ def get_config() -> ml_collections.ConfigDict:
     c.ema_start = 0  # the EMA copies G until G's update count reaches this
     c.g_lr_multiplier = 1.0  # two time scales: G's learning rate = its optimizer's x this
     c.unroll_steps = 0  # Unrolled GAN (Metz et al. 2017): G's loss through K look-ahead D updates
+    # Instance noise (the 2014 code's noise_both; Sonderby et al. 2016): N(0, std^2) added to D's real and
+    # fake inputs in both players' losses (gan_jax/game/options.py instance_noise)
+    c.instance_noise = 0.0
+    c.instance_noise_steps = 0  # > 0: the std annealed linearly to 0 over this many D updates
+    # > 0: the 2014 code's scale_grads with this target_scale: G's gradient x max(1, target / ||dL_G/dS||),
+    # S the minibatch of samples G(z) (gan_jax/game/options.py rescale_g_grads)
+    c.g_grad_target = 0.0
     c.reg = reg_config()
     c.mmd = mmd_config()
 
@@ -186,6 +193,15 @@ def model_config(name: str) -> ml_collections.ConfigDict:
     m.conditioning = "concat"  # D's: 'concat' (Mirza & Osindero 2014) or 'projection' (Miyato 2018)
     m.dtype = "float32"  # 'bfloat16': bf16 matmuls (parameters and losses stay float32)
     m.spectral_norm = False  # every D layer spectrally normalised (Miyato et al. 2018)
+    # D: 'network' (the family's own) or a logistic head on fixed random features (random_features.py):
+    # 'random_fourier', sqrt(2/M) cos(W x + b), W ~ N(0, 1/sigma^2), b ~ U(0, 2 pi); 'random_conv',
+    # relu(K * x), one fixed random convolution of the image
+    m.discriminator = "network"
+    m.rff_features = 4096  # M, the random features (only the head's M weights and bias train)
+    m.rff_bandwidth = 1.0  # sigma, the Gaussian kernel's bandwidth in the data's units
+    m.rconv_channels = 32  # 'random_conv': F fixed filters, K ~ N(0, 1/(k^2 C)), no bias
+    m.rconv_kernel = 5  # k, each filter k x k
+    m.rconv_stride = 2  # the convolution's stride ('SAME' padding)
     if name == "paper_mlp":
         m.g_hidden = (1200, 1200)
         m.g_init_scale = 0.05

@@ -218,13 +218,15 @@ def test_samples_file_writes_its_eval_json(tmp_path, monkeypatch, splits):
     np.save(tmp_path / "l.npy", labels)
     seen = {}
 
-    def fake_metrics(x, s, labels=None):
-        seen["samples"], seen["labels"], seen["splits"] = x, labels, s
+    def fake_metrics(x, s, labels=None, dataset=None):
+        seen["samples"], seen["labels"], seen["splits"], seen["dataset"] = x, labels, s, dataset
         return {"fcd": float(np.sum(x, dtype=np.float64))}
 
     monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
     monkeypatch.setattr(evaluate, "mnist_metrics", fake_metrics)
-    monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional: {"conditional": conditional})
+    monkeypatch.setattr(
+        evaluate, "real_data_floors", lambda s, conditional, dataset: {"conditional": conditional}
+    )
     launch_in_process("--mode=evaluate", f"--samples={tmp_path / 's.npy'}", f"--labels={tmp_path / 'l.npy'}")
     with open(tmp_path / "s.eval.json") as f:
         got = json.load(f)
@@ -236,7 +238,7 @@ def test_samples_file_writes_its_eval_json(tmp_path, monkeypatch, splits):
     }
     np.testing.assert_array_equal(seen["samples"], samples)
     np.testing.assert_array_equal(seen["labels"], labels)
-    assert seen["splits"] is splits
+    assert seen["splits"] is splits and seen["dataset"] == "mnist"
 
 
 @pytest.mark.parametrize("name", ["cifar10", "celeb_a", "gauss1d"])

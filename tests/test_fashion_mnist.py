@@ -1,6 +1,7 @@
 """Fashion-MNIST (gan_jax/data/fashion_mnist.py): the IDX reader against hand-built files, the cached set's
-sizes, scaling and class balance (the published 6,000 / 1,000 images per class), faults in one line, and one
-training step of the paper model on it through the dataset registry."""
+sizes, scaling and class balance (the published 6,000 / 1,000 images per class), faults in one line, one
+training step of the paper model on it through the dataset registry, and its metrics through its own
+classifier."""
 
 import gzip
 
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from experiments.configs import paper_fashion_mnist
+from experiments.configs import dcgan_fashion_mnist, paper_fashion_mnist
 from gan_jax.data import datasets, fashion_mnist
 from gan_jax.errors import DataError
+from gan_jax.metrics import evaluate
 from gan_jax.training import train
 
 
@@ -70,3 +72,29 @@ def test_the_registry_loads_it_and_the_paper_model_trains_on_it(splits, tmp_path
     small.data = config.data
     state = train.train(small, str(tmp_path))
     assert int(state.step) == 2 and int(state.nonfinite_step) == -1
+
+
+N = 500  # images per set in the metric checks (the protocol's 10k: ~20x slower)
+
+
+def test_its_metrics_go_through_its_own_classifier(splits):
+    """Held-out Fashion-MNIST images score like its training images (the floors), one class of it does
+    not, and the MNIST classifier, which reads clothes as digits, gives a different FCD: the metrics are
+    Fashion-MNIST's own."""
+    (xt, yt), (xv, _), (xs, ys) = splits["train"], splits["valid"], splits["test"]
+    small = {"train": (xt[:N], yt[:N]), "valid": (xv[:1000], None), "test": (xs[:N], ys[:N])}
+    held_out = xv[1000 : 1000 + N]
+    floors = evaluate.real_data_floors(small, num=N, dataset="fashion_mnist")
+    real = evaluate.mnist_metrics(held_out, small, min_samples=N, dataset="fashion_mnist")
+    one_class = evaluate.mnist_metrics(xt[yt == 1][:N], small, min_samples=N, dataset="fashion_mnist")
+    as_digits = evaluate.mnist_metrics(held_out, small, min_samples=N, dataset="mnist")
+    assert abs(real["fcd"] - floors["fcd"]) < 0.3 * floors["fcd"] and one_class["fcd"] > 10 * floors["fcd"]
+    assert real["classifier_score"] > 7.0 and one_class["classifier_score"] < 1.5
+    assert one_class["class_kl"] > 2.0 > 50 * real["class_kl"]
+    assert abs(as_digits["fcd"] - real["fcd"]) > 0.1 * real["fcd"]
+
+
+def test_its_configs_evaluate_during_training():
+    for module in (paper_fashion_mnist, dcgan_fashion_mnist):
+        config = module.get_config()
+        assert config.eval_every > 0 and evaluate.is_classified(config.data)

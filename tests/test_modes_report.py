@@ -98,6 +98,8 @@ def test_labels_name_the_remedies():
     earlier = ring_config(update_scheme="alternating").to_dict()
     del earlier["model"]["init_std"]  # a run from before the field started from flax's LeCun normal
     assert modes_report.row_label(earlier) == "GAN (alternating, LeCun init)"
+    del earlier["model"]["noise"]  # a run from before the field drew U(-sqrt 3, sqrt 3), not PacGAN's N(0, I)
+    assert modes_report.row_label(earlier) == "GAN (alternating, LeCun init, uniform z)"
     assert modes_report.row_label(ring_config(**{"model.init_std": 0.1}).to_dict()) == "GAN (init N(0, 0.1²))"
     minibatch_std = ring_config(**{"model.d_minibatch_std": True}).to_dict()
     assert modes_report.row_label(minibatch_std) == "GAN + minibatch std"

@@ -112,6 +112,9 @@ REFUSED = {
     "model.d_hidden": (64,),
     "model.d_features": 4,
     "replica_hparams": '{"d.learning_rate": [1e-4]}',
+    "model.discriminator": "random_fourier",
+    "instance_noise": 0.1,
+    "g_grad_target": 0.1,
 }
 
 

@@ -196,8 +196,8 @@ def test_mnist_samples_file_takes_the_mnist_path(tmp_path, monkeypatch, splits):
     np.save(tmp_path / "s.npy", np.zeros((3, 784), np.float32))
     monkeypatch.setattr(stacked_modes, "stacked_metrics", lambda *a, **k: pytest.fail("stacked metrics"))
     monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
-    monkeypatch.setattr(evaluate, "mnist_metrics", lambda x, s, labels=None: {"fcd": 1.5})
-    monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional: {"fcd": 0.5})
+    monkeypatch.setattr(evaluate, "mnist_metrics", lambda x, s, labels=None, dataset="mnist": {"fcd": 1.5})
+    monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional, dataset: {"fcd": 0.5})
     launch_in_process("--mode=evaluate", f"--samples={tmp_path / 's.npy'}")
     with open(tmp_path / "s.eval.json") as f:
         assert json.load(f) == {"fcd": 1.5, "step": None, "num_samples": 3, "real_data": {"fcd": 0.5}}

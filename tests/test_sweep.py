@@ -3,10 +3,14 @@
 import csv
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 
+import fake_gcs
 import pytest
+import test_resume
 
 from experiments.reports import collect
 from experiments.sweeps import product
@@ -18,10 +22,11 @@ GCS = "gs://bkt/sweeps/smoke"
 SETUP = (
     "rm -rf gan_jax && mkdir gan_jax && tar -xzf gan_jax.tar.gz -C gan_jax && cd gan_jax && "
     "curl -LsSf https://astral.sh/uv/install.sh | sh && ~/.local/bin/uv venv --seed --python=3.11 .venv && "
-    "~/.local/bin/uv pip install --python=.venv/bin/python -c constraints.txt -e . 'jax[tpu]' && "
+    "~/.local/bin/uv pip install --python=.venv/bin/python -c constraints.txt -e . 'jax[tpu]' gcsfs && "
     ".venv/bin/python -m gan_jax.data"
 )
 VM = "gcloud compute tpus tpu-vm"
+QR = "gcloud compute tpus queued-resources"
 WHERE = "--zone=europe-west4-a --project=proj"
 
 
@@ -31,22 +36,45 @@ def run_sweep(*args, timeout=300):
 
 
 def remote_trial(seed: int, evaluate: bool) -> str:
-    """The ssh --command of smoke trial ``seed``, as bash should hand it to gcloud."""
-    d = f"runs/seed={seed}"
+    """The ssh --command of smoke trial ``seed``, as bash should hand it to gcloud: its workdir in GCS."""
+    d = f"{GCS}/seed={seed}"
     train = (
         f".venv/bin/python launch.py --config=experiments/configs/smoke.py --config.num_steps=20 "
         f"--config.eval_every=0 --config.model.g_hidden='(16,16)' --seed={seed} --workdir={d}"
     )
-    runs = train + (f" && .venv/bin/python launch.py --mode=evaluate --workdir={d}" if evaluate else "")
     return (
-        f"cd gan_jax && mkdir -p {d} && {{ {runs}; }} >> {d}/log.txt 2>&1; rc=$?; "
-        f"gcloud storage rsync --recursive {d} {GCS}/seed={seed}; tail -n 1 {d}/log.txt; exit $rc"
+        "cd gan_jax && "
+        + train
+        + (f" && .venv/bin/python launch.py --mode=evaluate --workdir={d}" if evaluate else "")
     )
 
 
 def printed(command: str) -> str:
-    """How the dry run prints an ssh --command: in double quotes, $ escaped."""
-    return '--command="' + command.replace("$", "\\$") + '"'
+    """How the dry run prints an ssh --command holding a single quote: in double quotes."""
+    return '--command="' + command + '"'
+
+
+def queued_lines(name: str, where: str, spot: bool = False) -> tuple[str, str, str]:
+    """(describe, create, delete) of queued resource ``name`` as the dry run prints them."""
+    create = (
+        f"{QR} create {name} --node-id={name} --accelerator-type=v4-8 --runtime-version=tpu-ubuntu2204-base"
+    )
+    return (
+        f"{QR} describe {name} --format='value(state.state)' {where}",
+        create + (" --spot " if spot else " ") + where,
+        f"{QR} delete {name} --force --quiet {where}",
+    )
+
+
+def recovery(name: str, where: str, workdir: str, spot: bool = False) -> list[str]:
+    """The commented commands the dry run prints after a trial: a preemption's recovery."""
+    _, create, delete = queued_lines(name, where, spot)
+    return [
+        "# if it fails and the state is one of SUSPENDING, SUSPENDED, FAILED (preempted): rerun after",
+        f"#   {delete}",
+        f"#   gcloud storage rm {workdir}/.lock",
+        f"#   {create}",
+    ]
 
 
 def bash_argv(line: str) -> list[str]:
@@ -56,7 +84,14 @@ def bash_argv(line: str) -> list[str]:
 
 
 def test_tpu_dry_run_prints_the_exact_commands():
-    args = ["--backend=tpu", f"--root={GCS}/", "--project=proj", "--zone=europe-west4-a", "--num_tpus=2"]
+    args = [
+        "--backend=tpu",
+        f"--root={GCS}/",
+        "--project=proj",
+        "--zone=europe-west4-a",
+        "--num_tpus=2",
+        "--spot",
+    ]
     result = run_sweep(
         f"--sweep={SMOKE}", *args, "--evaluate", "--dry_run", "--tpu_name_prefix=t", timeout=60
     )
@@ -66,24 +101,30 @@ def test_tpu_dry_run_prints_the_exact_commands():
         "# here: package the code (HEAD)",
         f"git -C {ROOT} archive --format=tar.gz --output=/tmp/t.tar.gz HEAD",
     ]
-    for i in (0, 1):  # round robin: one trial per VM
+    for i in (0, 1):  # round robin: one trial per queued resource
+        describe, create, delete = queued_lines(f"t-{i}", WHERE, spot=True)
         expected += [
-            f"# t-{i}: 1 trial(s), in turn",
-            f"{VM} create t-{i} --accelerator-type=v4-8 --version=tpu-ubuntu2204-base {WHERE}",
+            f"# t-{i}: 1 trial(s), in turn; reused if it exists (state below)",
+            describe,
+            create,
+            "# until its state is ACTIVE:",
+            describe,
             f"{VM} scp /tmp/t.tar.gz t-{i}:gan_jax.tar.gz --worker=all {WHERE}",
             f'{VM} ssh t-{i} --worker=all --command="{SETUP}" {WHERE}',
             f"# trial seed={i}",
             f"{VM} ssh t-{i} --worker=all {printed(remote_trial(i, evaluate=True))} {WHERE}",
-            f"{VM} delete t-{i} --quiet {WHERE}",
+            *recovery(f"t-{i}", WHERE, f"{GCS}/seed={i}", spot=True),
+            delete,
         ]
     assert lines == expected
-    # What bash passes to gcloud: $? and $rc reach the VM unexpanded, the remote shell is valid.
-    argv = bash_argv(lines[7])
+    # What bash passes to gcloud: the remote shell is valid, the format's parentheses quoted.
+    argv = bash_argv(lines[10])
     assert argv[:7] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "t-0", "--worker=all"]
     assert argv[7] == "--command=" + remote_trial(0, evaluate=True)
     assert argv[8:] == ["--zone=europe-west4-a", "--project=proj"]
     subprocess.run(["bash", "-n", "-c", argv[7].removeprefix("--command=")], check=True)
-    assert bash_argv(lines[5])[-3] == "--command=" + SETUP
+    assert bash_argv(lines[8])[-3] == "--command=" + SETUP
+    assert bash_argv(lines[3])[6] == "--format=value(state.state)"
 
 
 def test_tpu_dry_run_repo_url_keep_tpus_one_vm():
@@ -100,17 +141,22 @@ def test_tpu_dry_run_repo_url_keep_tpus_one_vm():
     where = "--zone=us-central2-b"
     clone = "rm -rf gan_jax && git clone --depth=1 https://example.com/g.git gan_jax && cd gan_jax && "
     setup = clone + SETUP.split("cd gan_jax && ")[1]
-    assert lines[:3] == [
-        "# gan-jax-sweep-0: 2 trial(s), in turn",
-        f"{VM} create gan-jax-sweep-0 --accelerator-type=v4-8 --version=tpu-ubuntu2204-base {where}",
+    describe, create, _ = queued_lines("gan-jax-sweep-0", where)
+    assert lines[:6] == [
+        "# gan-jax-sweep-0: 2 trial(s), in turn; reused if it exists (state below)",
+        describe,
+        create,
+        "# until its state is ACTIVE:",
+        describe,
         f'{VM} ssh gan-jax-sweep-0 --worker=all --command="{setup}" {where}',
     ]
-    assert lines[3:] == [
+    assert lines[6:] == [
         line
         for seed in (0, 1)
         for line in (
             f"# trial seed={seed}",
             f"{VM} ssh gan-jax-sweep-0 --worker=all {printed(remote_trial(seed, evaluate=False))} {where}",
+            *recovery("gan-jax-sweep-0", where, f"{GCS}/seed={seed}"),
         )
     ]  # no tarball, no delete
 
@@ -182,7 +228,7 @@ def test_data_parallel_trials_use_every_device(tmp_path):
     trials = [line for line in result.stdout.splitlines() if " ssh " in line and "launch.py" in line]
     assert len(trials) == 2
     for seed, line in enumerate(trials):
-        assert f"--seed={seed} --config.data_parallel=True --workdir=runs/seed={seed};" in line, line
+        assert f'--seed={seed} --config.data_parallel=True --workdir={GCS}/seed={seed}"' in line, line
     assert "--accelerator-type=v5litepod-8" in result.stdout
     result = run_sweep(f"--sweep={SMOKE}", f"--root={tmp_path}", "--data_parallel", "--dry_run", timeout=60)
     assert result.returncode == 0, result.stderr
@@ -307,13 +353,17 @@ def test_collect_errors(tmp_path):
 
 
 def test_tpu_backend_runs_the_plan_and_deletes_after_a_failed_trial(tmp_path):
-    """A fake gcloud on PATH records its calls; the trial with seed=1 fails on the 'VM'."""
+    """A fake gcloud on PATH records its calls; the trial with seed=1 fails on the TPU while its queued
+    resource stays ACTIVE: a failure of its own (no recreation), the other trial done, the resource
+    deleted at the end."""
     calls = tmp_path / "calls.txt"
     fake = tmp_path / "bin" / "gcloud"
     fake.parent.mkdir()
     fake.write_text(
         f'#!/bin/bash\necho "$4 $5" >> {calls}\n'
-        'if [[ "$*" == *"runs/seed=1 "* ]]; then echo "error: boom"; exit 3; fi\n'
+        f'if [ "$4" = describe ]; then [ -f {tmp_path}/made ] && echo ACTIVE && exit 0; exit 1; fi\n'
+        f'if [ "$4" = create ]; then touch {tmp_path}/made; fi\n'
+        'if [[ "$*" == *"seed=1 "* ]]; then echo "error: boom"; exit 3; fi\n'
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
@@ -334,11 +384,14 @@ def test_tpu_backend_runs_the_plan_and_deletes_after_a_failed_trial(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     vm = f"{prefix}-0"
     assert calls.read_text().splitlines() == [
+        f"describe {vm}",  # not there: created
         f"create {vm}",
+        f"describe {vm}",  # ACTIVE
         f"scp /tmp/{prefix}.tar.gz",
         f"ssh {vm}",  # setup
         f"ssh {vm}",  # seed=0
         f"ssh {vm}",  # seed=1, fails
+        f"describe {vm}",  # still ACTIVE: the trial's own failure
         f"delete {vm}",
     ]
     assert result.stderr == "FAILED seed=1: exit 3: error: boom\n"
@@ -404,3 +457,111 @@ def test_collect_lists_invalid_trials_apart(tmp_path):
         }
     with pytest.raises(collect.CollectError, match="--invalid names no trial"):
         collect.write_results(str(tmp_path), "fcd", "auto", None, "seed", ["game=nothing"])
+
+
+PREEMPT_SWEEP = HEAD + (
+    "def get_sweep():\n"
+    "    fixed = {'config.num_steps': 40, 'config.log_every': 1, 'config.eval_every': 0}\n"
+    "    return [{**fixed, 'config.ckpt_every': 5}, {**fixed, 'config.ckpt_every': 8}]\n"
+)
+
+
+def fake_vm(home):
+    """The fake TPU VM's home: gan_jax/ holds the code (links) and a .venv/bin/python that runs launch.py
+    on the bucket stand-in."""
+    code = home / "vm" / "gan_jax"
+    (code / ".venv" / "bin").mkdir(parents=True)
+    for name in ("launch.py", "gan_jax", "experiments", "tests"):
+        (code / name).symlink_to(os.path.join(ROOT, name))
+    python = code / ".venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nshift\nexec {sys.executable} -c {shlex.quote(fake_gcs.LAUNCH)} "$@"\n')
+    python.chmod(0o755)
+    gcloud = home / "bin" / "gcloud"
+    gcloud.parent.mkdir()
+    gcloud.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT}/tests/fake_gcloud.py "$@"\n')
+    gcloud.chmod(0o755)
+
+
+# ~60 s on 2 cores (three launch.py runs: a trial killed, its resume, another trial): the one test of the
+# whole queued-resource path, preemption and resume included
+def test_tpu_sweep_on_queued_resources_resumes_a_preempted_trial_from_the_bucket(tmp_path):
+    """A two-trial sweep on one spot queued resource, against a fake gcloud (tests/fake_gcloud.py) and
+    a bucket stand-in: the first trial is preempted after step 17 (its queued resource SUSPENDED), the
+    resource deleted, the dead VM's lease removed, the resource created again and set up, and the
+    trial rerun: it resumes from its last checkpoint in the bucket. Every command, in order; the
+    resumed trial's rows, final checkpoint and grid equal the other trial's, which ran uninterrupted
+    (log_every=1: both compute the same 40 one-step chunks; only the checkpoint cadence differs)."""
+    fake_vm(tmp_path)
+    (tmp_path / "sweep.py").write_text(PREEMPT_SWEEP)
+    root, prefix = "gs://bkt/sweeps/p", f"test-{os.getpid()}"
+    env = os.environ | {
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "FAKE_GCLOUD": str(tmp_path),
+        "FAKE_PREEMPT": "ckpt_every=5",
+        "FAKE_PREEMPT_STEP": "17",
+        fake_gcs.ENV: str(tmp_path / "gcs"),
+        "GAN_JAX_STAGING": str(tmp_path / "staging"),
+        "TMPDIR": str(tmp_path),
+    }
+    args = [f"--sweep={tmp_path / 'sweep.py'}", "--backend=tpu", f"--root={root}", "--spot", "--poll_s=0"]
+    try:
+        result = subprocess.run(
+            [sys.executable, "experiments/scripts/sweep.py", *args, f"--tpu_name_prefix={prefix}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        if os.path.exists(f"/tmp/{prefix}.tar.gz"):
+            os.remove(f"/tmp/{prefix}.tar.gz")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2/2 trials finished" in result.stdout
+    assert f"{prefix}-0 is SUSPENDED during ckpt_every=5: recreating it; the trial resumes" in result.stdout
+    with open(tmp_path / "calls.jsonl") as f:
+        calls = [json.loads(line) for line in f]
+    qr, where = f"{prefix}-0", "--zone=us-central2-b"
+    describe = ["describe", qr, "--format=value(state.state)", where]
+    create = ["create", qr, f"--node-id={qr}", "--accelerator-type=v4-8"]
+    create += ["--runtime-version=tpu-ubuntu2204-base", "--spot", where]
+    up = [
+        create,
+        describe,
+        describe,
+        ["scp", f"/tmp/{prefix}.tar.gz", f"{qr}:gan_jax.tar.gz"],
+        ["ssh", "setup"],
+    ]
+    delete = ["delete", qr, "--force", "--quiet", where]
+    expected = [
+        describe,
+        *up,
+        ["ssh", "ckpt_every=5"],
+        describe,
+        delete,
+        ["rm", f"{root}/ckpt_every=5/.lock"],
+    ]
+    expected += [describe, *up, ["ssh", "ckpt_every=5"], ["ssh", "ckpt_every=8"], delete]
+
+    def short(argv):
+        """A call as ``expected`` spells it: the queued-resources verb's arguments; ssh's target."""
+        if argv[:2] == ["storage", "rm"]:
+            return ["rm", argv[2]]
+        if argv[2] == "queued-resources":
+            return argv[3:]
+        if argv[3] == "scp":
+            return argv[3:6]
+        command = argv[6]
+        assert argv[4:6] == [qr, "--worker=all"] and argv[7:] == [where], argv
+        return ["ssh", "setup" if "uv venv" in command else re.search(r"ckpt_every=\d", command)[0]]
+
+    assert [short(argv) for argv in calls] == expected
+    trial = "cd gan_jax && .venv/bin/python launch.py --config=experiments/configs/smoke.py"
+    assert calls[6][6] == (
+        f"--command={trial} --config.num_steps=40 --config.log_every=1 --config.eval_every=0 "
+        f"--config.ckpt_every=5 --workdir={root}/ckpt_every=5"
+    )
+    bucket = tmp_path / "gcs" / root.removeprefix("gs://")
+    resumed, straight = str(bucket / "ckpt_every=5"), str(bucket / "ckpt_every=8")
+    assert test_resume.checkpoints(resumed) == [30, 35, 40] and test_resume.checkpoints(straight)[-1] == 40
+    test_resume.assert_same_run(resumed, straight, 40)

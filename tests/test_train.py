@@ -187,7 +187,7 @@ def test_misspelled_config_field_is_one_line(tmp_path):
         # flags that would be ignored, and a workdir train cannot write
         ("--samples=x.npy", "--samples/--labels are for --mode=evaluate"),
         ("--num_samples=10", "--num_samples is for --mode=sample/evaluate"),
-        ("--workdir=gs://bucket/run", "not a local or mounted path"),
+        ("--workdir=nope://bucket/run", "cannot open workdir nope://bucket/run: no file system for nope://"),
     ],
 )
 def test_bad_flags_with_the_default_config_are_one_line(tmp_path, flag, message):

@@ -18,6 +18,7 @@ from experiments.configs import ring
 def get_config():
     c = ring.get_config()
     c.update_scheme = "simultaneous"
+    c.model.noise = "normal"  # z ~ N(0, I), PacGAN's (the default: the 2014 model's U(-sqrt 3, sqrt 3))
     c.model.init_std = 0.02
     c.model.g_hidden, c.model.g_batch_norm = (400, 400, 400, 400), True
     c.model.d_hidden, c.model.d_pieces = (200, 200, 200), 5

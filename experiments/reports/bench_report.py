@@ -25,6 +25,22 @@ CPU_B = "cpu_bench/bench_steps_zen4_*.json"  # CPU-B: 2-core Zen 4, bench_steps 
 NO_RECORD = "no record; rerun with `{}`"
 GPU_STEPS = "python -m benchmarks.bench_steps --steps_per_call=1,100,500 --windows=3 --json_out=FILE"
 PARZEN = "python -m benchmarks.bench_parzen --json_out=FILE"
+INCEPTION = "cpu_bench/bench_inception.json"  # python -m benchmarks.bench_inception --n=64 --batch_size=32
+STARTUP = "cpu_bench/bench_startup.json"  # nice python -m benchmarks.bench_startup --repeats=3
+NOT_RECORDED = "default (not recorded)"
+
+
+def precision_of(row: dict, record: dict | None = None) -> str:
+    """The float32 matmul precision a benchmark row ran at: its own ``matmul_precision``, else its
+    record's. Records made before the benchmarks recorded it (config.matmul_precision arrived on
+    2026-12-07, commit 03dc401) traced every program at JAX's default, which they did not write down:
+    labelled NOT_RECORDED rather than guessed."""
+    return row.get("matmul_precision") or (record or {}).get("matmul_precision") or NOT_RECORDED
+
+
+def precisions(rows: list[dict], record: dict | None = None) -> str:
+    """The distinct ``precision_of`` the rows, in order, joined by " / "."""
+    return " / ".join(dict.fromkeys(precision_of(r, record) for r in rows))
 
 
 def load(path: str) -> dict:
@@ -74,6 +90,7 @@ def current_table() -> str:
     )
     torch = next(r for r in dcgan if r["conv_impl"] == "torch eager")
     n = len(runs)
+    cpu_b = precisions([by_n(r)[0][k] for _, r in runs for k in (1, 10)])
     rows = [
         [
             "CPU-B (2-core Zen 4)",
@@ -83,6 +100,7 @@ def current_table() -> str:
             f"paired **{s[1]['median']}** (median of {n} runs; {s[1]['range']})",
             "≥ 1.5× torch",
             "no (ceiling 1.66×)",
+            cpu_b,
         ],
         [
             "CPU-B",
@@ -92,6 +110,7 @@ def current_table() -> str:
             f"paired **{s[10]['median']}** (median of {n} runs; {s[10]['range']})",
             "≥ 1.5× torch",
             "no",
+            cpu_b,
         ],
         [
             "H200",
@@ -101,6 +120,7 @@ def current_table() -> str:
             "",
             "≥ 20× torch",
             "unknown",
+            "",
         ],
         [
             "H100",
@@ -110,6 +130,7 @@ def current_table() -> str:
             "–",
             "≥ 4,000 steps/s",
             "no",
+            precision_of(rep[1]),
         ],
         [
             "H100",
@@ -119,6 +140,7 @@ def current_table() -> str:
             f"**{rep[8]['speedup_vs_first']:.2f}×**",
             "≥ 4× one replica",
             "no",
+            precision_of(rep[8]),
         ],
         [
             "CPU-A (2-core EPYC)",
@@ -128,6 +150,7 @@ def current_table() -> str:
             f"{fused['steps_per_s'] / torch['steps_per_s']:.2f}×",
             "–",
             "–",
+            precision_of(fused),
         ],
         [
             "CPU-A, H200",
@@ -137,9 +160,61 @@ def current_table() -> str:
             "",
             "–",
             "–",
+            "",
         ],
     ]
-    return tables.markdown(["machine", "workload", "gan_jax", "reference", "ratio", "target", "met"], rows)
+    rows.append(inception_current_row())
+    header = ["machine", "workload", "gan_jax", "reference", "ratio", "target", "met", "gan_jax precision"]
+    return tables.markdown(header, rows)
+
+
+def inception_rows(record: dict) -> tuple[dict, dict]:
+    """(gan_jax row, TorchScript row) of a bench_inception record."""
+    by_impl = {r["impl"]: r for r in record["results"]}
+    return by_impl["gan_jax"], by_impl["torchscript"]
+
+
+def inception_current_row() -> list:
+    record = load(INCEPTION)
+    jax_row, torch_row = inception_rows(record)
+    return [
+        "CPU-C (2-core EPYC, family 26)",
+        f"Inception pool3 features, 28→299 px, batch {record['args']['batch_size']}",
+        f"{jax_row['features_per_s']:.2f} features/s",
+        f"TorchScript {torch_row['features_per_s']:.2f}",
+        f"**{record['ratio']:.2f}×**",
+        "≥ 1× TorchScript",
+        "yes" if record["ratio"] >= 1 else "no",
+        "highest (fixed in the network)",
+    ]
+
+
+def inception_table() -> str:
+    record = load(INCEPTION)
+    jax_row, torch_row = inception_rows(record)
+    args = record["args"]
+    threads = record["torch_threads"]
+    rows = [
+        [
+            f"{record['cpu']}, {record['cpus']} cores",
+            f"{args['n']} × {args['windows']} passes, batch {args['batch_size']}",
+            f"{jax_row['features_per_s']:.2f} ({jax_row['first_call_s']:.1f})",
+            f"{torch_row['features_per_s']:.2f} ({torch_row['first_call_s']:.1f}; {threads} threads)",
+            f"{record['ratio']:.2f}×",
+            f"{record['max_abs_diff']:.1e}",
+            f"{record['load_end'][0]:.1f}",
+        ]
+    ]
+    header = [
+        "machine",
+        "images",
+        "gan_jax features/s (first call s)",
+        "TorchScript features/s (first call s)",
+        "ratio",
+        "max \\|Δ feature\\|",
+        "load at the end",
+    ]
+    return tables.markdown(header, rows)
 
 
 def cpu_b_table() -> str:
@@ -155,9 +230,10 @@ def cpu_b_table() -> str:
                 " / ".join(f"{jax_rows[n]['steps_per_s']:.1f}" for n in ns),
                 f"{torch['steps_per_s']:.1f}",
                 " / ".join(f"{jax_rows[n]['vs_torch_paired']:.2f}×" for n in ns),
+                precisions([jax_rows[n] for n in ns]),
             ]
         )
-    rows.append(["H200", "1 / 100 / 500", "", NO_RECORD.format(GPU_STEPS), "", ""])
+    rows.append(["H200", "1 / 100 / 500", "", NO_RECORD.format(GPU_STEPS), "", "", ""])
     header = [
         "machine, record",
         "N (steps fused)",
@@ -165,6 +241,7 @@ def cpu_b_table() -> str:
         "gan_jax steps/s",
         "torch steps/s",
         "paired ratio",
+        "gan_jax precision",
     ]
     return tables.markdown(header, rows)
 
@@ -177,11 +254,13 @@ def replicas_table() -> str:
             f"{r['steps_per_s']:,.0f}",
             f"{r['model_steps_per_s']:,.0f}",
             f"{r['speedup_vs_first']:.2f}×",
+            precision_of(r),
         ]
         for r in load("h100_bench/bench_replicas.json")["results"]
     ]
     return tables.markdown(
-        ["machine", "replicas", "steps/s (each)", "model-steps/s (all)", "against one replica"], rows
+        ["machine", "replicas", "steps/s (each)", "model-steps/s (all)", "against one replica", "precision"],
+        rows,
     )
 
 
@@ -199,12 +278,18 @@ def dcgan_table() -> str:
                 f"{r['first_call_s']:.1f}",
                 f"{r['steps_per_s']:.2f}",
                 f"{r['model_steps_per_s']:.2f}",
+                precision_of(r),
             ]
         )
-    return tables.markdown(
-        ["convolution gradients", "replicas", "steps per call", "first call s", "steps/s", "model-steps/s"],
-        rows,
-    )
+    header = [
+        "convolution gradients",
+        "replicas",
+        "steps per call",
+        "first call s",
+        "steps/s",
+        "model-steps/s",
+    ]
+    return tables.markdown([*header, "precision"], rows)
 
 
 def bf16_speed_table() -> str:
@@ -219,10 +304,63 @@ def bf16_speed_table() -> str:
             f"{f32['steps_per_s']:.1f} ({f32['steps_per_s'] / t:.2f}× torch)",
             f"{bf16['steps_per_s']:.1f} ({bf16['steps_per_s'] / t:.2f}×)",
             f"{t:.1f}",
+            precisions([f32, bf16]),
             "`experiments/results/cpu_bench/bench_steps_bf16.json`",
         ]
     ]
-    return tables.markdown(["machine", "float32 steps/s", "bf16 steps/s", "torch steps/s", "record"], rows)
+    header = ["machine", "float32 steps/s", "bf16 steps/s", "torch steps/s", "gan_jax precision", "record"]
+    return tables.markdown(header, rows)
+
+
+STARTUP_CONFIGS = {"paper": "paper model (MNIST MLP)", "dcgan28": "DCGAN-28 (MNIST)"}
+
+
+def median_range(values, fmt="{:.1f}") -> str:
+    """ "median (min–max)"."""
+    return f"{fmt.format(np.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def startup_summary(record: dict) -> list[dict]:
+    """Per config of a bench_startup record, its cold and warm runs paired by repeat: the seconds to
+    the first step, the repeat-by-repeat ratio cold / warm, the runs' CPU seconds, the cache's size
+    after the cold run, the precision."""
+    out = []
+    for name in dict.fromkeys(r["config"] for r in record["results"]):
+        runs = {(r["repeat"], r["cache"]): r for r in record["results"] if r["config"] == name}
+        repeats = sorted({repeat for repeat, _ in runs})
+        cold, warm = ([runs[(i, kind)] for i in repeats] for kind in ("cold", "warm"))
+        out.append(
+            {
+                "config": name,
+                "cold_s": [r["first_step_s"] for r in cold],
+                "warm_s": [r["first_step_s"] for r in warm],
+                "ratio": [c["first_step_s"] / w["first_step_s"] for c, w in zip(cold, warm, strict=True)],
+                "cold_cpu_s": [r["cpu_s"] for r in cold],
+                "warm_cpu_s": [r["cpu_s"] for r in warm],
+                "cache_mb": [r["cache_mb"] for r in cold],
+                "cache_entries": [r["cache_entries"] for r in cold],
+                "precision": precisions(cold + warm, record),
+            }
+        )
+    return out
+
+
+def startup_table(record: dict | None = None) -> str:
+    record = load(STARTUP) if record is None else record
+    rows = [
+        [
+            STARTUP_CONFIGS.get(s["config"], s["config"]),
+            median_range(s["cold_s"]),
+            median_range(s["warm_s"]),
+            f"**{np.median(s['ratio']):.2f}×** ({min(s['ratio']):.2f}–{max(s['ratio']):.2f}×)",
+            f"{np.median(s['cold_cpu_s']):.1f} / {np.median(s['warm_cpu_s']):.1f}",
+            f"{int(np.median(s['cache_entries']))} files, {np.median(s['cache_mb']):.1f} MB",
+            s["precision"],
+        ]
+        for s in startup_summary(record)
+    ]
+    header = ["config", "cold: s to step 1", "warm: s to step 1", "cold / warm (paired)", "CPU s cold / warm"]
+    return tables.markdown([*header, "cache after cold", "precision"], rows)
 
 
 def last_eval(path: str, step: int | None = None) -> dict:
@@ -303,6 +441,8 @@ def get_tables() -> dict:
         (DOC, "bf16_speed"): bf16_speed_table(),
         (DOC, "bf16_quality"): bf16_quality_table(),
         (DOC, "profile"): profile_table(),
+        (DOC, "inception"): inception_table(),
+        (DOC, "startup"): startup_table(),
     }
 
 

@@ -124,8 +124,8 @@ def row_label(config: dict) -> str:
 
 def toy_protocol_note(config: dict) -> str:
     """For a 2-D toy row, how its training differs from PacGAN's code as experiments/configs/pacgan_ring.py
-    sets it (its update scheme and weight std), e.g. ' (alternating, LeCun init)'; '' when it does not
-    (or for images)."""
+    sets it (its update scheme, weight std and noise), e.g. ' (alternating, LeCun init)'; '' when it does
+    not (or for images)."""
     if config["model"]["name"] != "mlp":
         return ""
     pacgan = pacgan_ring.get_config()
@@ -133,6 +133,9 @@ def toy_protocol_note(config: dict) -> str:
     std = config["model"].get("init_std", 0.0)  # runs from before the field: flax's LeCun normal
     if std != pacgan.model.init_std:
         notes.append(f"init N(0, {std:g}²)" if std else "LeCun init")
+    noise = config["model"].get("noise", "uniform")  # runs from before the field: U(-sqrt 3, sqrt 3)
+    if noise != pacgan.model.noise:
+        notes.append(f"{noise} z")
     return f" ({', '.join(notes)})" if notes else ""
 
 

@@ -25,6 +25,9 @@ MMD_GAMES = ("gmmn", "mmd_gan")
 AE_MODELS = {"autoencoder": "autoencoder", "gmmn_ae": "gmmn"}  # GMMN+AE's models and their games
 # the fields of a run that act on D only, each refused off its default when the game has no D
 D_FIELDS = ("update_scheme", "d_steps", "g_steps", "order", "d_loss_scale", "unroll_steps", "pack")
+D_FIELDS += ("instance_noise", "instance_noise_steps", "g_grad_target")  # D's inputs; G's grad through D
+D_MODEL_PREFIXES = ("d_", "rff_", "rconv_")  # the model fields of D (and these whole names:)
+D_MODEL_FIELDS = ("discriminator", "spectral_norm", "conditioning", "ndf")
 
 
 def bind(game: games.Game, config) -> games.Game:
@@ -128,7 +131,7 @@ def check(config) -> None:
     if not sigmas or not all(float(s) > 0 for s in sigmas):
         raise ConfigError(f"config.mmd.sigmas must be kernel variances > 0, got {sigmas}")
     if name == "mmd_gan":
-        if not features:
+        if not features or config.model.get("discriminator", "network") != "network":
             raise ConfigError(
                 "game 'mmd_gan' learns a feature map: use model 'mlp' with config.model.d_features=k > 0"
             )
@@ -153,16 +156,14 @@ def _check_no_discriminator(config, default) -> None:
             f"(leave it {expected!r})"
         )
 
-    for field in D_FIELDS:
+    for field in (f for f in D_FIELDS if f in default):
         if _differs(config[field], default[field]):
             refuse(field, config[field], default[field])
     for key, value in config.reg.items():
         if _differs(value, default.reg[key]):
             refuse(f"reg.{key}", value, default.reg[key])
     model_default = config_lib.model_config(config.model.name)
-    d_keys = [
-        k for k in config.model.keys() if k.startswith("d_") or k in ("spectral_norm", "conditioning", "ndf")
-    ]
+    d_keys = [k for k in config.model.keys() if k.startswith(D_MODEL_PREFIXES) or k in D_MODEL_FIELDS]
     for key in d_keys:
         if key in model_default and _differs(config.model[key], model_default[key]):
             refuse(f"model.{key}", config.model[key], model_default[key])

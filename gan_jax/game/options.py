@@ -10,6 +10,7 @@ simultaneous updates). ``d_penalty`` is the weighted sum added to D's loss.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gan_jax.errors import ConfigError
 from gan_jax.game import games, regularisers
@@ -62,6 +63,7 @@ def check(config, game: games.Game) -> None:
         raise ConfigError(
             f"config.reg.label_smoothing applies to the cross-entropy D loss only, not game {name!r}"
         )
+    _check_2014_options(config)
     if not 0.0 <= config.ema_decay < 1.0:
         raise ConfigError(f"config.ema_decay must be in [0, 1) (0: off), got {config.ema_decay}")
     if config.order not in ORDERS:
@@ -69,6 +71,27 @@ def check(config, game: games.Game) -> None:
     if config.order == "g_first" and config.update_scheme != "alternating":
         raise ConfigError("config.order=g_first applies to alternating updates only")
     _check_inert(config, r)
+
+
+def _check_2014_options(config) -> None:
+    """Instance noise and G-gradient rescaling: in range, not inert, not combined with what they cannot
+    follow."""
+    std, steps, target = config.instance_noise, int(config.instance_noise_steps), config.g_grad_target
+    if not (np.isfinite(std) and std >= 0) or steps < 0:
+        raise ConfigError(
+            f"config.instance_noise must be >= 0 and instance_noise_steps >= 0, got {std} and {steps}"
+        )
+    if steps and not std:
+        raise ConfigError(
+            f"config.instance_noise_steps={steps} anneals instance noise: set config.instance_noise > 0"
+        )
+    if not (np.isfinite(target) and target >= 0):
+        raise ConfigError(f"config.g_grad_target must be >= 0 (0: off), got {target}")
+    if target and config.reg.consensus:
+        raise ConfigError(
+            "config.g_grad_target rescales G's gradient after it is taken; consensus (config.reg.consensus) "
+            "differentiates the gradient field itself: use one of them"
+        )
 
 
 def _check_inert(config, r: dict) -> None:
@@ -132,6 +155,52 @@ def d_penalty(config, critic, x_real, x_fake, key, d_count) -> jax.Array:
 
         total += scale * jax.lax.cond(apply, r12, lambda: jnp.zeros((), jnp.float32))
     return total
+
+
+INSTANCE_NOISE_KEY = 9  # fold_in index, under a pass's penalty key, of its instance noise
+
+
+def instance_noise_key(key):
+    """The instance noise's key of the D passes whose penalty key is ``key`` (updates.penalty_key)."""
+    return jax.random.fold_in(key, INSTANCE_NOISE_KEY)
+
+
+def instance_noise(config, key, d_count, x_real, x_fake):
+    """D's inputs with instance noise (the 2014 code's ``noise_both``, goodfeli/adversarial __init__.py
+    ``AdversaryCost2.get_samples_and_objectives``: S + N(0, 1) noise_both, X + N(0, 1) noise_both;
+    Sonderby et al. 2016, Arjovsky & Bottou 2017 anneal it):
+
+        x~ = x + s_t eps_real,  G(z)~ = G(z) + s_t eps_fake,  s_t = s max(0, 1 - t / N),
+
+    eps_real, eps_fake ~ N(0, I) from ``jax.random.split(key, 2)``, t = ``d_count`` (D's updates so far),
+    s = ``config.instance_noise``, N = ``config.instance_noise_steps`` (0: s_t = s). The inputs are
+    returned as they are when s = 0 (no option, the same program)."""
+    std = config.instance_noise
+    if not std:
+        return x_real, x_fake
+    steps = int(config.instance_noise_steps)
+    if steps:
+        std = std * jnp.maximum(0.0, 1.0 - d_count.astype(jnp.float32) / steps)
+    k_real, k_fake = jax.random.split(key)
+    noisy = lambda k, x: x + std * jax.random.normal(k, x.shape, x.dtype)  # noqa: E731
+    return noisy(k_real, x_real), noisy(k_fake, x_fake)
+
+
+def rescale_g_grads(config, g_grads, sample_grads):
+    """The 2014 code's ``scale_grads`` (goodfeli/adversarial __init__.py, ``AdversaryCost2.get_gradients``,
+    lines 400-403): G's gradient times
+
+        max(1, target_scale / ||dL_G/dS||_F),
+
+    S the minibatch of samples G(z) [B, D] (the Frobenius norm over the whole batch), target_scale =
+    ``config.g_grad_target``: a G whose samples barely move its loss takes larger steps. Off (the grads
+    as they are) when the target is 0; a zero ``sample_grads`` (then G's gradient is 0 too) keeps scale 1."""
+    target = config.g_grad_target
+    if not target:
+        return g_grads
+    norm = jnp.sqrt(jnp.sum(jnp.square(sample_grads)))
+    scale = jnp.where(norm > 0, jnp.maximum(1.0, target / jnp.where(norm > 0, norm, 1.0)), 1.0)
+    return jax.tree.map(lambda g: g * scale, g_grads)
 
 
 def after_d_update(config, d_params):

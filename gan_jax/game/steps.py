@@ -39,6 +39,7 @@ from gan_jax.game.updates import (
     penalty_key,
     players,
     real_batch,
+    sample_shift,
     step_key,
 )
 from gan_jax.networks import models
@@ -72,16 +73,20 @@ def joint_gradients(ctx: Context, p: Players, batch, keys) -> Joint:
     x_real, y, z = batch
     g_state, d_state, d_count = p.g_state, p.d_state, p.d_opt_state.count
 
-    def losses(g_params, d_params):
+    def losses(g_params, d_params, shift):
         x_fake, new_g_state = g_forward(ctx, g_params, g_state, z, y)
+        x_fake = x_fake if shift is None else x_fake + shift  # (its gradient is dL/dS)
         d_loss, (logits, new_d_state) = d_objective(ctx, d_params, d_state, x_real, x_fake, y, keys, d_count)
         g_loss = ctx.game.g_loss(real_logits=logits[0], fake_logits=logits[1])
         return (d_loss, g_loss), (logits, new_g_state, new_d_state)
 
     def field(g_params, d_params):
-        (d_loss, g_loss), vjp, aux = jax.vjp(losses, g_params, d_params, has_aux=True)
+        shift = sample_shift(ctx, z)
+        (d_loss, g_loss), vjp, aux = jax.vjp(losses, g_params, d_params, shift, has_aux=True)
         one, zero = jnp.ones_like(d_loss), jnp.zeros_like(d_loss)
-        return (vjp((zero, one))[0], vjp((one, zero))[1]), (d_loss, g_loss, aux)
+        g_grads, _, sample_grads = vjp((zero, one))
+        g_grads = options.rescale_g_grads(ctx.config, g_grads, sample_grads)  # (the 2014 scale_grads)
+        return (g_grads, vjp((one, zero))[1]), (d_loss, g_loss, aux)
 
     gamma = ctx.config.reg.consensus
     if not gamma:

@@ -139,10 +139,13 @@ def d_objective(ctx: Context, d_params, d_state, x_real, x_fake, y, keys, d_coun
     """D's loss: ``d_loss_scale`` x (the game's plus the configured penalties: options.d_penalty, lazy
     ones on D update ``d_count``), so that a penalty weighs its lambda or gamma / 2 against the game's
     D loss as its paper writes it, whatever the scale (docs/games.md). ``keys`` = dropout keys of the
-    real pass, the fake pass and the penalties. Aux: ((real, fake) logits, D's state after the real then
-    the fake pass)."""
+    real pass, the fake pass and the penalties; D's inputs carry instance noise (``options.instance_noise``)
+    keyed by ``options.instance_noise_key`` of the penalties' key. Aux: ((real, fake) logits, D's state
+    after the real then the fake pass)."""
     k_real, k_fake, k_pen = keys
+    noise_key = options.instance_noise_key(k_pen)
     k_pen, k_drop = jax.random.split(k_pen)
+    x_real, x_fake = options.instance_noise(ctx.config, noise_key, d_count, x_real, x_fake)
     x_real, x_fake = pack(ctx.config, x_real), pack(ctx.config, x_fake)
     real_logits, d_state = d_logits(ctx, d_params, d_state, x_real, k_real, y)
     fake_logits, d_state = d_logits(ctx, d_params, d_state, x_fake, k_fake, y)
@@ -213,16 +216,21 @@ def unrolled_d(ctx: Context, d, x_real, x_fake, y, key):
     return jax.lax.scan(look_ahead, (d_params, d_opt_state), steps)[0][0]
 
 
-def g_objective(ctx: Context, g_params, g_state, d, z, y, x_real, keys):
+def g_objective(ctx: Context, g_params, g_state, d, z, y, x_real, keys, shift=None):
     """G's loss through D in train mode (the game's ``g_loss``; a real pass of ``x_real`` where the game
     reads one), D = (params, model state, optimizer state), unrolled K steps first when
     ``config.unroll_steps`` = K > 0; ``keys``: dropout keys of the fake pass, the real pass and the
-    unrolling. Aux: G's state after its pass (D's is left as it is)."""
+    unrolling; D's inputs carry instance noise keyed by ``options.instance_noise_key`` of the real pass's
+    key. ``shift`` (zeros, or None): added to the samples S = G(z), so that its gradient is dL_G/dS.
+    Aux: G's state after its pass (D's is left as it is)."""
     k_drop, k_real, k_unroll = keys
     x_fake, g_state = g_forward(ctx, g_params, g_state, z, y)
-    d_params, d_state, _ = d
+    x_fake = x_fake if shift is None else x_fake + shift
+    d_params, d_state, d_opt_state = d
     if ctx.config.unroll_steps:
         d_params = unrolled_d(ctx, d, x_real, x_fake, y, k_unroll)
+    noise_key, count = options.instance_noise_key(k_real), d_opt_state.count
+    x_real, x_fake = options.instance_noise(ctx.config, noise_key, count, x_real, x_fake)
     fake_logits = d_logits(ctx, d_params, d_state, pack(ctx.config, x_fake), k_drop, y)[0]
     real_logits = None
     if ctx.game.needs_real_for_g:
@@ -231,12 +239,16 @@ def g_objective(ctx: Context, g_params, g_state, d, z, y, x_real, keys):
 
 
 def g_update(ctx: Context, p: Players, x_real, y, key) -> tuple[Players, GOut]:
-    """One G update on fresh z through the current D, then the G EMA (``options.after_g_update``)."""
+    """One G update on fresh z through the current D, its gradient rescaled by ``options.rescale_g_grads``,
+    then the G EMA (``options.after_g_update``)."""
     k_z, k_drop = jax.random.split(key)
     keys = (k_drop, penalty_key(key), jax.random.fold_in(key, UNROLL_KEY))
     d = (p.d_params, p.d_state, p.d_opt_state)
-    grad_fn = jax.value_and_grad(g_objective, argnums=1, has_aux=True)
-    (loss, g_state), grads = grad_fn(ctx, p.g_params, p.g_state, d, noise(ctx, k_z), y, x_real, keys)
+    z = noise(ctx, k_z)
+    shift = sample_shift(ctx, z)
+    grad_fn = jax.value_and_grad(g_objective, argnums=(1, 8), has_aux=True)
+    (loss, g_state), (grads, sample_grads) = grad_fn(ctx, p.g_params, p.g_state, d, z, y, x_real, keys, shift)
+    grads = options.rescale_g_grads(ctx.config, grads, sample_grads)
     g_params, g_opt_state = apply_updates(ctx.setup.g_tx, grads, p.g_opt_state, p.g_params)
     norm = optax.tree.norm(grads)
     p = p._replace(
@@ -247,6 +259,14 @@ def g_update(ctx: Context, p: Players, x_real, y, key) -> tuple[Players, GOut]:
         finite=p.finite & all_finite(loss, norm),
     )
     return p, GOut(loss, norm)
+
+
+def sample_shift(ctx: Context, z):
+    """Zeros shaped like G's samples of ``z`` when G's gradient is rescaled (their gradient is dL_G/dS),
+    else None (the samples as they are)."""
+    if not ctx.config.g_grad_target:
+        return None
+    return jnp.zeros((z.shape[0], ctx.config.model.data_dim), jnp.float32)
 
 
 def players(state: TrainState) -> Players:

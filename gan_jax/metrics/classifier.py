@@ -1,9 +1,9 @@
-"""A small MNIST CNN shipped with the package, so GAN evaluation needs no network.
+"""Small CNNs for MNIST and Fashion-MNIST shipped with the package, so GAN evaluation needs no network.
 
 Its penultimate layer (128 ReLU units) gives the features for Fréchet distances and precision/recall;
 its softmax gives the classifier score and class histograms. The weights in
-``assets/mnist_classifier.msgpack`` come from ``experiments/scripts/train_classifier.py`` (50k training
-images only) and are SHA-256 verified before they are deserialised.
+``assets/<dataset>_classifier.msgpack`` come from ``experiments/scripts/train_classifier.py
+--dataset=<dataset>`` (the 50k training images only) and are SHA-256 verified before they are deserialised.
 """
 
 import hashlib
@@ -16,8 +16,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-WEIGHTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "mnist_classifier.msgpack")
-WEIGHTS_SHA256 = "c41258a1d0c920230f433a250a0cd08b819456fadf9e4fbc8c370d3cb9f61076"
+ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
+WEIGHTS_SHA256 = {  # dataset -> SHA-256 of assets/<dataset>_classifier.msgpack
+    "mnist": "c41258a1d0c920230f433a250a0cd08b819456fadf9e4fbc8c370d3cb9f61076",
+    "fashion_mnist": "bd6622aae28c7ad74bd6a3dbb636085d33581d27ffa2fc381fac43fa51f0f2b5",
+}
 NUM_FEATURES, NUM_CLASSES = 128, 10
 
 
@@ -51,20 +54,29 @@ def max_pool2(h: jax.Array) -> jax.Array:
     return h.reshape(n, height // 2, 2, width // 2, 2, c).max(axis=(2, 4))
 
 
-def load_classifier() -> dict:
-    """The shipped parameters (``Classifier().apply({'params': params}, x)``), after checking the hash.
+def weights_path(dataset: str = "mnist") -> str:
+    """Where the shipped classifier of ``dataset`` lives (``assets/<dataset>_classifier.msgpack``)."""
+    return os.path.join(ASSETS, f"{dataset}_classifier.msgpack")
 
-    Raises ValueError (one line) when the file is missing or does not match its hash.
+
+def load_classifier(dataset: str = "mnist") -> dict:
+    """The shipped parameters of ``dataset``'s classifier (``Classifier().apply({'params': params}, x)``),
+    after checking the hash.
+
+    Raises ValueError (one line) when there is none for ``dataset`` or its file is missing or does not
+    match its hash.
     """
-    path = WEIGHTS_PATH
+    if dataset not in WEIGHTS_SHA256:
+        raise ValueError(f"no shipped classifier for {dataset!r}; there are: {', '.join(WEIGHTS_SHA256)}")
+    path, expected = weights_path(dataset), WEIGHTS_SHA256[dataset]
     if not os.path.exists(path):
         raise ValueError(f"classifier weights not found at {path}; reinstall gan_jax with its package data")
     with open(path, "rb") as f:
         payload = f.read()
     digest = hashlib.sha256(payload).hexdigest()
-    if digest != WEIGHTS_SHA256:
+    if digest != expected:
         raise ValueError(
-            f"{path} is modified or truncated (SHA-256 {digest[:12]}…, expected {WEIGHTS_SHA256[:12]}…)"
+            f"{path} is modified or truncated (SHA-256 {digest[:12]}…, expected {expected[:12]}…)"
         )
     return flax.serialization.msgpack_restore(payload)
 

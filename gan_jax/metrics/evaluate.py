@@ -35,7 +35,8 @@ CONDITIONAL_KEYS = ("cond_accuracy", "per_class_fcd_mean")
 FLOOR_ONLY_KEYS = ("classifier_accuracy", "mode_accuracy")  # StackedMNIST's floors (stacked_mnist.py)
 TOY_2D = ("ring", "grid")  # the toys with mode coverage; the 1-D ones have none
 STACKED = "stacked_mnist"
-METRIC_DATASETS = ("mnist", STACKED, *TOY_2D)
+CLASSIFIED = ("mnist", "fashion_mnist")  # 28x28 gray sets with a shipped classifier (metrics/classifier.py)
+METRIC_DATASETS = (*CLASSIFIED, STACKED, *TOY_2D)
 
 
 def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
@@ -71,9 +72,16 @@ def conditional_metrics(feats, probs, labels, test_feats, test_labels) -> dict:
 
 
 def mnist_metrics(
-    samples, splits, *, sigmas=sample_metrics.PAPER_SIGMAS, min_samples=PARZEN_SAMPLES, labels=None
+    samples,
+    splits,
+    *,
+    sigmas=sample_metrics.PAPER_SIGMAS,
+    min_samples=PARZEN_SAMPLES,
+    labels=None,
+    dataset="mnist",
 ) -> dict:
-    """All metrics of ``samples`` [M, 784] in [0, 1] against the held-out MNIST splits.
+    """All metrics of ``samples`` [M, 784] in [0, 1] against the held-out splits of MNIST (or of
+    ``dataset``, another of ``CLASSIFIED``: Fashion-MNIST, measured through its own classifier).
 
     Parzen: sigma on valid[:1000], mean LL and its standard error over the 10k test images.
     FCD, precision/recall: classifier features of the samples vs those of the test set.
@@ -91,7 +99,7 @@ def mnist_metrics(
         raise EvalError(f"{len(samples)} samples; the Parzen protocol needs at least {min_samples}")
     test_x = splits["test"][0]
     out = sample_metrics.parzen_evaluate(test_x, splits["valid"][0][:PARZEN_VALID], samples, sigmas)
-    params = classifier.load_classifier()
+    params = classifier.load_classifier(dataset)
     feats, probs = classifier.features_and_probs(params, samples)
     test_feats, _ = classifier.features_and_probs(params, test_x)
     precision, recall = sample_metrics.precision_recall(test_feats, feats)
@@ -108,11 +116,14 @@ def mnist_metrics(
     }
 
 
-def real_data_floors(splits, num: int = PARZEN_SAMPLES, conditional: bool = False) -> dict:
+def real_data_floors(
+    splits, num: int = PARZEN_SAMPLES, conditional: bool = False, dataset: str = "mnist"
+) -> dict:
     """The same metrics with ``num`` training images as the "samples": what real data scores
     (``conditional``: with their true labels as the classes they were "drawn for")."""
     x, y = splits["train"]
-    return mnist_metrics(x[:num], splits, min_samples=num, labels=y[:num] if conditional else None)
+    labels = y[:num] if conditional else None
+    return mnist_metrics(x[:num], splits, min_samples=num, labels=labels, dataset=dataset)
 
 
 def check_has_metrics(data_config) -> None:
@@ -180,8 +191,9 @@ def toy_metrics(samples, data_config) -> dict:
     return mode_metrics.mode_metrics(samples, datasets.toy_centres(data_config), data_config.std)
 
 
-def is_mnist(data_config) -> bool:
-    return data_config.name == "mnist"
+def is_classified(data_config) -> bool:
+    """Whether ``data_config``'s dataset is measured through a shipped classifier (``CLASSIFIED``)."""
+    return data_config.name in CLASSIFIED
 
 
 def evaluate_samples(samples, data_config, splits, min_samples: int | None = None, labels=None) -> dict:
@@ -193,9 +205,9 @@ def evaluate_samples(samples, data_config, splits, min_samples: int | None = Non
         if labels is not None:
             raise EvalError("StackedMNIST has no conditional metrics: evaluate its samples without labels")
         return stacked_modes.stacked_metrics(samples, min_samples=min_samples)
-    if not is_mnist(data_config):
+    if not is_classified(data_config):
         return toy_metrics(samples, data_config)
-    return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels)
+    return mnist_metrics(samples, splits, min_samples=min_samples, labels=labels, dataset=data_config.name)
 
 
 def evaluate_generator(setup, state, splits, config) -> dict:
@@ -215,8 +227,8 @@ def stacked_floors(data_config, num: int) -> dict:
 def dataset_floors(data_config, splits, num: int, conditional: bool) -> dict | None:
     """The real-data floors of MNIST (``real_data_floors``) or of StackedMNIST for ``num`` samples
     (``stacked_floors``); None for the toys."""
-    if is_mnist(data_config):
-        return real_data_floors(splits, conditional=conditional)
+    if is_classified(data_config):
+        return real_data_floors(splits, conditional=conditional, dataset=data_config.name)
     return stacked_floors(data_config, num) if data_config.name == STACKED else None
 
 

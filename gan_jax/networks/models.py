@@ -32,7 +32,7 @@ import numpy as np
 
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
-from gan_jax.networks import dcgan, layers
+from gan_jax.networks import dcgan, layers, random_features
 
 CONDITIONINGS = ("concat", "projection")
 MLP_OUTPUTS = ("linear", "sigmoid")  # the 'mlp' G's output activations
@@ -194,6 +194,8 @@ def d_mixes_batch(model_config) -> bool:
     without spectral norm, the minibatch std feature of the models that have it): a penalty on its input
     gradient is then not per example."""
     m = model_config
+    if m.discriminator != "network":  # a per-example logistic head on fixed features
+        return False
     batch_norm = m.name in config_lib.DCGAN_SHAPES and not m.spectral_norm and m.d_norm == "batch"
     return batch_norm or bool(m.get("d_minibatch_std", False))  # (a field of the models that have it)
 
@@ -314,7 +316,17 @@ def build_models(config) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``config.model.name``: 'paper_mlp' (the 2014 MNIST pair), 'mlp', or a DCGAN pair
     ('dcgan28' for 28x28 MNIST, 'dcgan32', 'dcgan64'; fields ``image_shape``, ``ngf``, ``ndf``, ``output``,
     ``spectral_norm``, ``conv_impl``). 'paper_mlp' and the DCGAN pairs also take ``num_classes``,
-    ``conditioning`` and ``dtype`` (see the module doc)."""
+    ``conditioning`` and ``dtype`` (see the module doc). ``model.discriminator`` other than
+    'network' replaces the family's D by a logistic head on fixed random features
+    (gan_jax/networks/random_features.py)."""
+    g, d = family_models(config)
+    shape = image_shape(config.model)
+    d_shape = None if shape is None else (*shape[:2], shape[2] * config.pack)  # PacGAN: along the channels
+    return g, random_features.build(config.model, d_shape) or d
+
+
+def family_models(config) -> tuple[nn.Module, nn.Module]:
+    """(G, D) of the family ``config.model.name``, D its own network."""
     m = config.model
     name = m.name
     if name in config_lib.DCGAN_SHAPES:

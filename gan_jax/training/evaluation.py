@@ -1,6 +1,7 @@
 """What ``launch.py --mode=sample/evaluate`` does: restores a workdir's latest checkpoint, draws samples
 from each replica's G, and writes them (``samples.npy``) or their metrics (``eval.json``, measured by
-gan_jax/metrics/evaluate.py); or measures a .npy of samples from any model."""
+gan_jax/metrics/evaluate.py); or measures a .npy of samples from any model, alone (MNIST's metrics) or
+against a reference set (``evaluate_sets_file``: gan_jax/metrics/set_metrics.py)."""
 
 import json
 import os
@@ -17,7 +18,7 @@ from gan_jax.errors import EvalError
 from gan_jax.game import replicas
 from gan_jax.game import steps as steps_lib
 from gan_jax.game.state import INTERPOLATION_STREAM, create_state, make_setup
-from gan_jax.metrics import evaluate
+from gan_jax.metrics import evaluate, feature_extractors, image_sets, set_metrics
 from gan_jax.networks import latent, models
 from gan_jax.training import images, precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
@@ -176,9 +177,10 @@ def evaluate_samples_file(
 ) -> tuple[str, dict]:
     """Evaluates a .npy of samples from any model and writes ``<samples>.eval.json`` beside it: the
     metrics, ``num_samples`` and the real-data floors. Returns (path, what it holds). MNIST samples
-    [N, 784] in [0, 1] (with a .npy of the classes a conditional model drew them for: the conditional
-    metrics too), or, when ``data_config`` is StackedMNIST's, [N, 2352] in [0, 1] (28x28x3 channels-last;
-    N >= its ``evaluate.protocol_samples``): modes covered and reverse KL."""
+    [N, 784] in [0, 1] (Fashion-MNIST's when ``data_config`` is its; with a .npy of the classes a
+    conditional model drew them for: the conditional metrics too), or, when ``data_config`` is
+    StackedMNIST's, [N, 2352] in [0, 1] (28x28x3 channels-last; N >= its ``evaluate.protocol_samples``):
+    modes covered and reverse KL."""
     samples = _load_npy(samples_path)
     labels = _load_npy(labels_path) if labels_path else None
     if data_config is not None and data_config.name == evaluate.STACKED:
@@ -190,11 +192,54 @@ def evaluate_samples_file(
                 f"samples of shape {samples.shape} are StackedMNIST's: evaluate them with its config "
                 "(--config=experiments/configs/stacked_mnist.py)"
             )
-        splits = mnist.load_mnist()
-        results = evaluate.mnist_metrics(samples, splits, labels=labels)
-        floors = evaluate.real_data_floors(splits, conditional=labels is not None)
+        name = "mnist" if data_config is None else data_config.name
+        if name not in evaluate.CLASSIFIED:
+            raise EvalError(
+                f"--samples measures {', '.join(evaluate.CLASSIFIED)} or {evaluate.STACKED} samples, "
+                f"not {name!r}'s"
+            )
+        splits = mnist.load_mnist() if name == "mnist" else datasets.load_dataset(data_config)
+        results = evaluate.mnist_metrics(samples, splits, labels=labels, dataset=name)
+        floors = evaluate.real_data_floors(splits, conditional=labels is not None, dataset=name)
     path = os.path.splitext(samples_path)[0] + ".eval.json"
     return path, _write_report(path, results, None, len(samples), floors)
+
+
+def evaluate_sets_file(
+    samples_path: str,
+    reference: str,
+    data_config=None,
+    *,
+    features: str = "inception",
+    resize: str | None = None,
+    kid_protocol: set_metrics.KidProtocol = set_metrics.TORCH_FIDELITY_KID,
+    make_extractor=None,
+    cache_dir: str | None = None,
+) -> tuple[str, dict]:
+    """Measures the images in ``samples_path`` against a reference set (``set_metrics.evaluate_sets``:
+    FID, KID, precision/recall, density/coverage on Inception features, with the protocol) and writes
+    ``<samples>.eval.json`` beside them; returns (path, what it holds). ``reference`` is a .npy of images
+    or ``[dataset:]split[:count]`` (``image_sets.parse_reference``; the dataset defaults to
+    ``data_config``'s), whose features are cached under ``cache_dir``. Both sets are read and checked
+    before the network's weights load; any refusal writes nothing. The features are ``features``'
+    (``feature_extractors.extractor_factory``: Inception's with ``resize``, its name of a resize, default the
+    network's; or the shipped classifier of the reference's dataset, else ``data_config``'s), unless
+    ``make_extractor`` replaces them."""
+    dataset = data_config.name if data_config else "mnist"
+    split = image_sets.parse_reference(reference, dataset)
+    if make_extractor is None:
+        dataset = split.dataset if split else dataset
+        make_extractor = feature_extractors.extractor_factory(features, resize, cache_dir, dataset)
+    samples = image_sets.check_images(_load_npy(samples_path), "samples", samples_path)
+    if split is None:
+        ref_set = image_sets.check_images(_load_npy(reference), "reference", reference)
+    else:
+        ref_set = image_sets.load_reference_split(split, data_config)
+    report = set_metrics.evaluate_sets(samples, ref_set, make_extractor, kid_protocol, split, cache_dir)
+    path = os.path.splitext(samples_path)[0] + ".eval.json"
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    return path, report
 
 
 def _load_npy(path: str) -> np.ndarray:

@@ -3,6 +3,7 @@ save (refusing a non-finite state), and with ``on_nonfinite='freeze'`` tell the 
 
 import os
 import shutil
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -25,8 +26,9 @@ class Checkpoints:
     """The run's orbax manager: restore the newest readable checkpoint, save (refusing a non-finite
     state), and with ``on_nonfinite='freeze'`` tell the live replicas apart."""
 
-    def __init__(self, path: str, config):
-        self.path, self.config = path, config
+    def __init__(self, path: str, config, on_saved: Callable | None = None):
+        """``on_saved()`` runs once each save is awaited (a bucket workdir pushes its staging copy)."""
+        self.path, self.config, self.on_saved = path, config, on_saved
         self.freeze = config.on_nonfinite == "freeze" and replicas.num_replicas(config) > 1
         self.mngr = checkpoints.checkpoint_manager(
             f"{path}/checkpoints", max_to_keep=config.keep_checkpoints, create=True
@@ -71,10 +73,18 @@ class Checkpoints:
 
     def save(self, state, step: int, wait: bool) -> None:
         self.check_finite(state)
-        checkpoints.save(self.mngr, step, state, wait=wait)
+        # a bucket workdir awaits each save, so that its push carries this step (not only the one before)
+        wait = wait or self.on_saved is not None
+        checkpoints.save(self.mngr, step, state, wait=wait)  # (awaits the save before, if any)
+        self._saved()
 
     def wait(self) -> None:
         checkpoints.wait(self.mngr)
+        self._saved()
+
+    def _saved(self) -> None:
+        if self.on_saved is not None and jax.process_index() == 0:
+            self.on_saved()
 
     def live_replicas(self, state, frozen: set, out) -> list[int]:
         """The replicas still training; says once, for each newly frozen one, at which step."""

@@ -19,7 +19,7 @@ from gan_jax.game import replicas
 from gan_jax.game.state import TrainState, create_state, make_setup
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
-from gan_jax.training import autoencoder, parallel, precision, validation, workdir
+from gan_jax.training import autoencoder, parallel, precision, storage, validation, workdir
 from gan_jax.training.jitting import make_train_step
 from gan_jax.training.outputs import Outputs
 from gan_jax.training.run_checkpoints import Checkpoints
@@ -52,19 +52,23 @@ def next_stop(step: int, config, total: int) -> int:
 def train(config, workdir_path: str) -> TrainState:
     """Trains ``config`` in ``workdir_path`` up to ``config.num_steps`` and returns the final state."""
     validation.validate(config)
-    if "://" in workdir_path:  # metrics, samples and the TensorBoard files are written with open()
+    if storage.is_remote(workdir_path) and jax.process_count() > 1:
         raise ConfigError(
-            f"workdir {workdir_path} is not a local or mounted path; a TPU sweep trains in the VM's "
-            "runs/<trial> and copies it to gs:// when the trial ends (experiments/scripts/sweep.py)"
+            f"workdir {workdir_path}: a bucket workdir is staged on one host; a multi-host run needs a "
+            "file system all its hosts share (orbax writes each host's shards)"
         )
-    path = workdir.prepare(workdir_path)
-    # one process trains in a workdir at a time (with several hosts, host 0 holds the lock)
-    with workdir.lock(path) if jax.process_index() == 0 else contextlib.nullcontext():
-        with precision.scope(config):
-            return _train(config, path)
+    # a gs:// workdir: a local staging copy, pulled now and pushed at each checkpoint (storage.py)
+    with storage.staged(workdir_path, train=True) as staged:
+        if staged.mirror is not None:
+            print(f"workdir {workdir_path} staged in {staged.local}; pushed at each checkpoint", flush=True)
+        path = workdir.prepare(staged.local)
+        # one process trains in a workdir at a time (with several hosts, host 0 holds the lock)
+        with workdir.lock(path) if jax.process_index() == 0 else contextlib.nullcontext():
+            with precision.scope(config):
+                return _train(config, path, staged.push if staged.mirror is not None else None)
 
 
-def _train(config, path: str) -> TrainState:
+def _train(config, path: str, on_saved: Callable | None = None) -> TrainState:
     mesh = parallel.make_mesh() if config.data_parallel else None
     run_data = load_run_data(config, mesh)
     setup = make_setup(config, run_data.num_train)
@@ -78,7 +82,7 @@ def _train(config, path: str) -> TrainState:
         state, dataset = autoencoder.prepare(config, state, dataset)
     if mesh is not None:  # the restore target then carries the mesh sharding too
         state = parallel.put_replicated(state, mesh)
-    with Checkpoints(path, config) as ckpt:
+    with Checkpoints(path, config, on_saved) as ckpt:
         state = ckpt.restore(state)
         start, total = int(np.max(state.step)), int(config.num_steps)
         if start >= total:

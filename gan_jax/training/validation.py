@@ -47,6 +47,7 @@ def validate(config) -> None:
         )
     models.build_models(config)  # unknown model, dtype, conv_impl, d_norm or conditioning
     _check_noise(config.model)
+    _check_random_features(config)
     precision.check(config)
     optimizers.make_optimizer(config.optim, 1)
     optimizers.g_optim(config)
@@ -85,6 +86,24 @@ def _check_noise(model_config) -> None:
     if not (np.isfinite(scale) and scale >= 0):
         raise ConfigError(
             f"config.model.noise_scale must be finite and >= 0 (0: the noise's own), got {scale}"
+        )
+
+
+def _check_random_features(config) -> None:
+    """A random-feature D (gan_jax/networks/random_features.py) has no batch, dropout or unrolling of its
+    own to configure: the options that shape the family's D network are refused, not ignored."""
+    m = config.model
+    if m.discriminator == "network":
+        return
+    if m.get("d_minibatch_std", False):
+        raise ConfigError(
+            f"config.model.d_minibatch_std is a feature of the family's D network, not of "
+            f"config.model.discriminator={m.discriminator!r}: set it False"
+        )
+    if not config.reg.penalty_dropout:
+        raise ConfigError(
+            f"config.reg.penalty_dropout=False turns off a dropout that "
+            f"config.model.discriminator={m.discriminator!r} does not have: leave it True"
         )
 
 
