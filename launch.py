@@ -170,8 +170,8 @@ def _check_mode_flags():
     if _SAMPLES.present and _NUM_SAMPLES.present:
         raise errors.ConfigError("--num_samples draws from a checkpoint; --samples brings its own")
     set_flags = _RESIZE.present or _KID_SUBSET_SIZE.present or _FEATURES.present
-    if (_REFERENCE.present or set_flags) and not _SAMPLES.present:
-        raise errors.ConfigError("--reference/--features/--resize/--kid_subset_size go with --samples")
+    if (_REFERENCE.present or set_flags) and _MODE.value != "evaluate":
+        raise errors.ConfigError("--reference/--features/--resize/--kid_subset_size are for --mode=evaluate")
     if set_flags and not _REFERENCE.present:
         raise errors.ConfigError(
             "--features/--resize/--kid_subset_size go with --reference (two-set metrics)"
@@ -213,18 +213,21 @@ def _run(config):
 
 
 def _evaluate_two_sets(config):
-    """--samples against --reference: FID, KID, precision/recall, density/coverage on one feature set."""
+    """--samples (or the workdir's samples) against --reference: FID, KID, precision/recall,
+    density/coverage on one feature set."""
     kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
-    path, report = evaluation.evaluate_sets_file(
-        _SAMPLES.value,
-        _REFERENCE.value,
-        config.data,
-        features=_FEATURES.value or "inception",
-        resize=_RESIZE.value,
-        kid_protocol=kid_protocol,
-    )
-    print(set_metrics.format_report(report))
-    print(f"wrote {path}")
+    options = dict(features=_FEATURES.value or "inception", resize=_RESIZE.value, kid_protocol=kid_protocol)
+    if _SAMPLES.value:
+        reports = [evaluation.evaluate_sets_file(_SAMPLES.value, _REFERENCE.value, config.data, **options)]
+    else:  # the workdir's samples (a gs:// workdir: read and written back)
+        with storage.staged(_WORKDIR.value) as staged:
+            reports = evaluation.evaluate_workdir_sets(
+                staged.local, _REFERENCE.value, _NUM_SAMPLES.value, **options
+            )
+        reports = [(staged.path(path), report) for path, report in reports]
+    for path, report in reports:
+        print(set_metrics.format_report(report))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

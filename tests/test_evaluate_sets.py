@@ -368,7 +368,10 @@ def test_launch_measures_two_files_and_refuses_missing_weights_in_one_line(tmp_p
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--reference=b.npy"], "--reference/--features/--resize/--kid_subset_size go with --samples"),
+        (
+            ["--mode=train", "--reference=b.npy"],
+            "--reference/--features/--resize/--kid_subset_size are for --mode=evaluate",
+        ),
         (
             ["--samples=a.npy", "--resize=bicubic"],
             "--features/--resize/--kid_subset_size go with --reference",
@@ -376,7 +379,7 @@ def test_launch_measures_two_files_and_refuses_missing_weights_in_one_line(tmp_p
         (["--samples=a.npy", "--reference=b.npy", "--labels=l.npy"], "--labels are for MNIST's conditional"),
         (
             ["--mode=sample", "--reference=b.npy"],
-            "--samples/--labels are for --mode=evaluate|go with --samples",
+            "are for --mode=evaluate",
         ),
     ],
 )
@@ -568,3 +571,31 @@ def test_real_inception_end_to_end_on_tiny_mnist_sets(tmp_path, monkeypatch):
     assert report["inception_fid"] == want["fid"] and report["inception_kid_mean"] == want["kid_mean"]
     assert report["precision"] == want["precision"] and report["coverage"] == want["coverage"]
     assert report["inception_fid"] > 0
+
+
+def test_a_workdirs_samples_scaled_to_bytes_over_255_against_a_reference(tmp_path):
+    """--mode=evaluate --workdir --reference: each replica's fair samples (the eval stream's, as
+    --mode=sample draws them), times 256 / 255 and clipped to 1, measured against the reference by the
+    same two-set code; a reference that cannot be read is refused before any sample is drawn."""
+    from conftest import tiny_config
+
+    from gan_jax.training import train
+
+    workdir = str(tmp_path / "run")
+    config = tiny_config(num_steps=2, ckpt_every=2, sample_every=2, log_every=1)
+    train.train(config, workdir)
+    reference = save(tmp_path, "ref.npy", uint8_images(21, 30, (28, 28, 1)))
+    with pytest.raises(errors.EvalError, match="cannot read"):
+        evaluation.evaluate_workdir_sets(workdir, str(tmp_path / "absent.npy"), 30)
+    assert not os.path.exists(os.path.join(workdir, evaluation.SAMPLES_VS_REFERENCE))
+    ((path, report),) = evaluation.evaluate_workdir_sets(
+        workdir, reference, 30, make_extractor=extractor(), kid_protocol=SMALL_KID
+    )
+    assert path == os.path.join(workdir, "samples_vs_reference.eval.json")
+    drawn = evaluation.draw_workdir(workdir, evaluation.load_run_config(workdir), 30)[1][0].samples
+    scaled = np.load(os.path.join(workdir, evaluation.SAMPLES_VS_REFERENCE))
+    np.testing.assert_array_equal(scaled, np.minimum(drawn * np.float32(256 / 255), np.float32(1)))
+    ref = uint8_images(21, 30, (28, 28, 1)).astype(np.float64) / 255
+    want = set_metrics.compare_features(projection(scaled.reshape(30, 28, 28, 1)), projection(ref), SMALL_KID)
+    assert report["inception_fid"] == pytest.approx(want["fid"], rel=1e-6)
+    assert report["protocol"]["n_samples"] == 30
