@@ -157,6 +157,7 @@ def dcgan():
     return images, tiny_dcgan_config(dcgan_mnist, update_scheme="simultaneous")
 
 
+@pytest.mark.slow  # (the default suite stays under 15 min on 2 cores; `pytest -m slow`)
 def test_fused_wgan_gp_dcgan_steps_are_canonical_on_cpu_and_train_as_with_lax(dcgan):
     """In the compiled scan of two WGAN-GP DCGAN-28 steps (the penalty's second-order gradients included)
     every convolution is NHWC/HWIO -> NHWC without a window reversal: the form XLA's CPU backend runs with its
@@ -203,6 +204,7 @@ def test_auto_modes_on_cpu_and_unknown_values_are_refused():
         validation.validate(dcgan)
 
 
+@pytest.mark.slow  # (the default suite stays under 15 min on 2 cores; `pytest -m slow`)
 def test_looped_replicas_equal_vmapped_replicas(dcgan):
     """Two DCGAN-28 replicas stepped once in turn or under vmap: the same stacked state (float rounding),
     and the looped program's convolutions are unbatched (no feature groups)."""

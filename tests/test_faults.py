@@ -11,6 +11,7 @@ import pytest
 from test_train import launch, one_line_error
 
 from experiments import configs
+from gan_jax import errors
 from gan_jax.metrics import evaluate
 from gan_jax.training import checkpoints, validation
 
@@ -47,8 +48,14 @@ def test_evaluation_on_a_dataset_without_metrics_is_refused_before_any_write(tmp
 
 
 @pytest.mark.parametrize("name", EXPERIMENT_CONFIGS)
-def test_every_committed_config_validates(name):
-    config = importlib.import_module(f"experiments.configs.{name}").get_config()
+def test_every_committed_config_validates(name, tmp_path):
+    module = importlib.import_module(f"experiments.configs.{name}")
+    config = module.get_config()
+    if name == "gmmn_ae_mnist":  # GMMN+AE reads its autoencoder's run: that run's config validates, and
+        config, code_space = module.get_config("autoencoder"), config  # without it GMMN+AE is refused
+        code_space.mmd.autoencoder = str(tmp_path / "no_run")
+        with pytest.raises(errors.ConfigError, match="holds no run .* train it first"):
+            validation.validate(code_space)
     validation.validate(config)  # raises ConfigError on the first bad field
     assert config.eval_every == 0 or config.data.name in evaluate.METRIC_DATASETS
 

@@ -7,7 +7,6 @@ import os
 import nbclient
 import nbformat
 import numpy as np
-import pytest
 from conftest import ROOT
 
 from gan_jax.training import images
@@ -32,7 +31,7 @@ def text(nb) -> str:
     return "".join(o.get("text", "") for o in outputs(nb, "stream"))
 
 
-@pytest.mark.slow  # 30 s of CPU (kernel start, imports, train, restores, evaluation); 1-2 min on a shared VM
+# ~30 s of CPU (kernel start, imports, train, restores, evaluation): the notebook runs in the default suite
 def test_the_notebook_runs_end_to_end_at_tiny_size(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     index, defaults = parameters(nb)

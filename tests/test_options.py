@@ -238,11 +238,12 @@ def test_a_spectrally_normalised_critic_is_lipschitz_enough_for_wasserstein(imag
 
 
 def _spy(monkeypatch, module, name, position):
-    """Records, at run time, argument ``position`` of every call of ``module.name`` inside jitted steps."""
+    """Records, at run time, argument ``position`` of every call of ``module.name`` inside jitted steps, in
+    program order (an ordered callback: XLA may otherwise run independent callbacks in any order)."""
     seen, original = [], getattr(module, name)
 
     def spied(*args):
-        jax.debug.callback(lambda v: seen.append(int(v)), args[position])
+        jax.debug.callback(lambda v: seen.append(int(v)), args[position], ordered=True)
         return original(*args)
 
     monkeypatch.setattr(module, name, spied)
@@ -296,6 +297,7 @@ def test_a_gradient_penalty_on_a_batch_norm_discriminator_is_refused():
         validation.validate(ok)
 
 
+@pytest.mark.slow  # (the default suite stays under 15 min on 2 cores; `pytest -m slow`)
 def test_penalty_dropout_matters_only_for_a_d_with_dropout(images):
     """R1 through a dropped-out D or D in eval mode: the same step for the toys' MLP D (no dropout), a
     different one for the paper's maxout D (dropout on its input and hidden units)."""

@@ -142,6 +142,7 @@ def test_consensus_on_alternating_updates_is_refused():
         dirac_config("alternating", consensus=0.5)
 
 
+@pytest.mark.slow  # (the default suite stays under 15 min on 2 cores; `pytest -m slow`)
 def test_the_smoke_config_trains_under_extragradient_and_resumes_exactly_under_optimistic(tmp_path):
     """The paper model (smoke size) trains finitely under each new scheme; an optimistic run stopped at
     step 10 and resumed (its previous gradients are in the checkpoint) equals a straight 20-step run."""

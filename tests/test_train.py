@@ -306,6 +306,7 @@ def test_toy_run_evaluates_mode_coverage(tmp_path):
     assert evals[-1]["reverse_kl"] == pytest.approx(expected["reverse_kl"], abs=1e-9)
 
 
+@pytest.mark.slow  # (the default suite stays under 15 min on 2 cores; `pytest -m slow`)
 def test_fused_steps_give_the_same_run(straight, tmp_path):
     """steps_per_call=3 (no divisor of the cadences: chunks of 3 and 2 steps): the same logged rows,
     checkpoints and samples. The run also passes an XLA option of its own (an HLO dump): it reaches
