@@ -215,7 +215,8 @@ def _run(config):
 def _evaluate_two_sets(config):
     """--samples (or the workdir's samples) against --reference: FID, KID, precision/recall,
     density/coverage on one feature set."""
-    kid_protocol = set_metrics.KidProtocol(subset_size=_KID_SUBSET_SIZE.value or kid.SUBSET_SIZE)
+    size = kid.SUBSET_SIZE if _KID_SUBSET_SIZE.value is None else _KID_SUBSET_SIZE.value
+    kid_protocol = set_metrics.KidProtocol(subset_size=size)
     options = dict(features=_FEATURES.value or "inception", resize=_RESIZE.value, kid_protocol=kid_protocol)
     if _SAMPLES.value:
         reports = [evaluation.evaluate_sets_file(_SAMPLES.value, _REFERENCE.value, config.data, **options)]

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import fake_gcs
 import numpy as np
@@ -126,6 +127,18 @@ def test_the_lease_refuses_a_fresh_holder_takes_a_stale_one_and_stops_when_lost(
         with pytest.raises(WorkdirError, match="lease is now held by process 2 on tpu-vm-8"):
             lease.renew()
     assert os.path.exists(path)  # (not this run's to delete)
+
+
+def test_a_held_lease_is_renewed_between_pushes(bucket):
+    """The lease's heartbeat renews it every ttl / 4 with no push at all (a run that saves less often
+    than the ttl keeps its workdir), and stops when the run leaves."""
+    path = fake_gcs.local(URL) + "/.lock"
+    with storage.Lease(URL, ttl_s=0.8) as lease:
+        time.sleep(1.6)  # (the times have one-second resolution)
+        with open(path) as f:
+            held = json.load(f)
+        assert held["id"] == lease.owner["id"] and held["renewed"] > held["started"]
+    assert not lease._beat.is_alive() and not os.path.exists(path)
 
 
 def test_an_unknown_scheme_is_one_line():

@@ -180,7 +180,8 @@ def test_a_gmmn_run_resumed_is_the_straight_run_and_samples_and_evaluates(tmp_pa
 def numpy_mmd_gan(real, fake, sigmas, hinge_weight):
     """MMD-GAN's objective in float64: sqrt(relu(MMD^2_b)) + lambda mean_j relu(mean fake_j - mean real_j)."""
     m = numpy_mmd2(fake, real, sigmas, unbiased=False)
-    return np.sqrt(max(m, 0.0)) + hinge_weight * np.mean(np.maximum(fake.mean(0) - real.mean(0), 0.0))
+    one_sided = -np.mean(np.maximum(-(real.mean(0) - fake.mean(0)), 0.0))  # the authors' ONE_SIDED module
+    return np.sqrt(max(m, 0.0)) + hinge_weight * one_sided
 
 
 def tiny_mmd_gan():
@@ -362,3 +363,14 @@ def test_the_moment_matching_losses_vanish_when_the_samples_agree():
         assert float(loss(real_logits=x, fake_logits=x)) == pytest.approx(0.0, abs=1e-3)
     for name in ("gmmn", "mmd_gan", "autoencoder"):
         assert games.GAMES[name].fixed_point and games.GAMES[name].reference
+
+
+def test_gmmn_counts_epochs_of_real_minibatches_for_the_paper_schedule(monkeypatch):
+    """paper_sgd's momentum ramps over epochs: without a D, G's optimizer is told that an epoch is
+    num_train // batch_size of its updates (each takes one real minibatch), as a GAN's D is."""
+    seen = []
+    monkeypatch.setattr(optimizers, "make_optimizer", lambda optim, per_epoch: seen.append(per_epoch))
+    c = gmmn_mnist.get_config()
+    c.optim = config_lib.get_config().optim  # the paper's SGD with its momentum ramp
+    make_setup(c, 50_000)
+    assert seen == [50_000 // c.batch_size]

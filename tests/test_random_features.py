@@ -130,7 +130,17 @@ def test_options_of_the_network_d_are_refused():
     config.model.d_minibatch_std, config.model.discriminator = False, "random_conv"
     with pytest.raises(ConfigError, match="convolves images"):
         validation.validate(config)
-    config = rff_config()
+    config = rff_config(features=4096, bandwidth=1.0)  # (the rff_ fields at their defaults)
     config.model.discriminator, config.model.rconv_kernel = "random_conv", 0
     with pytest.raises(ConfigError, match="rconv_kernel and rconv_stride must be >= 1"):
         validation.validate(config)
+    for field, value, owner in (
+        ("rff_bandwidth", 3.0, "random_fourier"),
+        ("rconv_channels", 8, "random_conv"),
+    ):
+        config = tiny_config()  # a field of a random D the config does not use is refused, not ignored
+        config.model[field] = value
+        with pytest.raises(
+            ConfigError, match=f"{field} shapes config.model.discriminator='{owner}', not 'network'"
+        ):
+            validation.validate(config)

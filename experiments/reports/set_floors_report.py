@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from experiments.reports import tables  # noqa: E402
 
 DOC = "docs/evaluation.md"
-RECORDS = ("classifier/mnist_n10000.json", "classifier/fashion_mnist_n10000.json")
+FEATURES = ("classifier", "inception")  # the table's order: features, then dataset, then N
+DATASETS = ("mnist", "fashion_mnist")
 
 
 def record(path: str) -> dict:
@@ -25,9 +26,20 @@ def record(path: str) -> dict:
         return json.load(f)
 
 
+def records() -> list[str]:
+    """Every committed record, as ``<features>/<dataset>_n<N>.json``, in the table's order."""
+    found = []
+    for features in FEATURES:
+        directory = os.path.join(tables.RESULTS, "set_floors", features)
+        for name in os.listdir(directory) if os.path.isdir(directory) else ():
+            dataset, num = name.removesuffix(".json").rsplit("_n", 1)
+            found.append((FEATURES.index(features), DATASETS.index(dataset), int(num), f"{features}/{name}"))
+    return [path for *_, path in sorted(found)]
+
+
 def floors_table() -> str:
     rows = []
-    for path in RECORDS:
+    for path in records():
         r = record(path)
         p, key = r["protocol"], r["protocol"]["features"].split(",")[0]
         prefix = "classifier" if "classifier" in key else "inception"
@@ -40,10 +52,11 @@ def floors_table() -> str:
                 f"{r['precision']:.3f} / {r['recall']:.3f}",
                 f"{r['density']:.3f} / {r['coverage']:.3f}",
                 f"{p['kid_subsets']} × {p['kid_subset_size']:,}, seed {p['kid_seed']}",
+                f"{r['seconds']:.0f}",
             ]
         )
     header = ["sets", "features (d)", "FID", "KID mean ± std", "precision / recall", "density / coverage"]
-    return tables.markdown([*header, "KID subsets"], rows)
+    return tables.markdown([*header, "KID subsets", "seconds"], rows)
 
 
 def get_tables() -> dict:

@@ -192,12 +192,16 @@ def run_trial(plan: dict, trial: tuple, log_path: str, tpu: dict) -> tuple[str |
         if failure is None:
             return None, created
         state = describe(plan, log_path)
+        if state is None:  # (describe itself failed: a transient error is not a lost VM; ask once more)
+            state = describe(plan, log_path)
         if state == ACTIVE:
             return failure, created
         if preemptions == tpu["max_preemptions"]:
             break
         print(f"{plan['name']} is {state} during {name}: recreating it; the trial resumes", flush=True)
-        run_logged([plan["delete"]], log_path)
+        not_deleted = run_logged([plan["delete"]], log_path)
+        if not_deleted and describe(plan, log_path) is not None:  # the VM may still run the trial:
+            return f"{failure}; and deleting {plan['name']} failed: {not_deleted}", created  # keep its lease
         run_logged([unlock_command(workdir)], log_path)  # (fails harmlessly when there is no lease)
         created = bring_up(plan, log_path, tpu["poll_s"], tpu["max_wait_s"]) or created
     return f"lost {plan['name']} {tpu['max_preemptions'] + 1} times: {failure}", created

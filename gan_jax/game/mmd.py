@@ -91,9 +91,10 @@ def mmd_gan_loss(
     """MMD-GAN's objective on D's features f(x) [n, k] and f(G(z)) [m, k] (Li et al. 2017, Alg. 1, as
     its code ``mmd_gan.py`` computes it):
 
-        sqrt(relu(MMD^2_b(f(x), f(G(z))))) + lambda_rg mean_j relu(mean_i f(G(z))_ij - mean_i f(x)_ij),
+        sqrt(relu(MMD^2_b(f(x), f(G(z))))) - lambda_rg mean_j relu(mean_i f(G(z))_ij - mean_i f(x)_ij),
 
-    the second term the code's ``one_sided`` hinge on the difference of the feature means. G minimises
-    it; D maximises it (without the autoencoder term: docs/games.md)."""
+    the second term the code's ``one_sided(f(x).mean(0) - f(G(z)).mean(0))`` = -mean relu(-(...)), added
+    with weight lambda_rg: D, maximising, is pushed to keep the real features' means above the fakes'. G
+    minimises it; D maximises it (without the autoencoder term: docs/games.md)."""
     hinge = jnp.mean(jax.nn.relu(jnp.mean(fake, 0) - jnp.mean(real, 0)))
-    return sqrt_relu(mmd2(fake, real, sigmas)) + hinge_weight * hinge
+    return sqrt_relu(mmd2(fake, real, sigmas)) - hinge_weight * hinge

@@ -52,8 +52,11 @@ class Setup(NamedTuple):
 
 def make_setup(config, num_train: int) -> Setup:
     generator, discriminator = models.build_models(config)
-    if not games.get_game(config.game).discriminator:  # GMMN: G alone
-        return Setup(generator, None, optimizers.make_optimizer(optimizers.g_optim(config), 1), None)
+    if not games.get_game(config.game).discriminator:  # GMMN: G alone, one real minibatch an update
+        g_per_epoch = max(1, num_train // config.batch_size)
+        return Setup(
+            generator, None, optimizers.make_optimizer(optimizers.g_optim(config), g_per_epoch), None
+        )
     d_per_epoch = num_train // (config.batch_size * config.pack)  # D takes one real minibatch an update
     g_per_epoch = d_per_epoch
     if config.update_scheme == "alternating":

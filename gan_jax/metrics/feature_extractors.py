@@ -42,7 +42,7 @@ def inception_extractor(
     ``resize`` (default: its DEFAULT_RESIZE) checked against its RESIZES. The digest is that of the
     converted weights' contents (``gan_jax.data.inception_weights.content_sha256`` of the variables,
     names joined by '/'). ``batch_size`` images go through the network at a time (the last batch
-    padded: a set of 8 still costs 50 images at the default)."""
+    padded; a chunk smaller than ``batch_size`` goes through as one batch of its own size)."""
     from flax import traverse_util
 
     from gan_jax.data import inception_weights
@@ -60,8 +60,7 @@ def inception_extractor(
             images, variables=variables, batch_size=batch_size, resize=resize, value_range="tf"
         )
 
-    side = image_sets.NETWORK_SIZE if resize in (None, "none") else None
-    return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", side)
+    return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", None)  # (resizes any size)
 
 
 def classifier_extractor(dataset: str = "mnist") -> FeatureExtractor:

@@ -319,9 +319,9 @@ def inception_features(
     progress: bool | Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """[N, 2048] float32 pool3 features of images [N, H, W, C] in [0, 1] (see ``to_network_input``),
-    ``batch_size`` (at most N) at a time through one jitted program (the last batch zero-padded, so it
-    compiles once). ``progress``: a callback ``(done, total)`` after each batch, or True for a line on stderr
-    every 10 s."""
+    ``batch_size`` (at most N) at a time through one jitted program (the last batch zero-padded, so a call
+    compiles once; a call with fewer than ``batch_size`` images compiles for its own size). ``progress``: a
+    callback ``(done, total)`` after each batch, or True for a line on stderr every 10 s."""
     check_images(images)
     check_choices(resize, value_range)
     variables = load_variables() if variables is None else variables

@@ -13,7 +13,7 @@ import numpy as np
 from gan_jax.errors import ConfigError, EvalError
 from gan_jax.game import replicas
 from gan_jax.networks import autoencoder, models
-from gan_jax.training import evaluation
+from gan_jax.training import evaluation, storage
 from gan_jax.training.checkpoints import checkpoint_manager
 
 HOW = (
@@ -46,6 +46,11 @@ def check(config) -> None:
 
 def _finished(path: str):
     """The config of the autoencoder run in ``path``, whose latest checkpoint is its last step."""
+    if storage.is_remote(path):
+        raise ConfigError(
+            f"config.mmd.autoencoder={path}: the autoencoder run is read from a local directory; copy it "
+            "down first (gcloud storage cp -r)"
+        )
     try:
         ae = evaluation.load_run_config(path)
     except EvalError:

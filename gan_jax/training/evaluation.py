@@ -246,24 +246,41 @@ SAMPLES_VS_REFERENCE = "samples_vs_reference.npy"  # (its report: samples_vs_ref
 
 
 def evaluate_workdir_sets(
-    workdir: str, reference: str, num: int | None = None, **kwargs
+    workdir: str,
+    reference: str,
+    num: int | None = None,
+    *,
+    features: str = "inception",
+    resize: str | None = None,
+    kid_protocol: set_metrics.KidProtocol = set_metrics.TORCH_FIDELITY_KID,
+    make_extractor=None,
+    cache_dir: str | None = None,
 ) -> list[tuple[str, dict]]:
     """``--mode=evaluate --workdir --reference``: each replica's ``num`` (default
     ``evaluate.protocol_samples``) fair samples, measured against ``reference`` by ``evaluate_sets_file``
-    (``kwargs``: its features, resize, KID protocol). For the 28x28 grey sets only (``evaluate.CLASSIFIED``).
-    gan_jax trains on their pixels as uint8 / 256 while the two-set metrics read a dataset's bytes as / 255,
-    so the samples are scaled by 256 / 255 (clipped to 1) first: a G that reproduced the training images
-    exactly would score as the images themselves. They are written to ``samples_vs_reference.npy`` beside
-    their report. A reference that cannot be read is refused before any sample is drawn."""
+    (the other arguments are its). For the 28x28 grey sets only (``evaluate.CLASSIFIED``). gan_jax trains
+    on their pixels as uint8 / 256 while the two-set metrics read a dataset's bytes as / 255, so the
+    samples are scaled by 256 / 255 (clipped to 1) first: a G that reproduced the training images exactly
+    would score as the images themselves. They are written to ``samples_vs_reference.npy`` beside their
+    report. The reference, the set sizes, the resize and the weights are checked before any sample is
+    drawn."""
     config = load_run_config(workdir)
     if config.data.name not in evaluate.CLASSIFIED:
         raise EvalError(
             f"--reference on a workdir measures {', '.join(evaluate.CLASSIFIED)} runs, not "
             f"{config.data.name!r}; draw its samples with --mode=sample and pass them as --samples"
         )
-    if image_sets.parse_reference(reference, config.data.name) is None:
-        image_sets.check_images(_load_npy(reference), "reference", reference)
     num = evaluate.protocol_samples(config.data) if num is None else num
+    split = image_sets.parse_reference(reference, config.data.name)
+    if split is None:
+        n_reference = len(image_sets.check_images(_load_npy(reference), "reference", reference).images)
+    else:
+        n_reference = len(image_sets.load_reference_split(split, config.data).images)
+    set_metrics.check_sizes(num, n_reference, kid_protocol)
+    if make_extractor is None:
+        dataset = split.dataset if split else config.data.name
+        make_extractor = feature_extractors.extractor_factory(features, resize, cache_dir, dataset)
+    extractor = make_extractor()  # (the resize and the weights checked; loaded once for all replicas)
     _, drawn = draw_workdir(workdir, config, num)
     reports = []
     for d in drawn:
@@ -271,7 +288,15 @@ def evaluate_workdir_sets(
         os.makedirs(d.out_dir, exist_ok=True)
         scale = np.float32(image_sets.DATASET_SCALE / 255.0)
         np.save(path, np.minimum(d.samples * scale, np.float32(1.0)))
-        reports.append(evaluate_sets_file(path, reference, config.data, **kwargs))
+        sets_report = evaluate_sets_file(
+            path,
+            reference,
+            config.data,
+            kid_protocol=kid_protocol,
+            make_extractor=lambda: extractor,
+            cache_dir=cache_dir,
+        )
+        reports.append(sets_report)
     return reports
 
 

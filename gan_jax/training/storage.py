@@ -21,12 +21,13 @@ them. The bucket then holds, at any time, what the last push left there:
 One writer: ``fcntl`` cannot lock an object, so a training run holds a lease, the object
 ``WORKDIR/.lock`` created with fsspec's exclusive mode (``open(path, "xb")``, which gcsfs sends as
 ``ifGenerationMatch=0``: the create fails if the object exists), holding the holder's host, pid, start
-and last renewal. Each push renews it, first checking that it is still this run's (else the run stops
-before writing: another took it over). Another run is refused while the lease is fresh (renewed within
-``LEASE_TTL_S``, and on this host, its process alive); a stale one is taken over (overwritten, then read
-back). The takeover of a stale lease is not atomic (two runs starting within the same second could both
-take it); ``experiments/scripts/sweep.py`` deletes the lease of a preempted trial's VM, which it knows
-to be gone, before it resumes the trial.
+and last renewal. A thread renews it every LEASE_TTL_S / 4 while the run holds it; each push renews it
+too, first checking that it is still this run's (else the run stops before writing: another took it
+over); neither renewal is conditional on the object's generation. Another run is refused while the lease
+is fresh (renewed within ``LEASE_TTL_S``, and on this host, its process alive); a stale one is taken over
+(overwritten, then read back). The takeover of a stale lease is not atomic (two runs starting within the
+same second could both take it); ``experiments/scripts/sweep.py`` deletes the lease of a preempted
+trial's VM, which it knows to be gone, before it resumes the trial.
 """
 
 import contextlib
@@ -36,6 +37,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import uuid
 
 from etils import epath
@@ -43,7 +45,7 @@ from etils import epath
 from gan_jax.errors import WorkdirError
 
 LEASE = ".lock"
-LEASE_TTL_S = 3600  # a lease not renewed for this long (no checkpoint pushed) is stale
+LEASE_TTL_S = 3600  # a lease not renewed for this long (its run gone or stuck) is stale
 DIGEST_FILE = "gan_jax_sha256.json"  # (checkpoints.DIGEST_FILE: a step's commit mark in the bucket)
 CHECKPOINTS = "checkpoints"
 NOT_PULLED = ("samples", "tb", "checkpoints_unreadable", LEASE)  # outputs a run never reads back
@@ -221,7 +223,9 @@ def _owner_text(owner: dict) -> str:
 
 class Lease:
     """The single-writer guard of a remote workdir: the object ``WORKDIR/.lock`` (see the module's
-    docstring), held from ``__enter__`` to ``__exit__`` (deleted then, if still this run's)."""
+    docstring), held from ``__enter__`` to ``__exit__`` (deleted then, if still this run's). While held,
+    a thread renews it every ttl_s / 4, so a run that saves less often than ttl_s keeps it; each push
+    renews it too, and stops the run if it is no longer its own."""
 
     def __init__(self, workdir: str, ttl_s: float = LEASE_TTL_S):
         self.workdir, self.path, self.ttl_s = workdir, _remote(workdir) / LEASE, ttl_s
@@ -235,6 +239,20 @@ class Lease:
         }
 
     def __enter__(self):
+        self._acquire()
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, name="gan_jax-lease", daemon=True)
+        self._beat.start()
+        return self
+
+    def _heartbeat(self) -> None:
+        """``renew`` every ttl_s / 4 until ``__exit__``; a failure is left for the next push's renew to
+        report (it raises there, where the run can stop cleanly)."""
+        while not self._stop.wait(self.ttl_s / 4):
+            with contextlib.suppress(Exception):
+                self.renew()
+
+    def _acquire(self) -> None:
         import fsspec  # (epath's open has no exclusive mode; fsspec's, as gcsfs implements it, has)
 
         with io_errors(f"lock workdir {self.workdir}"):
@@ -242,7 +260,7 @@ class Lease:
             try:
                 with fs.open(path, "xb") as f:
                     f.write(json.dumps(self.owner).encode())
-                return self
+                return
             except FileExistsError:
                 held = self._read()
             if held is not None and self._fresh(held):
@@ -253,9 +271,10 @@ class Lease:
             self._write()  # a stale lease (its holder dead or silent for ttl_s): taken over
             if (self._read() or {}).get("id") != self.owner["id"]:
                 raise WorkdirError(f"workdir {self.workdir}: another process took its stale lease first")
-        return self
 
     def __exit__(self, *exc):
+        self._stop.set()
+        self._beat.join()
         with contextlib.suppress(Exception):
             if (self._read() or {}).get("id") == self.owner["id"]:
                 self.path.unlink()

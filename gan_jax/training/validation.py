@@ -93,6 +93,14 @@ def _check_random_features(config) -> None:
     """A random-feature D (gan_jax/networks/random_features.py) has no batch, dropout or unrolling of its
     own to configure: the options that shape the family's D network are refused, not ignored."""
     m = config.model
+    defaults = config_lib.model_config(m.name)
+    for prefix, owner in (("rff_", "random_fourier"), ("rconv_", "random_conv")):
+        changed = [k for k in m if k.startswith(prefix) and m[k] != defaults.get(k)]
+        if changed and m.discriminator != owner:
+            raise ConfigError(
+                f"config.model.{changed[0]} shapes config.model.discriminator={owner!r}, not "
+                f"{m.discriminator!r}: set config.model.discriminator={owner} or leave it at its default"
+            )
     if m.discriminator == "network":
         return
     if m.get("d_minibatch_std", False):
