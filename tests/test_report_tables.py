@@ -15,6 +15,7 @@ from experiments.reports import (
     modes_report,
     reproduction_report,
     results_report,
+    roads_report,
     set_floors_report,
     tables,
     trap_report,
@@ -28,6 +29,7 @@ REPORTS = {
     "modes_report": modes_report.get_tables,
     "reproduction_report": reproduction_report.get_tables,
     "results_report": results_report.get_tables,
+    "roads_report": roads_report.get_tables,
     "set_floors_report": set_floors_report.get_tables,
     "trap_report": trap_report.get_tables,
 }
