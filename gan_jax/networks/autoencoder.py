@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.networks import models
+from gan_jax.networks import mlp
 
 COLLECTION, DECODER = "autoencoder", "decoder"
 DECODER_LAYERS = ("dec_hidden", "dec_out")  # the Autoencoder's decoder params, copied into the collection
@@ -61,7 +61,7 @@ class CodeGenerator(nn.Module):
     init_std: float = 0.0
 
     def setup(self):
-        self.g = models.MLPGenerator(self.hidden, self.code_dim, init_std=self.init_std, output="sigmoid")
+        self.g = mlp.MLPGenerator(self.hidden, self.code_dim, init_std=self.init_std, output="sigmoid")
         self.decoder = self.variable(COLLECTION, DECODER, self._zero_decoder)
 
     def _zero_decoder(self):

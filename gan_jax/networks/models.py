@@ -32,7 +32,8 @@ import numpy as np
 
 from gan_jax import config as config_lib
 from gan_jax.errors import ConfigError
-from gan_jax.networks import dcgan, layers, random_features
+from gan_jax.networks import autoencoder, dcgan, layers, random_features
+from gan_jax.networks.mlp import MLPDiscriminator, MLPGenerator
 
 CONDITIONINGS = ("concat", "projection")
 MLP_OUTPUTS = ("linear", "sigmoid")  # the 'mlp' G's output activations
@@ -114,55 +115,6 @@ def marginal_logit(mean_pixel: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """logit(clip(mean pixel, eps, 1 - eps)): G's output bias so sigmoid(bias) = E[x] per pixel."""
     p = np.clip(np.asarray(mean_pixel, np.float64), eps, 1.0 - eps)
     return np.log(p / (1.0 - p)).astype(np.float32)
-
-
-class MLPGenerator(nn.Module):
-    """x = G(z) with ReLU hidden layers and a linear output (data on the real line or plane);
-    ``batch_norm``: batch norm before each ReLU (PacGAN's toy G). Weights N(0, ``init_std``^2) when
-    it is > 0 (``layers.kernel_init``), biases 0."""
-
-    hidden: Sequence[int] = (128, 128)
-    out_dim: int = 2
-    batch_norm: bool = False
-    init_std: float = 0.0
-    output: str = "linear"  # or 'sigmoid' (data in [0, 1]: GMMN's MNIST G)
-
-    @nn.compact
-    def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
-        init, h = layers.kernel_init(self.init_std), z
-        for width in self.hidden:
-            h = nn.Dense(width, kernel_init=init)(h)
-            h = nn.relu(layers.batch_norm(train)(h) if self.batch_norm else h)
-        out = nn.Dense(self.out_dim, kernel_init=init, name="out")(h)
-        return nn.sigmoid(out) if self.output == "sigmoid" else out
-
-
-class MLPDiscriminator(nn.Module):
-    """l(x) with ReLU hidden layers; no dropout. ``spectral_norm``: every Dense spectrally normalised
-    (``layers.spectral_normed``; its power iteration runs when ``train``), so l is 1-Lipschitz.
-    ``minibatch_std``: the batch's feature spread appended before the output layer
-    (``layers.minibatch_std``). Weights N(0, ``init_std``^2) when it is > 0, biases 0."""
-
-    hidden: Sequence[int] = (128, 128)
-    spectral_norm: bool = False
-    minibatch_std: bool = False
-    pieces: int = 0  # > 0: maxout hidden layers of that many pieces a unit (PacGAN's toy D) for ReLU
-    init_std: float = 0.0
-    features: int = 0  # > 0: the output is [B, features] (MMD-GAN's learned feature map), not a logit
-
-    @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        init, sn, h = layers.kernel_init(self.init_std), self.spectral_norm, x
-        for width in self.hidden:
-            if self.pieces:
-                h = layers.Maxout(width, self.pieces, 0.0, spectral_norm=sn, init_std=self.init_std)(
-                    h, train=train
-                )
-            else:
-                h = nn.relu(layers.spectral_normed(nn.Dense(width, kernel_init=init), sn, train)(h))
-        h = layers.minibatch_std(h) if self.minibatch_std else h
-        out = layers.spectral_normed(nn.Dense(self.features or 1, kernel_init=init, name="out"), sn, train)(h)
-        return out if self.features else out[..., 0]
 
 
 class DiracGenerator(nn.Module):
@@ -364,8 +316,6 @@ def family_models(config) -> tuple[nn.Module, nn.Module]:
         g = MLPGenerator(tuple(m.g_hidden), m.data_dim, bool(m.g_batch_norm), std, m.g_output)
         return g, d
     if name in ("autoencoder", "gmmn_ae"):  # GMMN+AE's, G alone (no D)
-        from gan_jax.networks import autoencoder  # (it builds on this module's MLP G)
-
         if name == "autoencoder":
             ae = autoencoder.Autoencoder(m.data_dim, m.ae_hidden, m.z_dim, m.ae_input_drop, m.ae_hidden_drop)
             return ae, None
