@@ -20,7 +20,7 @@ import ml_collections
 import numpy as np
 import pytest
 import scipy.linalg
-from absl import flags
+from test_evaluate import launch_in_process
 
 import gan_jax.data
 import gan_jax.metrics
@@ -308,16 +308,6 @@ def fake_inception(monkeypatch, load_variables):
     ):
         monkeypatch.setitem(sys.modules, f"{package.__name__}.{name}", module)
         monkeypatch.setattr(package, name, module, raising=False)
-
-
-def launch_in_process(*args):
-    import launch as launch_module
-
-    flags.FLAGS(["launch.py", *args])
-    try:
-        launch_module.main(["launch.py"])
-    finally:
-        flags.FLAGS.unparse_flags()
 
 
 def test_launch_measures_two_files_and_refuses_missing_weights_in_one_line(tmp_path, monkeypatch, capsys):
