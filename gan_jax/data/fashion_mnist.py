@@ -1,14 +1,23 @@
 """Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 28x28 grey images of ten kinds of clothing, MNIST's shape
 and sizes, as a second image set beside MNIST.
 
-Fetched once from Debian's package ``dataset-fashion-mnist`` (``apt-get download``, no root needed, nothing
-installed): the .deb's SHA-256 is verified, then each of its four IDX files (``train-images-idx3-ubyte.gz``,
-...) is taken out of its ``data.tar.xz`` and verified by SHA-256 into the cache directory. Read as MNIST is:
-float32 = uint8 / 256 flattened to 784, labels int32; the 60,000 training images split as the 2014 paper
-split MNIST's, the first 50,000 to train and the last 10,000 to validate, and the 10,000 test images.
+Two sources (``config.data.source``) give the same arrays, byte for byte:
+
+- ``debian`` (default, offline): fetched once from Debian's package ``dataset-fashion-mnist`` (``apt-get
+  download``, no root needed, nothing installed): the .deb's SHA-256 is verified, then each of its four IDX
+  files (``train-images-idx3-ubyte.gz``, ...) is taken out of its ``data.tar.xz`` and verified by SHA-256
+  into the cache directory.
+- ``tfds``: ``tfds.data_source('fashion_mnist')`` over a prepared TFDS ``data_dir`` (never downloads), put
+  back into the IDX files' order (``tfds_storage_order``) and checked against their SHA-256
+  (``ARRAY_SHA256``).
+
+Read as MNIST is: float32 = uint8 / 256 flattened to 784, labels int32; the 60,000 training images split
+as the 2014 paper split MNIST's, the first 50,000 to train and the last 10,000 to validate, and the 10,000
+test images.
 """
 
 import gzip
+import hashlib
 import io
 import os
 import subprocess
@@ -29,6 +38,19 @@ FILES = {  # name -> SHA-256 of the gzipped IDX file as the package ships it
     "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
     "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
 }
+# SHA-256 of each split's decoded arrays (uint8 images [N, 28, 28], labels [N], in the IDX files' order):
+# the bytes after each IDX header, the same in Debian's files and in those TFDS downloads
+ARRAY_SHA256 = {
+    "train": (
+        "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+        "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+    ),
+    "test": (
+        "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+        "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
+    ),
+}
+SOURCES = ("debian", "tfds")
 SUBDIR = "fashion_mnist"
 NUM_TRAIN, NUM_VALID, NUM_TEST = 50_000, 10_000, 10_000
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
@@ -113,13 +135,11 @@ def _read(directory: str, name: str) -> np.ndarray:
         return parse_idx(f.read())
 
 
-def load(cache_dir: str | None = None) -> dict:
-    """{'train', 'valid', 'test'} -> (x float32 [N, 784] in [0, 1), y int32 [N])."""
-    directory = os.path.join(cache_dir or default_cache_dir(), SUBDIR)
+def _float_splits(arrays: dict) -> dict:
+    """{'train', 'test'} -> (uint8 images [N, 28, 28], labels [N]) as the three splits: x float32 = uint8 /
+    256 flattened to 784, y int32; the first 50,000 training images train, the last 10,000 validate."""
     splits = {}
-    for split, stem in (("train", "train"), ("test", "t10k")):
-        x = _read(directory, f"{stem}-images-idx3-ubyte.gz")
-        y = _read(directory, f"{stem}-labels-idx1-ubyte.gz")
+    for split, (x, y) in arrays.items():
         if x.shape[1:] != (28, 28) or x.shape[0] != y.shape[0]:
             raise DatasetError(f"Fashion-MNIST {split} images {x.shape} do not pair with labels {y.shape}")
         splits[split] = (x.reshape(len(x), 784).astype(np.float32) / 256.0, y.astype(np.int32))
@@ -128,3 +148,70 @@ def load(cache_dir: str | None = None) -> dict:
         raise DatasetError(f"Fashion-MNIST has {len(x)} training and {len(splits['test'][0])} test images")
     splits["train"], splits["valid"] = (x[:NUM_TRAIN], y[:NUM_TRAIN]), (x[NUM_TRAIN:], y[NUM_TRAIN:])
     return splits
+
+
+def load(cache_dir: str | None = None) -> dict:
+    """Debian's files: {'train', 'valid', 'test'} -> (x float32 [N, 784] in [0, 1), y int32 [N])."""
+    directory = os.path.join(cache_dir or default_cache_dir(), SUBDIR)
+    arrays = {}
+    for split, stem in (("train", "train"), ("test", "t10k")):
+        x = _read(directory, f"{stem}-images-idx3-ubyte.gz")
+        arrays[split] = (x, _read(directory, f"{stem}-labels-idx1-ubyte.gz"))
+    return _float_splits(arrays)
+
+
+def tfds_storage_order(split: str, n: int) -> np.ndarray:
+    """The IDX index of the example at each position of a prepared TFDS ``fashion_mnist`` split.
+
+    TFDS's fashion_mnist builder keys each example by its index in the IDX file, and TFDS's writer stores a
+    split's examples sorted by the MD5 hash of the key salted with the split's name
+    (tensorflow_datasets/core/shuffle.py and core/hashing.py, whose docstring holds the order stable: a
+    change would bump every dataset's major version). The hash is TFDS's own ``hashing.Hasher``.
+    """
+    from tensorflow_datasets.core import hashing  # lazy: the GPU image does not ship it
+
+    hasher = hashing.Hasher(split)
+    return np.asarray(sorted(range(n), key=hasher.hash_key))
+
+
+def _read_tfds(split: str, n: int, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared TFDS split as uint8 (images [n, 28, 28], labels [n]) in the IDX files' order, checked
+    against ``ARRAY_SHA256``."""
+    source = mnist.tfds_source("fashion_mnist", split, data_dir)
+    if len(source) != n:
+        raise DatasetError(f"TFDS fashion_mnist {split} has {len(source)} examples; expected {n}")
+    shuffled = not source.dataset_info.disable_shuffling
+    order = tfds_storage_order(split, n) if shuffled else np.arange(n)
+    x, y = np.empty((n, 28, 28), np.uint8), np.empty(n, np.uint8)
+    for position, index in enumerate(order):
+        example = source[position]
+        x[index] = np.asarray(example["image"], np.uint8).reshape(28, 28)
+        y[index] = example["label"]
+    digests = tuple(hashlib.sha256(a.tobytes()).hexdigest() for a in (x, y))
+    if digests != ARRAY_SHA256[split]:
+        raise DatasetError(
+            f"TFDS fashion_mnist {split} in data_dir={data_dir!r} does not hold Fashion-MNIST's images and "
+            "labels in the IDX files' order (SHA-256 mismatch); prepare it again, or use source='debian'"
+        )
+    return x, y
+
+
+def load_tfds(data_dir: str | None = None) -> dict:
+    """A prepared TFDS ``fashion_mnist`` (``data_dir``; '' or None: TFDS's default) as ``load`` gives
+    Debian's files, the same arrays byte for byte: TFDS's train split in the IDX order, its first 50,000
+    to train and last 10,000 to validate, and its test split."""
+    arrays = {
+        "train": _read_tfds("train", NUM_TRAIN + NUM_VALID, data_dir),
+        "test": _read_tfds("test", NUM_TEST, data_dir),
+    }
+    return _float_splits(arrays)
+
+
+def load_fashion_mnist(source: str = "debian", data_dir: str | None = None) -> dict:
+    """Fashion-MNIST from ``source``: 'debian' (``load``, ``data_dir`` the cache) or 'tfds' (``load_tfds``,
+    ``data_dir`` the TFDS data_dir)."""
+    if source == "debian":
+        return load(data_dir)
+    if source == "tfds":
+        return load_tfds(data_dir)
+    raise DatasetError(f"unknown Fashion-MNIST source {source!r}; choose one of {', '.join(SOURCES)}")

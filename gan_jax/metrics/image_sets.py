@@ -136,8 +136,9 @@ def parse_reference(spec: str, default_dataset: str) -> ReferenceSplit | None:
 def load_reference_split(ref: ReferenceSplit, data_config=None) -> ImageSet:
     """The first ``ref.count`` images (0: all) of the dataset's split as uint8 [N, 28, 28, 1]: the train
     split is gan_jax's 50,000 training rows, test the 10,000 test images. Read as ``data_config`` says
-    when it is that dataset's (MNIST's source and directory), else with the dataset's defaults. gan_jax
-    stores the pixels as uint8 / 256 (exact in float32), so x * 256 gives the original bytes back."""
+    when it is that dataset's (its source and directory; a source other than the default is named in the
+    set's ``source``), else with the dataset's defaults. gan_jax stores the pixels as uint8 / 256 (exact
+    in float32), so x * 256 gives the original bytes back."""
     if data_config is None or data_config.name != ref.dataset:
         data_config = config_lib.data_config(ref.dataset)
     x = datasets.load_dataset(data_config)[ref.split][0]
@@ -145,6 +146,7 @@ def load_reference_split(ref: ReferenceSplit, data_config=None) -> ImageSet:
         raise EvalError(f"--reference asks for {ref.count} {ref.dataset} {ref.split} images; it has {len(x)}")
     x = x[: ref.count or len(x)]
     pixels = np.rint(np.asarray(x, np.float64) * DATASET_SCALE).astype(np.uint8)
-    source = data_config.get("source", "")
-    name = f"{ref.dataset} ({source})" if source and source != "hub" else ref.dataset
+    default = config_lib.data_config(ref.dataset).source
+    source = data_config.get("source", default)
+    name = f"{ref.dataset} ({source})" if source != default else ref.dataset
     return check_images(pixels.reshape(len(x), 28, 28, 1), "reference", f"{name} {ref.split}[:{len(x)}]")
