@@ -44,7 +44,8 @@ def reports(workdir: str, count: int) -> list[dict | None]:
     return [json.load(open(path)) if os.path.exists(path) else None for path in paths]
 
 
-@pytest.mark.parametrize("count", [1, pytest.param(2, marks=pytest.mark.slow)])  # (2: 10 s more)
+# one run to its end, then the same evaluation again: the whole path at its smallest (2 replicas: slow)
+@pytest.mark.parametrize("count", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_a_run_that_ends_is_measured_as_evaluate_measures_it(count, tmp_path, monkeypatch, capsys):
     workdir, reference = str(tmp_path / "run"), str(tmp_path / "ref.npy")
     np.save(reference, grey_images(0, 40))
