@@ -16,7 +16,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import errors  # noqa: E402
 from gan_jax.game import games, steps  # noqa: E402
-from gan_jax.metrics import evaluate, feature_extractors, kid, set_metrics  # noqa: E402
+from gan_jax.metrics import evaluate, feature_extractors  # noqa: E402
 from gan_jax.training import compile_cache, evaluation, parallel, signals, storage, train  # noqa: E402
 
 BAD_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError)
@@ -215,9 +215,7 @@ def _run(config):
 def _evaluate_two_sets(config):
     """--samples (or the workdir's samples) against --reference: FID, KID, precision/recall,
     density/coverage on one feature set."""
-    size = kid.SUBSET_SIZE if _KID_SUBSET_SIZE.value is None else _KID_SUBSET_SIZE.value
-    kid_protocol = set_metrics.KidProtocol(subset_size=size)
-    options = dict(features=_FEATURES.value or "inception", resize=_RESIZE.value, kid_protocol=kid_protocol)
+    options = evaluation.sets_options(_FEATURES.value, _RESIZE.value, _KID_SUBSET_SIZE.value)
     if _SAMPLES.value:
         reports = [evaluation.evaluate_sets_file(_SAMPLES.value, _REFERENCE.value, config.data, **options)]
     else:  # the workdir's samples (a gs:// workdir: read and written back)
@@ -226,9 +224,7 @@ def _evaluate_two_sets(config):
                 staged.local, _REFERENCE.value, _NUM_SAMPLES.value, **options
             )
         reports = [(staged.path(path), report) for path, report in reports]
-    for path, report in reports:
-        print(set_metrics.format_report(report))
-        print(f"wrote {path}")
+    evaluation.print_sets_reports(reports)
 
 
 if __name__ == "__main__":

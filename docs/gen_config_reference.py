@@ -272,6 +272,13 @@ def render() -> str:
         "A field left `None` takes D's value (`optim`); a different `name` starts from that optimizer's "
         "defaults and needs a `learning_rate`. G's learning rate is then multiplied by `g_lr_multiplier`.",
     )
+    out += table(
+        "Two-set metrics at the end of a run (`final_eval`, `final_eval_config()`)",
+        rows(
+            "final_eval.", c.final_eval, "final_eval_config", comments, "`data.name=mnist`, `fashion_mnist`"
+        ),
+        'Off while `reference` is `""`; see [evaluation.md](evaluation.md).',
+    )
     for name in cfg.OPTIMIZERS:
         out += table(
             f"Optimizer `{name}` (`optim_config('{name}')`)",

@@ -87,6 +87,7 @@ def get_config() -> ml_collections.ConfigDict:
     # Evaluation (gan_jax/metrics/evaluate.py) every eval_every steps and at the end; 0 turns it off.
     c.eval_every = 25_000
     c.eval_samples = 10_000  # the paper's Parzen protocol uses 10k samples
+    c.final_eval = final_eval_config()
 
     c.data = data_config("mnist")
     c.model = model_config("paper_mlp")
@@ -114,6 +115,21 @@ def reg_config() -> ml_collections.ConfigDict:
     # mask, as D trains; False, D in eval mode (no dropout, weights scaled: the network D is judged as)
     r.penalty_dropout = True
     return r
+
+
+def final_eval_config() -> ml_collections.ConfigDict:
+    """Two-set metrics at the end of a run (gan_jax/training/final_eval.py): once a run reaches num_steps,
+    each replica's samples measured against a reference set as ``launch.py --mode=evaluate --workdir
+    --reference`` measures them (FID, KID, precision/recall, density/coverage; docs/evaluation.md)."""
+    f = ml_collections.ConfigDict()
+    # the reference set: '' (off), [dataset:]split[:count] (e.g. 'test', 'mnist:train:10000') or a .npy
+    # of images; for MNIST and Fashion-MNIST runs
+    f.reference = ""
+    f.num_samples = 10_000  # samples drawn from each replica's G (MNIST's protocol: 10,000)
+    f.features = "inception"  # 'inception' (Inception-v3 pool3) or 'classifier' (the dataset's own)
+    f.resize = ""  # Inception's resize to 299x299 (metrics/inception.py RESIZES); '' = its default
+    f.kid_subset_size = 1_000  # KID's subset size (torch-fidelity's 1,000; 100 subsets, seed 2020)
+    return f
 
 
 def mmd_config() -> ml_collections.ConfigDict:

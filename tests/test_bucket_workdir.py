@@ -188,9 +188,17 @@ def test_a_bucket_run_killed_and_resumed_is_the_straight_run(bucket, smoke_strai
 def test_train_and_sample_modes_on_a_bucket_workdir(bucket, capsys):
     """Training in this process on gs:// (the stand-in): a run of 4 steps lands config.json,
     metrics, the grid, TensorBoard events and its committed checkpoint in the bucket, its lease gone;
-    launch.py --mode=sample (its main, here) reads it and writes samples.npy there."""
-    train.train(tiny_config(num_steps=4, ckpt_every=2, log_every=2), URL)
+    launch.py --mode=sample (its main, here) reads it and writes samples.npy there. Its evaluation at the
+    end (config.final_eval, on the classifier's features) is pushed with it."""
+    config = tiny_config(num_steps=4, ckpt_every=2, log_every=2)
+    np.save(bucket / "ref.npy", np.zeros((20, 28, 28, 1), np.uint8))
+    config.final_eval.update(
+        reference=str(bucket / "ref.npy"), num_samples=20, features="classifier", kid_subset_size=10
+    )
+    train.train(config, URL)
     remote = fake_gcs.local(URL)
+    assert f"wrote {URL}/samples_vs_reference.eval.json" in capsys.readouterr().out
+    assert {"samples_vs_reference.npy", "samples_vs_reference.eval.json"} <= set(tree(remote))
     assert checkpoints(remote) == [2, 4]
     assert {"config.json", "metrics.jsonl", "samples/step_0000004.png"} <= set(tree(remote))
     assert any(name.startswith("tb/events.out.tfevents.") for name in tree(remote))

@@ -57,6 +57,7 @@ def test_config_reference_lists_every_field_with_its_default():
     c = cfg.get_config()
     families = [(section("Run (`get_config()`)"), c, ""), (section("`reg`"), c.reg, "reg.")]
     families.append((section("`g_optim`"), c.g_optim, "g_optim."))
+    families.append((section("`final_eval`"), c.final_eval, "final_eval."))
     families += [(section(f"Optimizer `{n}`"), cfg.optim_config(n), "optim.") for n in cfg.OPTIMIZERS]
     families += [(section(f"Data `{n}`"), cfg.data_config(n), "data.") for n in cfg.DATASETS]
     for text, conf, prefix in families:

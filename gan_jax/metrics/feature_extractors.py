@@ -48,10 +48,7 @@ def inception_extractor(
     from gan_jax.data import inception_weights
     from gan_jax.metrics import inception
 
-    resize = inception.DEFAULT_RESIZE if resize is None else resize
-    if resize not in inception.RESIZES:
-        choices = ", ".join(str(r) for r in inception.RESIZES)
-        raise EvalError(f"--resize={resize}: not a resize the network knows; choose one of {choices}")
+    resize = inception_resize(resize)
     variables = inception.load_variables(cache_dir)
     digest = inception_weights.content_sha256(traverse_util.flatten_dict(dict(variables), sep="/"))
 
@@ -61,6 +58,17 @@ def inception_extractor(
         )
 
     return FeatureExtractor(INCEPTION_NAME, digest, str(resize), fn, "inception", None)  # (resizes any size)
+
+
+def inception_resize(resize: str | None = None) -> str:
+    """``resize`` (None: the network's DEFAULT_RESIZE), checked against its RESIZES (EvalError)."""
+    from gan_jax.metrics import inception
+
+    resize = inception.DEFAULT_RESIZE if resize is None else resize
+    if resize not in inception.RESIZES:
+        choices = ", ".join(str(r) for r in inception.RESIZES)
+        raise EvalError(f"--resize={resize}: not a resize the network knows; choose one of {choices}")
+    return resize
 
 
 def classifier_extractor(dataset: str = "mnist") -> FeatureExtractor:

@@ -18,7 +18,7 @@ from gan_jax.errors import EvalError
 from gan_jax.game import replicas
 from gan_jax.game import steps as steps_lib
 from gan_jax.game.state import INTERPOLATION_STREAM, create_state, make_setup
-from gan_jax.metrics import evaluate, feature_extractors, image_sets, set_metrics
+from gan_jax.metrics import evaluate, feature_extractors, image_sets, kid, set_metrics
 from gan_jax.networks import latent, models
 from gan_jax.training import images, precision
 from gan_jax.training.checkpoints import checkpoint_manager, restore_checkpoint
@@ -181,8 +181,8 @@ def evaluate_samples_file(
     conditional model drew them for: the conditional metrics too), or, when ``data_config`` is
     StackedMNIST's, [N, 2352] in [0, 1] (28x28x3 channels-last; N >= its ``evaluate.protocol_samples``):
     modes covered and reverse KL."""
-    samples = _load_npy(samples_path)
-    labels = _load_npy(labels_path) if labels_path else None
+    samples = load_npy(samples_path)
+    labels = load_npy(labels_path) if labels_path else None
     if data_config is not None and data_config.name == evaluate.STACKED:
         results = evaluate.evaluate_samples(samples, data_config, None, labels=labels)
         floors = evaluate.stacked_floors(data_config, len(samples))
@@ -230,9 +230,9 @@ def evaluate_sets_file(
     if make_extractor is None:
         dataset = split.dataset if split else dataset
         make_extractor = feature_extractors.extractor_factory(features, resize, cache_dir, dataset)
-    samples = image_sets.check_images(_load_npy(samples_path), "samples", samples_path)
+    samples = image_sets.check_images(load_npy(samples_path), "samples", samples_path)
     if split is None:
-        ref_set = image_sets.check_images(_load_npy(reference), "reference", reference)
+        ref_set = image_sets.check_images(load_npy(reference), "reference", reference)
     else:
         ref_set = image_sets.load_reference_split(split, data_config)
     report = set_metrics.evaluate_sets(samples, ref_set, make_extractor, kid_protocol, split, cache_dir)
@@ -240,6 +240,23 @@ def evaluate_sets_file(
     with open(path, "w") as f:
         json.dump(report, f, indent=2)
     return path, report
+
+
+def sets_options(features: str | None, resize: str | None, kid_subset_size: int | None) -> dict:
+    """The keyword options of ``evaluate_sets_file`` / ``evaluate_workdir_sets`` from the flags
+    ``--features --resize --kid_subset_size`` or the fields of ``config.final_eval``: the features
+    (None or '': inception), the resize (None or '': the network's) and KID's protocol
+    (torch-fidelity's, with that subset size; None: its 1,000)."""
+    size = kid.SUBSET_SIZE if kid_subset_size is None else int(kid_subset_size)
+    kid_protocol = set_metrics.KidProtocol(subset_size=size)
+    return dict(features=features or "inception", resize=resize or None, kid_protocol=kid_protocol)
+
+
+def print_sets_reports(reports: list[tuple[str, dict]]) -> None:
+    """Each (path, report) of the two-set metrics: its table and protocol line, then where it was written."""
+    for path, report in reports:
+        print(set_metrics.format_report(report))
+        print(f"wrote {path}", flush=True)
 
 
 SAMPLES_VS_REFERENCE = "samples_vs_reference.npy"  # (its report: samples_vs_reference.eval.json)
@@ -273,7 +290,7 @@ def evaluate_workdir_sets(
     num = evaluate.protocol_samples(config.data) if num is None else num
     split = image_sets.parse_reference(reference, config.data.name)
     if split is None:
-        n_reference = len(image_sets.check_images(_load_npy(reference), "reference", reference).images)
+        n_reference = len(image_sets.check_images(load_npy(reference), "reference", reference).images)
     else:
         n_reference = len(image_sets.load_reference_split(split, config.data).images)
     set_metrics.check_sizes(num, n_reference, kid_protocol)
@@ -300,7 +317,8 @@ def evaluate_workdir_sets(
     return reports
 
 
-def _load_npy(path: str) -> np.ndarray:
+def load_npy(path: str) -> np.ndarray:
+    """The array in the .npy at ``path``; EvalError in one line when it cannot be read as one."""
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:

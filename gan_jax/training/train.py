@@ -2,7 +2,8 @@
 samples, checkpoint, evaluation), stopping cleanly on SIGTERM/SIGINT.
 
 Outputs in ``workdir``: ``checkpoints/`` (orbax, periodic and final, the last N kept), ``metrics.jsonl``,
-``tb/`` (TensorBoard events), ``samples/`` and ``config.json`` (gan_jax/training/outputs.py). Rerunning with
+``tb/`` (TensorBoard events), ``samples/`` and ``config.json`` (gan_jax/training/outputs.py); with
+``config.final_eval`` set, each replica's two-set metrics once the run ends (final_eval.py). Rerunning with
 the same workdir resumes from its newest readable checkpoint; one process trains in a workdir at a time.
 """
 
@@ -19,7 +20,7 @@ from gan_jax.game import replicas
 from gan_jax.game.state import TrainState, create_state, make_setup
 from gan_jax.metrics import evaluate
 from gan_jax.networks import models
-from gan_jax.training import autoencoder, parallel, precision, storage, validation, workdir
+from gan_jax.training import autoencoder, final_eval, parallel, precision, storage, validation, workdir
 from gan_jax.training.jitting import make_train_step
 from gan_jax.training.outputs import Outputs
 from gan_jax.training.run_checkpoints import Checkpoints
@@ -65,10 +66,10 @@ def train(config, workdir_path: str) -> TrainState:
         # one process trains in a workdir at a time (with several hosts, host 0 holds the lock)
         with workdir.lock(path) if jax.process_index() == 0 else contextlib.nullcontext():
             with precision.scope(config):
-                return _train(config, path, staged.push if staged.mirror is not None else None)
+                return _train(config, path, staged)
 
 
-def _train(config, path: str, on_saved: Callable | None = None) -> TrainState:
+def _train(config, path: str, staged: storage.Staged) -> TrainState:
     mesh = parallel.make_mesh() if config.data_parallel else None
     run_data = load_run_data(config, mesh)
     setup = make_setup(config, run_data.num_train)
@@ -82,6 +83,7 @@ def _train(config, path: str, on_saved: Callable | None = None) -> TrainState:
         state, dataset = autoencoder.prepare(config, state, dataset)
     if mesh is not None:  # the restore target then carries the mesh sharding too
         state = parallel.put_replicated(state, mesh)
+    on_saved = staged.push if staged.mirror is not None else None
     with Checkpoints(path, config, on_saved) as ckpt:
         state = ckpt.restore(state)
         start, total = int(np.max(state.step)), int(config.num_steps)
@@ -104,6 +106,7 @@ def _train(config, path: str, on_saved: Callable | None = None) -> TrainState:
                 state = loop(run, state, start)
         finally:
             out.close()
+    final_eval.run(config, path, staged.path)  # (trained to num_steps in this call: config.final_eval)
     return state
 
 

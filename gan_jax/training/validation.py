@@ -12,7 +12,7 @@ from gan_jax.errors import ConfigError, DataError
 from gan_jax.game import games, moment_matching, optimizers, options, replicas, steps
 from gan_jax.metrics import evaluate
 from gan_jax.networks import latent, models
-from gan_jax.training import autoencoder, collapse, parallel, precision
+from gan_jax.training import autoencoder, collapse, final_eval, parallel, precision
 
 NONFINITE = ("stop", "freeze")
 POSITIVE = ("num_steps", "batch_size", "log_every", "ckpt_every", "sample_every", "d_steps", "g_steps")
@@ -64,6 +64,7 @@ def validate(config) -> None:
         raise ConfigError("config.num_replicas > 1 and config.data_parallel cannot be combined")
     if config.data_parallel:  # the batch is split over every device (train's mesh), found before any write
         parallel.check_batch(config.batch_size, parallel.make_mesh())
+    final_eval.check(config)  # the two-set metrics at the end, refused now rather than after training
 
 
 def _check_processes(config) -> None:
