@@ -222,7 +222,7 @@ def test_samples_file_writes_its_eval_json(tmp_path, monkeypatch, splits):
         seen["samples"], seen["labels"], seen["splits"], seen["dataset"] = x, labels, s, dataset
         return {"fcd": float(np.sum(x, dtype=np.float64))}
 
-    monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
+    monkeypatch.setattr(mnist, "load_mnist", lambda source="hub", data_dir=None: splits)
     monkeypatch.setattr(evaluate, "mnist_metrics", fake_metrics)
     monkeypatch.setattr(
         evaluate, "real_data_floors", lambda s, conditional, dataset: {"conditional": conditional}

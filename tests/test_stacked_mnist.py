@@ -195,7 +195,7 @@ def test_mnist_samples_file_takes_the_mnist_path(tmp_path, monkeypatch, splits):
     """Without a StackedMNIST --config the samples file is MNIST's, as before (metrics stubbed)."""
     np.save(tmp_path / "s.npy", np.zeros((3, 784), np.float32))
     monkeypatch.setattr(stacked_modes, "stacked_metrics", lambda *a, **k: pytest.fail("stacked metrics"))
-    monkeypatch.setattr(mnist, "load_mnist", lambda: splits)
+    monkeypatch.setattr(mnist, "load_mnist", lambda source="hub", data_dir=None: splits)
     monkeypatch.setattr(evaluate, "mnist_metrics", lambda x, s, labels=None, dataset="mnist": {"fcd": 1.5})
     monkeypatch.setattr(evaluate, "real_data_floors", lambda s, conditional, dataset: {"fcd": 0.5})
     launch_in_process("--mode=evaluate", f"--samples={tmp_path / 's.npy'}")

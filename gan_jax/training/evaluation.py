@@ -13,7 +13,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import config as config_lib
-from gan_jax.data import datasets, mnist, stacked_mnist
+from gan_jax.data import datasets, stacked_mnist
 from gan_jax.errors import EvalError
 from gan_jax.game import replicas
 from gan_jax.game import steps as steps_lib
@@ -198,7 +198,7 @@ def evaluate_samples_file(
                 f"--samples measures {', '.join(evaluate.CLASSIFIED)} or {evaluate.STACKED} samples, "
                 f"not {name!r}'s"
             )
-        splits = mnist.load_mnist() if name == "mnist" else datasets.load_dataset(data_config)
+        splits = datasets.load_dataset(data_config or config_lib.data_config("mnist"))
         results = evaluate.mnist_metrics(samples, splits, labels=labels, dataset=name)
         floors = evaluate.real_data_floors(splits, conditional=labels is not None, dataset=name)
     path = os.path.splitext(samples_path)[0] + ".eval.json"
