@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from experiments.reports import (  # noqa: E402
     bench_report,
+    lucic_report,
     modes_report,
     reproduction_report,
     results_report,
@@ -93,6 +94,24 @@ def conditional_cell() -> str:
     )
 
 
+def inception_cell() -> str:
+    """DCGAN-28's NS GAN on MNIST and Fashion-MNIST by Inception FID (lucic_report's CPU records), beside
+    the real-data floor at the same N and Lucic et al.'s tuned full-budget number."""
+    parts, steps = [], None
+    for dataset, label in lucic_report.DATASETS.items():
+        trial = lucic_report.measured("cpu", dataset)["NS GAN"]
+        fid = [r["inception_fid"] for r in trial["reports"]]
+        n = trial["reports"][0]["protocol"]["n_samples"]
+        floor = lucic_report.floor(dataset, n)["inception_fid"]
+        published = lucic_report.PUBLISHED_FID[dataset]["NS GAN"][0]
+        steps = trial["config"]["num_steps"]
+        parts.append(
+            f"{label} {np.mean(fid):.1f} ± {np.std(fid, ddof=1):.1f} ({len(fid)} seeds; real data {floor:.1f} "
+            f"at N = {n:,}; Lucic et al., tuned, N = 10,000: {published})"
+        )
+    return f"NS GAN, DCGAN-28, {steps:,} steps: FID " + "; ".join(parts)
+
+
 def speed_cell() -> str:
     rep = {r["replicas"]: r for r in bench_report.load("h100_bench/bench_replicas.json")["results"]}
     runs = bench_report.cpu_b_runs()
@@ -115,6 +134,7 @@ def headline_table() -> str:
             "CPU, H100",
             LINK["RESULTS"],
         ],
+        ["Inception FID beside Lucic et al. 2018", inception_cell(), "CPU", LINK["RESULTS"]],
         ["Mode collapse at 1–15 % of the protocols' budgets", modes_cell(), "CPU", LINK["MODES"]],
         ["Conditional MNIST, 50 epochs", conditional_cell(), "one H100", LINK["RESULTS"]],
         ["Training speed, paper model", speed_cell(), "H100, CPU", LINK["BENCHMARKS"]],

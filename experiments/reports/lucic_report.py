@@ -122,6 +122,8 @@ def measured(budget: str, dataset: str) -> dict:
 def games_table(budget: str, dataset: str) -> str:
     by_game = measured(budget, dataset)
     trials = list(by_game.values())
+    if not trials:
+        raise tables.TableError(f"{dataset}: no measured trial under lucic_games/{budget}")
     rows = [row(n, by_game[n], PUBLISHED_FID[dataset][n]) for n in lucic_games.GAMES if n in by_game]
     protocols = {
         (x["protocol"]["n_samples"], x["protocol"]["reference"]) for t in trials for x in t["reports"]
@@ -137,7 +139,7 @@ def games_table(budget: str, dataset: str) -> str:
                 "–",
                 "–",
                 f"{real['inception_fid']:.1f}",
-                f"{real['inception_kid_mean'] * 1e3:.1f}",
+                f"{real['inception_kid_mean'] * 1e3:.1f}".replace("-0.0", "0.0"),
                 *(f"{real[k]:.2f}" for k in ("precision", "recall", "density", "coverage")),
                 "–",
             ]
@@ -152,7 +154,7 @@ def games_table(budget: str, dataset: str) -> str:
         "recall",
         "density",
         "coverage",
-        "published FID (their budget, tuned)",
+        "published FID (their budget and search, N = 10,000)",
     ]
     return tables.markdown(header, rows)
 
