@@ -10,7 +10,7 @@ ROOT=${1:?usage: roads_mnist.sh ROOT}
 PY=${PY:-.venv/bin/python}
 N_EVAL=${N_EVAL:-1000}
 KID_SUBSET=${KID_SUBSET:-500}
-INCEPTION=${INCEPTION:-"model.noise=uniform gmmn_mnist mmd_gan_mnist random_fourier gmmn_ae"}
+INCEPTION=${INCEPTION:-"model.noise=uniform gmmn_mnist gmmn_ae"}  # (rows: substrings of their workdirs)
 GMMN_AE_STEPS=${GMMN_AE_STEPS:-1000}
 mkdir -p "$ROOT"
 say() { echo "$(date -u +%T) $*"; }
