@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from experiments.reports import tables  # noqa: E402
 from experiments.sweeps import lucic_games  # noqa: E402
+from gan_jax.game import replicas  # noqa: E402
 
 DOC = "experiments/reports/RESULTS.md"
 BUDGETS = ("cpu",)  # record directories under experiments/results/lucic_games/ that have a table
@@ -66,17 +67,23 @@ def game_name(config: dict) -> str:
     raise tables.TableError(f"a trial of game {config['game']!r} that lucic_games.GAMES does not name")
 
 
+def seed_reports(dirs: list[str]) -> list[dict]:
+    """The two-set report (``REPORT``) of each seed directory in ``dirs`` that has one, in order."""
+    reports = []
+    for d in dirs:
+        path = os.path.join(d, REPORT)
+        if os.path.exists(path):
+            with open(path) as f:
+                reports.append(json.load(f))
+    return reports
+
+
 def load_trial(path: str) -> dict:
-    """A trial's config, its last step and each measured seed's report."""
+    """A trial's config, its number of seeds and each measured seed's report."""
     with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
-    reports = []
-    for replica in sorted(glob.glob(os.path.join(path, "replica_*"))):
-        report = os.path.join(replica, REPORT)
-        if os.path.exists(report):
-            with open(report) as f:
-                reports.append(json.load(f))
-    return {"config": config, "reports": reports, "seeds": int(config.get("num_replicas", 1))}
+    seeds = int(config.get("num_replicas", 1))
+    return {"config": config, "reports": seed_reports(replicas.dirs(path, seeds)), "seeds": seeds}
 
 
 def mean_std(values: list[float], digits: int) -> str:

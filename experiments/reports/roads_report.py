@@ -116,16 +116,6 @@ def mnist_road(config: dict) -> tuple[str, str]:
     return "GAN (maxout D), " + ", ".join(options), "gan" if options == ["z uniform"] else ""
 
 
-def inception(trial: dict) -> list[dict]:
-    reports = []
-    for d in trial["dirs"]:
-        path = os.path.join(d, "samples_vs_reference.eval.json")
-        if os.path.exists(path):
-            with open(path) as f:
-                reports.append(json.load(f))
-    return reports
-
-
 def real_row() -> list:
     """Real data under the same protocols: 10,000 training images as the samples (the reproduction's
     record) and, for Inception, the test images against as many training images (set_floors)."""
@@ -182,7 +172,7 @@ def mnist_table() -> str:
         last = [h[-1] for h in t["histories"]]
         collapsed = sum(r["classifier_score"] < results_report.COLLAPSED_SCORE for r in last)
         name, published = mnist_road(t["config"])
-        fid = inception(t)
+        fid = lucic_report.seed_reports(t["dirs"])
         if any(r["protocol"]["n_samples"] != INCEPTION_N for r in fid):
             raise tables.TableError(f"{t['path']}: Inception measured on other than {INCEPTION_N} samples")
         rows.append(
