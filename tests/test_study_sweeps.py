@@ -7,7 +7,7 @@ import pytest
 
 from experiments.reports import lucic_report
 from experiments.scripts import trials as trials_lib
-from experiments.sweeps import lucic_games, lucic_games_cpu, roads_mnist
+from experiments.sweeps import lucic_games, lucic_games_cpu, roads_mnist, roads_toys
 from gan_jax.training import validation
 
 FLAG_FIELDS = {"game": "game", "update": "update_scheme", "d_steps": "d_steps", "seed": "seed"}
@@ -30,7 +30,9 @@ def trial_config(trial: dict, default: str):
     return config
 
 
-@pytest.mark.parametrize("sweep", [lucic_games, lucic_games_cpu, roads_mnist], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "sweep", [lucic_games, lucic_games_cpu, roads_mnist, roads_toys], ids=lambda m: m.__name__
+)
 def test_every_trial_validates(sweep):
     rows = sweep.get_sweep()
     trials_lib.check_overrides(sweep.CONFIG, rows)
@@ -83,3 +85,33 @@ def test_roads_rows_differ_from_the_gan_in_one_thing():
             continue
         differs = {k for k in base if k not in ("num_replicas",) and c.to_dict()[k] != base[k]}
         assert len(differs) == 1, differs
+
+
+def test_toy_rows_differ_from_the_toys_gan_in_one_thing():
+    """On each toy every row runs the toy's data, schedule and seeds; the GAN rows are its GAN's config
+    but for one named change (GMMN its own recipe; the non-neural D changes D's fields only)."""
+    named = roads_toys.named()
+    assert [r for r, _ in named] == [
+        f"{toy}/{n}" for toy in roads_toys.TOYS for n, _, _ in roads_toys.rows(toy)
+    ]
+    for toy in roads_toys.TOYS:
+        rows = {r.split("/")[1]: trial_config(t, roads_toys.CONFIG) for r, t in named if r.startswith(toy)}
+        base = rows.pop("gan_uniform").to_dict()
+        assert (base["data"]["name"], base["model"]["noise"], base["game"]) == (
+            toy,
+            "uniform",
+            "nonsaturating",
+        )
+        for name, c in rows.items():
+            c = c.to_dict()
+            assert c["data"] == base["data"] and c["num_replicas"] == 5 and c["num_steps"] == 20_000, name
+            differs = {k for k in base if c[k] != base[k]}
+            if name == "gmmn":
+                assert c["game"] == "gmmn", name
+            elif name == "nonneural":
+                assert differs == {"model"} and c["model"]["discriminator"] == "random_fourier"
+            else:
+                assert len(differs) == 1, (name, differs)
+    ring = dict(named)["ring/instance_noise"]["config.instance_noise"]
+    grid = dict(named)["grid/instance_noise"]["config.instance_noise"]
+    assert (ring, grid) == (0.01, 0.05)  # each toy's mode standard deviation
