@@ -6,9 +6,10 @@ paper's protocol, FCD, classifier score, precision/recall) on 10,000 samples of 
 - The GAN: the paper's nets under the games sweep's recipe (experiments/configs/paper_mnist_adam.py:
   maxout D with dropout, Adam 2e-4 / 0.5, alternating; the 2014 SGD needs ~50,000 updates before its
   samples are digits, far past this budget), its noise as the 2014 code offered it (uniform, the
-  default, normal and spherical), 5 seeds each for the collapse rate; the 2014 code's other G
-  objectives (blend, thresholded, lazy), instance noise on both of D's inputs and G-gradient
-  rescaling, 3 seeds each; all 2,000 updates (4 epochs of 100).
+  default, normal and spherical, whose radius 1 puts each of z's 100 coordinates near 0.1; then the
+  sphere of radius 10 = sqrt(100), the other two's typical norm), 5 seeds each for the collapse rate;
+  the 2014 code's other G objectives (blend, thresholded, lazy), instance noise on both of D's inputs
+  and G-gradient rescaling, 3 seeds each; all 2,000 updates (4 epochs of 100).
 - The same GAN against a non-neural D (nonneural_mnist.py's: logistic on 4,096 fixed random Fourier
   features, sigma 10), 3 seeds, 2,000 updates.
 - GMMN (gmmn_mnist.py: no D, batch 1,000), 3 seeds, 1,000 updates (20 epochs; 2.5 % of the published
@@ -34,6 +35,7 @@ ROWS = [  # (config, seeds, G updates, overrides); the order they run and are ta
     ("experiments/configs/mmd_gan_mnist.py", SEEDS, MMD_GAN_STEPS, {}),
     (CONFIG, NOISE_SEEDS, GAN_STEPS, {"config.model.noise": "normal"}),
     (CONFIG, NOISE_SEEDS, GAN_STEPS, {"config.model.noise": "spherical"}),
+    (CONFIG, NOISE_SEEDS, GAN_STEPS, {"config.model.noise": "spherical", "config.model.noise_scale": 10.0}),
     (CONFIG, SEEDS, GAN_STEPS, {"game": "blend"}),
     (CONFIG, SEEDS, GAN_STEPS, {"game": "thresholded"}),
     (CONFIG, SEEDS, GAN_STEPS, {"game": "lazy"}),
