@@ -29,42 +29,80 @@ from experiments.reports import (  # noqa: E402
     results_report,
     tables,
 )
+from experiments.sweeps import roads_toys  # noqa: E402
 
 DOC = "experiments/reports/ROADS.md"
-TOYS = "roads/toys"
-ORDER = ("ring", "gmmn_ring", "nonneural_ring")  # the GAN first, then the roads not taken
+TOYS = "roads/toys"  # <toy>/<row>: experiments/sweeps/roads_toys.py's record directories
+TOY_METRICS = modes_report.TOY_METRICS  # modes covered, high quality %, reverse KL
 
 
-def road(config: dict) -> str:
-    """What the row trains: the GAN with its network D, GMMN (no D) or the GAN against a fixed-feature D."""
+def gan_options(config: dict) -> list[str]:
+    """A GAN row's noise and each 2014-code option it turns on, in words."""
+    m = config["model"]
+    scale = {"uniform": "half-width", "normal": "std", "spherical": "radius"}[m["noise"]]
+    options = [f"z {m['noise']}" + (f" ({scale} {m['noise_scale']:g})" if m.get("noise_scale") else "")]
+    if config["game"] != "nonsaturating":
+        options.append(f"G loss {config['game']}")
+    if config.get("instance_noise"):
+        options.append(f"instance noise σ = {config['instance_noise']:g}")
+    if config.get("g_grad_target"):
+        options.append(f"G-gradient rescaling τ = {config['g_grad_target']:g}")
+    return options
+
+
+def toy_road(config: dict) -> str:
+    """What a toy row trains: the GAN with its MLP D, GMMN (no D) or the GAN against a fixed-feature D."""
     m = config["model"]
     if config["game"] == "gmmn":
         return "GMMN: G alone, √MMD² under a Gaussian mixture (no D)"
     if m.get("discriminator", "network") == "random_fourier":
-        features, sigma = m["rff_features"], m["rff_bandwidth"]
-        return f"GAN, D = logistic on {features:,} fixed random Fourier features (σ = {sigma:g})"
-    return f"GAN ({config['game']}), D = the MLP"
+        return f"GAN, D = logistic on {m['rff_features']:,} fixed random Fourier features"
+    options = [  # each toy's own σ, its modes' std (roads_toys)
+        "instance noise σ = the modes' std" if o.startswith("instance noise") else o
+        for o in gan_options(config)
+    ]
+    return "GAN (MLP D), " + ", ".join(options)
 
 
 def toy_table() -> str:
-    root = os.path.join(tables.RESULTS, TOYS)
-    trials = {os.path.basename(t["path"]): t for t in modes_report.load_root(root, modes_report.TOY_METRICS)}
+    """One row per road, the ring's and the grid's last eval side by side (a row is one record name of
+    experiments/sweeps/roads_toys.py on each toy, labelled by its config, which must agree across toys)."""
+    summaries, labels = {}, {}
+    for toy in roads_toys.TOYS:
+        root = os.path.join(tables.RESULTS, TOYS, toy)
+        if not os.path.isdir(root):  # a toy not run yet: its cells '–'
+            continue
+        trials = {os.path.basename(t["path"]): t for t in modes_report.load_root(root, TOY_METRICS)}
+        order = [name for name, _, _ in roads_toys.rows(toy)]
+        unknown = set(trials) - set(order)
+        if unknown:
+            raise tables.TableError(f"{root}: records {sorted(unknown)} are not rows of roads_toys")
+        for name in (n for n in order if n in trials):
+            config = trials[name]["config"]
+            if config["data"]["name"] != toy:
+                raise tables.TableError(f"{trials[name]['path']}: trained on {config['data']['name']}")
+            if labels.setdefault(name, toy_road(config)) != toy_road(config):
+                raise tables.TableError(f"{name}: the toys' records run different rows")
+            summaries[toy, name] = modes_report.final_summary(trials[name], TOY_METRICS)
     rows = []
-    for name in ORDER:
-        t = trials[name]
-        s = modes_report.final_summary(t, modes_report.TOY_METRICS)
-        rows.append(
-            [
-                f"`{name}.py`",
-                road(t["config"]),
-                s["seeds"],
-                f"{s['step']:,}",
-                modes_report.fmt(s["modes_covered"]),
-                modes_report.fmt(s["high_quality"], 1),
-                modes_report.fmt(s["reverse_kl"]),
-            ]
-        )
-    header = ["config", "row", "seeds", "steps", "modes (of 8)", "high quality %", "reverse KL"]
+    for name, label in labels.items():
+        row = [label]
+        for toy in roads_toys.TOYS:
+            s = summaries.get((toy, name))
+            row += (
+                ["–"] * 4
+                if s is None
+                else [
+                    f"{s['seeds']} × {s['step']:,}",
+                    modes_report.fmt(s["modes_covered"]),
+                    modes_report.fmt(s["high_quality"], 1),
+                    modes_report.fmt(s["reverse_kl"]),
+                ]
+            )
+        rows.append(row)
+    header = ["row"]
+    for toy, modes in (("ring", 8), ("grid", 25)):
+        header += [f"{toy}: seeds × steps", f"modes (of {modes})", "high quality %", "reverse KL"]
     return tables.markdown(header, rows)
 
 
@@ -78,6 +116,7 @@ MNIST_ORDER = (  # record directories: the GAN, the roads, then its noise and th
     "mmd_gan",
     "gan_normal",
     "gan_spherical",
+    "gan_spherical_r10",
     "blend",
     "thresholded",
     "lazy",
@@ -106,13 +145,7 @@ def mnist_road(config: dict) -> tuple[str, str]:
         return "MMD-GAN: MMD on D's learned features", ""
     if m.get("discriminator", "network") == "random_fourier":
         return f"GAN, D = logistic on {m['rff_features']:,} fixed random Fourier features", ""
-    options = [f"z {m['noise']}"]
-    if game != "nonsaturating":
-        options.append(f"G loss {game}")
-    if config.get("instance_noise"):
-        options.append(f"instance noise σ = {config['instance_noise']:g}")
-    if config.get("g_grad_target"):
-        options.append(f"G gradients rescaled to {config['g_grad_target']:g}")
+    options = gan_options(config)
     return "GAN (maxout D), " + ", ".join(options), "gan" if options == ["z uniform"] else ""
 
 

@@ -10,7 +10,7 @@ by side (num_replicas) for every row.
   on 1,024 fixed random Fourier features).
 - The 2014 code's other G objectives (blend, thresholded, lazy), instance noise on both of D's inputs
   with s = the modes' standard deviation (ring 0.01, grid 0.05; the 2014 code's MNIST setting left it at
-  0, so the value is this sweep's), and G-gradient rescaling to 0.1.
+  0, so the value is this sweep's), and G-gradient rescaling with target 0.1.
 
 Each trial's record directory is <toy>/<row> (ROWS' names, experiments/reports/roads_report.py's
 TOY_ORDER); experiments/scripts/roads_toys.sh runs them:
