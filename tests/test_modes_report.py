@@ -220,3 +220,25 @@ def test_a_root_without_eval_rows_is_one_line(tmp_path):
         done.returncode != 0
         and done.stderr.strip() == f"error: no trial under {tmp_path / 'empty'} has an eval row yet"
     )
+
+
+def test_the_noise_pairs_differ_in_z_alone():
+    """A run and its uniform-z twin pair up when only model.noise differs (a field the older config
+    lacks counts as equal); any other change, in the model or in training, breaks the pair."""
+
+    def record(**changes):  # the config as config.json holds it
+        return json.loads(json.dumps(ring_config(**changes).to_dict()))
+
+    normal, uniform = record(**{"model.noise": "normal"}), record(**{"model.noise": "uniform"})
+    assert not modes_report.differs_beyond_noise(normal, uniform)
+    older = record(**{"model.noise": "uniform"})
+    del older["model"]["noise"], older["model"]["init_std"]
+    assert not modes_report.differs_beyond_noise(normal, older)
+    for change in (
+        {"pack": 2},
+        {"model.g_hidden": (400, 400)},
+        {"optim.b1": 0.5},
+        {"update_scheme": "alternating"},
+    ):
+        other = record(**{"model.noise": "uniform", **change})
+        assert modes_report.differs_beyond_noise(normal, other), change

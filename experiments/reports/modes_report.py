@@ -398,7 +398,8 @@ def measured_table() -> str:
         r["high_quality"] >= 90 for h in ring["histories"] for r in h if r["step"] >= sw["passed"]
     )
     ring_met = all(r["modes_covered"] == 8 and r["high_quality"] >= 90 for r in last)
-    toys = {n: final_summary(run(f"pacgan_toys/config=pacgan_ring,pack={n}"), TOY_METRICS) for n in (1, 2)}
+    short = {n: run(f"pacgan_toys/config=pacgan_ring,pack={n}") for n in (1, 2)}
+    toys = {n: final_summary(t, TOY_METRICS) for n, t in short.items()}
     stacked = {
         t["label"]: t["histories"][0][-1]
         for t in load_root(os.path.join(tables.ROOT, RUNS, STACKED_LONG), STACKED_METRICS)
@@ -411,8 +412,10 @@ def measured_table() -> str:
             f"{fmt(summary['high_quality'], 1)} % high quality, KL {fmt(summary['reverse_kl'])}"
         )
 
-    def budget(summary, protocol):
-        return f"{summary['step']:,} steps ({share(summary['step'], protocol)}), {summary['seeds']} seeds"
+    def budget(summary, protocol, trial):
+        z = "z ~ N(0, I)" if trial["config"]["model"].get("noise") == "normal" else "uniform z"
+        steps = f"{summary['step']:,} steps ({share(summary['step'], protocol)})"
+        return f"{steps}, {summary['seeds']} seeds, {z}"
 
     seeds_hq = " and ".join(f"{r['high_quality']:.1f}" for r in last)
     ring_goal = "**met by both seeds at the last eval**" if ring_met else "not met at the last eval"
@@ -426,7 +429,7 @@ def measured_table() -> str:
     rows = [
         [
             "ring",
-            budget(s_ring, TOY_PROTOCOL),
+            budget(s_ring, TOY_PROTOCOL, ring),
             f"GAN: 8/8 modes from {full_modes_from(ring, 8):,} steps, "
             f"{fmt(s_ring['high_quality'], 1)} % high quality at the last eval (seeds {seeds_hq} %; the "
             f"{s_ring['seeds']}-seed mean swings {sw['min']:.0f}–{sw['max']:.0f} % from {sw['passed']:,} "
@@ -435,13 +438,13 @@ def measured_table() -> str:
         ],
         [
             "ring",
-            budget(toys[1], TOY_PROTOCOL),
+            budget(toys[1], TOY_PROTOCOL, short[1]),
             toy(toys[1], "GAN ") + "; " + toy(toys[2], "PacGAN2 "),
             "not yet",
         ],
         [
             "grid",
-            budget(s_grid, TOY_PROTOCOL),
+            budget(s_grid, TOY_PROTOCOL, grid),
             toy(s_grid, "GAN: ") + "; " + toy(s_pac, "PacGAN2: "),
             "25/25, ≥ 90 %: " + ("met" if grid_met else "not met"),
         ],
@@ -499,6 +502,64 @@ def budgets_table() -> str:
     return tables.markdown(header, rows)
 
 
+UNIFORM_TOYS = "uniform_z/pacgan_toys"  # the same trials with z ~ U(-sqrt 3, sqrt 3)^2, run earlier
+
+
+def differs_beyond_noise(a: dict, b: dict) -> bool:
+    """Whether two toy runs' configs differ in anything that shapes training but z's distribution (a
+    field one run's config lacks, from before it existed, is taken at the other's value)."""
+    keys = ("data", "game", "update_scheme", "pack", "unroll_steps", "batch_size", "optim", "seed")
+    if any(a.get(k) != b.get(k) for k in keys):
+        return True
+    model_a, model_b = a["model"], b["model"]
+    return any(model_b.get(k, v) != v for k, v in model_a.items() if k != "noise")
+
+
+def noise_table(normal_sub: str = "pacgan_toys", uniform_sub: str = UNIFORM_TOYS) -> str:
+    """The noise on PacGAN's nets: each toy trial with PacGAN's z ~ N(0, I) (pacgan_toys) beside the same
+    trial drawn with U(-sqrt 3, sqrt 3)^2 (UNIFORM_TOYS), every other setting equal (checked); the two
+    roots are under RUNS."""
+    normal = {
+        os.path.basename(t["path"]): t
+        for t in load_root(os.path.join(tables.ROOT, RUNS, normal_sub), TOY_METRICS)
+    }
+    uniform = {
+        os.path.basename(t["path"]): t
+        for t in load_root(os.path.join(tables.ROOT, RUNS, uniform_sub), TOY_METRICS)
+    }
+    rows = []
+    for name in sorted(normal.keys() & uniform.keys()):
+        n, u = normal[name], uniform[name]
+        noises = n["config"]["model"]["noise"], u["config"]["model"].get("noise", "uniform")
+        if noises != ("normal", "uniform"):
+            raise tables.TableError(f"{name}: not a normal-against-uniform pair")
+        if differs_beyond_noise(n["config"], u["config"]):
+            raise tables.TableError(f"{name}: the two runs differ beyond the noise")
+        a, b = final_summary(n, TOY_METRICS), final_summary(u, TOY_METRICS)
+        if (a["seeds"], a["step"]) != (b["seeds"], b["step"]):
+            raise tables.TableError(f"{name}: the two runs' seeds or budgets differ")
+        rows.append(
+            [dataset_name(n["config"]), n["label"], f"{a['seeds']} × {a['step']:,}"]
+            + [
+                fmt(s[m], d)
+                for m, d in (("modes_covered", 2), ("high_quality", 1), ("reverse_kl", 2))
+                for s in (a, b)
+            ]
+        )
+    header = [
+        "toy",
+        "row",
+        "seeds × steps",
+        "modes, N(0, I)",
+        "modes, uniform",
+        "high quality %, N(0, I)",
+        "high quality %, uniform",
+        "reverse KL, N(0, I)",
+        "reverse KL, uniform",
+    ]
+    return tables.markdown(header, rows)
+
+
 def get_tables() -> dict:
     """MODES.md's tables from the committed runs: {(doc, table name): markdown}."""
     out = {}
@@ -509,6 +570,7 @@ def get_tables() -> dict:
     earlier = load_root(os.path.join(tables.ROOT, RUNS, "alternating_lecun", "pacgan_toys"), TOY_METRICS)
     unrolled = [t for t in earlier if dataset_name(t["config"]).startswith("ring (radius")]
     out[(DOC, "unrolled")] = toy_table(unrolled).split("\n", 3)[3]
+    out[(DOC, "noise")] = noise_table()
     out[(DOC, "measured")] = measured_table()
     out[(DOC, "budgets")] = budgets_table()
     return out
