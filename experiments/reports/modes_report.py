@@ -571,6 +571,7 @@ def get_tables() -> dict:
     unrolled = [t for t in earlier if dataset_name(t["config"]).startswith("ring (radius")]
     out[(DOC, "unrolled")] = toy_table(unrolled).split("\n", 3)[3]
     out[(DOC, "noise")] = noise_table()
+    out[(DOC, "noise_long")] = noise_table("pacgan_long_normal", "pacgan_long")
     out[(DOC, "measured")] = measured_table()
     out[(DOC, "budgets")] = budgets_table()
     return out
