@@ -508,7 +508,8 @@ UNIFORM_TOYS = "uniform_z/pacgan_toys"  # the same trials with z ~ U(-sqrt 3, sq
 def differs_beyond_noise(a: dict, b: dict) -> bool:
     """Whether two toy runs' configs differ in anything that shapes training but z's distribution (a
     field one run's config lacks, from before it existed, is taken at the other's value)."""
-    keys = ("data", "game", "update_scheme", "pack", "unroll_steps", "batch_size", "optim", "seed")
+    keys = ("data", "game", "update_scheme", "d_steps", "pack", "unroll_steps", "batch_size", "optim")
+    keys += ("seed", "eval_samples")
     if any(a.get(k) != b.get(k) for k in keys):
         return True
     model_a, model_b = a["model"], b["model"]

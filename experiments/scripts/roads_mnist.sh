@@ -1,16 +1,16 @@
 #!/bin/bash
 # The extended Table 1 (experiments/sweeps/roads_mnist.py, experiments/reports/ROADS.md): GMMN+AE's two runs
 # (its autoencoder, then GMMN in the code space), then every trial of the sweep in its order; each trained,
-# measured by the MNIST metrics at its last step, and, for the rows named in INCEPTION, by Inception
-# FID/KID (N_EVAL samples a seed against the first N_EVAL test images, KID subsets of KID_SUBSET). A
-# finished step is marked (.trained, .evaluated) and skipped when the script is run again.
+# measured by the MNIST metrics at its last step, and, for the rows INCEPTION names (every model row unless
+# set), by Inception FID/KID (N_EVAL samples a seed against the first N_EVAL test images, KID subsets of
+# KID_SUBSET). A finished step is marked (.trained, .evaluated) and skipped when the script is run again.
 #   bash experiments/scripts/roads_mnist.sh ROOT          # e.g. /tmp/roads_mnist; PY defaults to .venv's
 set -u
 ROOT=${1:?usage: roads_mnist.sh ROOT}
 PY=${PY:-.venv/bin/python}
 N_EVAL=${N_EVAL:-1000}
 KID_SUBSET=${KID_SUBSET:-500}
-INCEPTION=${INCEPTION:-"model.noise=uniform gmmn_mnist gmmn_ae"}  # (rows: substrings of their workdirs)
+INCEPTION=${INCEPTION:-"config= gmmn_ae"}  # rows, as substrings of their workdirs (default: every model row)
 GMMN_AE_STEPS=${GMMN_AE_STEPS:-1000}
 mkdir -p "$ROOT"
 say() { echo "$(date -u +%T) $*"; }
