@@ -106,7 +106,7 @@ def inception_cell() -> str:
         published = lucic_report.PUBLISHED_FID[dataset]["NS GAN"][0]
         steps = trial["config"]["num_steps"]
         parts.append(
-            f"{label} {np.mean(fid):.1f} ± {np.std(fid, ddof=1):.1f} ({len(fid)} seeds; real data "
+            f"{label} {lucic_report.mean_std(fid, 1)} ({len(fid)} seeds; real data "
             f"{floor:.1f} at N = {n:,}; Lucic et al., tuned, N = 10,000: {published})"
         )
     return f"NS GAN, DCGAN-28, {steps:,} steps: FID " + "; ".join(parts)
